@@ -1,0 +1,63 @@
+"""One time model. At the edges dates are inclusive ISO strings; ``game_date`` is the NBA
+schedule's calendar date in America/New_York, and relative words ("yesterday") are resolved
+exactly once, at the trigger (LESSONS R5)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from backcourt.domain.errors import BadInput
+
+EASTERN = ZoneInfo("America/New_York")
+
+
+def parse_date(text: str, *, what: str = "date") -> date:
+    """Parse an ISO calendar date ("2025-01-15"), raising BadInput that names the bad value."""
+    try:
+        return date.fromisoformat(text.strip())
+    except (ValueError, AttributeError) as exc:
+        raise BadInput(f"bad {what} {text!r}: expected YYYY-MM-DD") from exc
+
+
+def eastern_date(moment: datetime) -> date:
+    """The America/New_York calendar date of an aware instant."""
+    if moment.tzinfo is None:
+        raise BadInput(f"naive datetime {moment.isoformat()}: a time zone is required")
+    return moment.astimezone(EASTERN).date()
+
+
+def resolve_relative(word: str, now: datetime) -> date:
+    """Resolve "today", "yesterday" or an ISO date against ``now``, in America/New_York."""
+    today = eastern_date(now)
+    offsets = {"today": 0, "yesterday": -1, "tomorrow": 1}
+    if word.lower() in offsets:
+        return today + timedelta(days=offsets[word.lower()])
+    return parse_date(word)
+
+
+def date_range(start: date, end: date) -> Iterator[date]:
+    """Every date from start to end, both inclusive."""
+    for offset in range((end - start).days + 1):
+        yield start + timedelta(days=offset)
+
+
+def runs(days: Iterable[date]) -> list[tuple[date, date]]:
+    """Group dates into maximal runs of consecutive days, as inclusive (start, end) pairs."""
+    ordered = sorted(set(days))
+    out: list[tuple[date, date]] = []
+    for day in ordered:
+        if out and day - out[-1][1] == timedelta(days=1):
+            out[-1] = (out[-1][0], day)
+        else:
+            out.append((day, day))
+    return out
+
+
+def chunk(days: Sequence[date], size: int) -> list[list[date]]:
+    """Split sorted dates into chunks of at most ``size`` dates each (order kept)."""
+    if size < 1:
+        raise BadInput(f"bad chunk size {size}: must be at least 1")
+    ordered = sorted(set(days))
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]

@@ -1,0 +1,76 @@
+"""The error tree. Retry is a property of the error type.
+
+::
+
+    BackcourtError                      every error we raise on purpose
+    ├── TransientError                  retry with backoff (timeouts, 5xx/429, lock conflicts)
+    │   └── WarehouseTimeout            a query ran past its deadline and was cancelled
+    └── TerminalError                   record and stop: retrying cannot help
+        ├── BadInput                    a bad date, season, processor name, message or argument
+        ├── MalformedRawFile            a raw file that no parser accepts
+        └── ShrinkRefused               a write that would shrink a date's rows past the guard
+
+Every error carries ``processor``, ``game_date`` and ``run_id`` when they are known, so logs and
+the status store can say exactly which unit of work failed.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+
+class BackcourtError(Exception):
+    """Root of every error backcourt raises on purpose."""
+
+    kind = "terminal"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        processor: str | None = None,
+        game_date: date | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.processor = processor
+        self.game_date = game_date
+        self.run_id = run_id
+
+    def __str__(self) -> str:
+        where = [p for p in (self.processor, self.game_date and self.game_date.isoformat()) if p]
+        return f"{self.message} [{' '.join(where)}]" if where else self.message
+
+
+class TransientError(BackcourtError):
+    """May succeed if retried: timeouts, rate limits, lock conflicts, 5xx answers."""
+
+    kind = "transient"
+
+
+class TerminalError(BackcourtError):
+    """Cannot succeed if retried as is: record it and move on."""
+
+    kind = "terminal"
+
+
+class WarehouseTimeout(TransientError):
+    """A warehouse query ran past its deadline and was cancelled."""
+
+
+class BadInput(TerminalError):
+    """A bad date, season, processor name, message or command-line argument."""
+
+
+class MalformedRawFile(TerminalError):
+    """A raw file that no parser accepts; it names the file and the problem."""
+
+    def __init__(self, path: str, problem: str, **kw: object) -> None:
+        super().__init__(f"{path}: {problem}", **kw)  # type: ignore[arg-type]
+        self.path = path
+        self.problem = problem
+
+
+class ShrinkRefused(TerminalError):
+    """A write that would shrink a date's rows by more than the configured fraction."""

@@ -1,0 +1,181 @@
+"""The processor registry: every processor declared once (name, phase, output table, natural key,
+applicability, upstream with lookback, expectation, implementation). The planner, the gate, the
+status matrix, Terraform's table list and the tests all read this one registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from backcourt.domain import tables_analytics as ta
+from backcourt.domain import tables_raw as tr
+from backcourt.domain.errors import BadInput
+from backcourt.domain.schema import Table
+
+
+class Phase(StrEnum):
+    """The six pipeline phases, in run order."""
+
+    RAW = "2"
+    ANALYTICS = "3"
+    PRECOMPUTE = "4"
+    PREDICTIONS = "5A"
+    GRADING = "5B"
+    EXPORTS = "6"
+
+
+PHASE_ORDER: tuple[Phase, ...] = tuple(Phase)
+
+
+class DateType(StrEnum):
+    """What kind of day a calendar date is, from the schedule."""
+
+    PRESEASON = "preseason"
+    REGULAR = "regular"
+    CUP_FINAL = "cup_final"
+    ALL_STAR = "all_star"
+    PLAY_IN = "play_in"
+    PLAYOFFS = "playoffs"
+    NO_GAMES = "no_games"
+
+
+COMPETITIVE = frozenset({DateType.REGULAR, DateType.CUP_FINAL, DateType.PLAY_IN, DateType.PLAYOFFS})
+ANY_GAMES = frozenset(DateType) - {DateType.NO_GAMES}
+
+
+class Expectation(StrEnum):
+    """How the gate derives a processor's expected rows for a date."""
+
+    SCHEDULE_GAMES = "schedule_games"  # one row per game on the schedule
+    TEAMS_PER_GAME = "teams_per_game"  # two rows (one per team) per final game
+    PLAYERS_IN_BOX = "players_in_box"  # one row per player in the raw box score
+    BEST_EFFORT = "best_effort"  # point-in-time sources: rows for most games; gaps WARN
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """A processor this one reads, and how many earlier games of it (0 = same date only)."""
+
+    processor: str
+    lookback_games: int = 0
+
+
+@dataclass(frozen=True)
+class Processor:
+    """One processor: what it writes, when it applies and what it needs."""
+
+    name: str
+    phase: Phase
+    table: Table
+    level: int
+    applies_to: frozenset[DateType]
+    expectation: Expectation
+    upstream: tuple[Upstream, ...] = ()
+    python: str | None = None  # "module:function" for Python processors (phase 2)
+    team_column: str = "team_abbr"
+    description: str = ""
+
+    @property
+    def sql_file(self) -> str | None:
+        """``sql/<table>.sql`` for SQL processors, None for Python ones."""
+        return None if self.python else f"{self.table.name}.sql"
+
+
+def _raw(name: str, table: Table, expectation: Expectation, python: str, **kw: object) -> Processor:
+    applies = ANY_GAMES if name == "schedule" else COMPETITIVE
+    return Processor(name, Phase.RAW, table, 0, applies, expectation, python=python,
+                     **kw)  # type: ignore[arg-type]
+
+
+PROCESSORS: tuple[Processor, ...] = (
+    _raw("schedule", tr.SCHEDULE, Expectation.SCHEDULE_GAMES,
+         "backcourt.sources.loaders:load_schedule",
+         description="NBA.com season schedule → one row per game."),
+    _raw("player_boxscores", tr.PLAYER_BOXSCORES, Expectation.PLAYERS_IN_BOX,
+         "backcourt.sources.loaders:load_player_boxscores",
+         description="Player box scores; priority nbacom_boxscore > leaguegamelog > balldontlie."),
+    _raw("team_boxscores", tr.TEAM_BOXSCORES, Expectation.TEAMS_PER_GAME,
+         "backcourt.sources.loaders:load_team_boxscores",
+         description="Team box scores; NBA.com TeamStats or the sum of the players."),
+    _raw("player_props", tr.PLAYER_PROPS, Expectation.BEST_EFFORT,
+         "backcourt.sources.loaders:load_player_props",
+         description="Odds API player points lines (point in time)."),
+    _raw("game_lines", tr.GAME_LINES, Expectation.BEST_EFFORT,
+         "backcourt.sources.loaders:load_game_lines",
+         description="Odds API spreads and totals (point in time)."),
+    _raw("injury_report", tr.INJURY_REPORT, Expectation.BEST_EFFORT,
+         "backcourt.sources.loaders:load_injury_report",
+         description="Parsed NBA.com injury reports (point in time)."),
+    Processor(
+        "team_offense_game_summary", Phase.ANALYTICS, ta.TEAM_OFFENSE_GAME_SUMMARY, 1,
+        COMPETITIVE, Expectation.TEAMS_PER_GAME,
+        (Upstream("team_boxscores"), Upstream("schedule")),
+        description="Team offense per game: possessions, pace, offensive rating, TS%.",
+    ),
+    Processor(
+        "team_defense_game_summary", Phase.ANALYTICS, ta.TEAM_DEFENSE_GAME_SUMMARY, 1,
+        COMPETITIVE, Expectation.TEAMS_PER_GAME,
+        (Upstream("team_boxscores"), Upstream("player_boxscores"), Upstream("schedule")),
+        team_column="defending_team_abbr",
+        description="Team defense per game: the opponent's box, defensive rating.",
+    ),
+    Processor(
+        "upcoming_team_game_context", Phase.ANALYTICS, ta.UPCOMING_TEAM_GAME_CONTEXT, 1,
+        COMPETITIVE, Expectation.TEAMS_PER_GAME,
+        (Upstream("schedule", 10), Upstream("game_lines"), Upstream("injury_report")),
+        description="Pre-game team context: rest, back-to-backs, lines, streaks.",
+    ),
+    Processor(
+        "player_game_summary", Phase.ANALYTICS, ta.PLAYER_GAME_SUMMARY, 2,
+        COMPETITIVE, Expectation.PLAYERS_IN_BOX,
+        (Upstream("player_boxscores"), Upstream("team_offense_game_summary"),
+         Upstream("player_props"), Upstream("schedule")),
+        description="Player per game: minutes, TS%, eFG%, usage rate, prop line and result.",
+    ),
+    Processor(
+        "upcoming_player_game_context", Phase.ANALYTICS, ta.UPCOMING_PLAYER_GAME_CONTEXT, 3,
+        COMPETITIVE, Expectation.PLAYERS_IN_BOX,
+        (Upstream("player_game_summary", 10), Upstream("team_offense_game_summary", 10),
+         Upstream("team_defense_game_summary", 10), Upstream("player_props"),
+         Upstream("game_lines"), Upstream("injury_report"), Upstream("player_boxscores")),
+        description="Pre-game player context: rest, L5/L10 form, lines, opponent, injuries.",
+    ),
+)
+
+BY_NAME: dict[str, Processor] = {p.name: p for p in PROCESSORS}
+
+
+def get(name: str) -> Processor:
+    """The processor called ``name``; BadInput names the known ones when it does not exist."""
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        known = ", ".join(sorted(BY_NAME))
+        raise BadInput(f"unknown processor {name!r}; known: {known}") from None
+
+
+def parse_phase(text: str) -> Phase:
+    """Phase from "2", "3", "4", "5A", "5B" or "6" (case-insensitive)."""
+    try:
+        return Phase(text.strip().upper())
+    except ValueError:
+        known = ", ".join(p.value for p in Phase)
+        raise BadInput(f"unknown phase {text!r}; known: {known}") from None
+
+
+def of_phase(phase: Phase) -> tuple[Processor, ...]:
+    """The processors of a phase, in level order (then declaration order)."""
+    return tuple(sorted((p for p in PROCESSORS if p.phase == phase), key=lambda p: p.level))
+
+
+def levels(phase: Phase) -> list[tuple[Processor, ...]]:
+    """The processors of a phase grouped by level: each level runs after the previous one."""
+    out: dict[int, list[Processor]] = {}
+    for proc in of_phase(phase):
+        out.setdefault(proc.level, []).append(proc)
+    return [tuple(out[k]) for k in sorted(out)]
+
+
+def phases_present() -> tuple[Phase, ...]:
+    """The phases that have at least one processor registered, in run order."""
+    return tuple(ph for ph in PHASE_ORDER if of_phase(ph))

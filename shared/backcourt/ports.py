@@ -1,0 +1,211 @@
+"""Ports: the interfaces the services use, with one adapter per backend behind each.
+
+``Warehouse`` (DuckDB locally, BigQuery in the cloud), ``StatusStore`` (SQLite / Firestore),
+``Bucket`` (a folder / GCS) and ``Clock``. Adapters live in ``backcourt.adapters``; the
+composition root ``backcourt.bootstrap`` picks them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from backcourt.domain.schema import Table
+from backcourt.domain.status import GateVerdict, Outcome, PartitionStatus, RunRecord, State
+
+
+@dataclass(frozen=True)
+class SqlSource:
+    """Rows produced by a SELECT in BigQuery dialect; ``@start_date``/``@end_date`` are bound."""
+
+    sql: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RowsSource:
+    """Rows produced in Python (phase-2 parsers): dicts keyed by the table's column names."""
+
+    rows: Sequence[Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a replace did, per date: rows now present, rows before, dates refused by the guard."""
+
+    rows_by_date: dict[date, int]
+    previous_by_date: dict[date, int]
+    refused: dict[date, tuple[int, int]] = field(default_factory=dict)  # date → (before, new)
+
+
+class Warehouse(Protocol):
+    """The analytical store. SQL handed to it is BigQuery dialect; adapters translate."""
+
+    dialect: str
+    supports_transactions: bool
+
+    def ensure_tables(self, tables: Sequence[Table]) -> None:
+        """Create missing datasets and tables (partitioned on game_date, clustered).
+
+        Args:
+            tables: the registry's table declarations.
+        """
+        ...
+
+    def replace(
+        self,
+        table: Table,
+        days: Sequence[date],
+        source: SqlSource | RowsSource,
+        *,
+        max_shrink: float,
+        force: bool = False,
+    ) -> WriteResult:
+        """Replace exactly ``days`` of ``table`` with the source's rows, atomically.
+
+        One transaction: delete the dates, insert the new rows for them. A date whose row count
+        would fall by more than ``max_shrink`` (a fraction) keeps its old rows and is reported in
+        ``refused`` unless ``force``. Rows the source yields for other dates are ignored.
+
+        Args:
+            table: the output table.
+            days: the dates this unit of work owns.
+            source: the rows (SQL gets ``@start_date``/``@end_date`` = min/max of ``days``).
+            max_shrink: largest allowed relative drop of a date's row count (0.5 = 50 %).
+            force: write even when the guard would refuse.
+        Returns:
+            Per-date counts after and before the write, and the refused dates.
+        Raises:
+            TransientError: lock conflicts, timeouts; TerminalError: SQL or schema errors.
+        """
+        ...
+
+    def query(
+        self, sql: str, params: Mapping[str, Any] | None = None, *, timeout_s: float | None = None
+    ) -> list[dict[str, Any]]:
+        """Run a read-only query (BigQuery dialect, ``@name`` parameters) and return its rows.
+
+        Raises:
+            WarehouseTimeout: the query ran past ``timeout_s`` and was cancelled.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class StatusStore(Protocol):
+    """Per-(processor, game_date) status documents, gate verdicts and run records."""
+
+    def seed(self, processor: str, expected: Sequence[date], not_expected: Sequence[date]) -> None:
+        """Create ``pending`` documents for expected dates that have none, and set
+        ``not_expected`` (reason no_games) on the others, whatever they held before."""
+        ...
+
+    def acquire(
+        self,
+        processor: str,
+        game_date: date,
+        *,
+        owner: str,
+        run_id: str,
+        ttl: timedelta,
+        now: datetime,
+    ) -> PartitionStatus | None:
+        """Take the lease in one transaction and count an attempt.
+
+        Takes it when the state is ``pending`` (or absent), or ``running`` with an expired lease.
+        Returns the new document, or None when another owner holds a live lease or the partition
+        is finished (succeeded, degraded, failed, blocked, not_expected).
+        """
+        ...
+
+    def renew(self, processor: str, game_date: date, owner: str, ttl: timedelta,
+              now: datetime) -> bool:
+        """Extend a lease this owner holds; False when it no longer holds it."""
+        ...
+
+    def finish(self, processor: str, game_date: date, owner: str, outcome: Outcome,
+               now: datetime) -> PartitionStatus:
+        """Record the outcome of a leased partition and clear the lease.
+
+        A transient failure with fewer than MAX_ATTEMPTS attempts goes back to ``pending``;
+        otherwise ``failed`` is final until an operator reset.
+
+        Raises:
+            TransientError: the owner no longer holds the lease (someone took it over).
+        """
+        ...
+
+    def release_expired(self, now: datetime, dead_owners: Sequence[str] = ()) -> int:
+        """Return running partitions whose lease expired (or whose owner is known dead) to
+        ``pending``, or to ``failed`` when they have used every attempt. Returns how many."""
+        ...
+
+    def reset(self, processor: str, dates: Sequence[date], states: Sequence[State]) -> int:
+        """Operator reset: partitions in ``states`` go back to ``pending`` with 0 attempts."""
+        ...
+
+    def get(self, processor: str, game_date: date) -> PartitionStatus | None:
+        """One document, or None."""
+        ...
+
+    def list(self, processors: Sequence[str] | None, start: date,
+             end: date) -> list[PartitionStatus]:
+        """Documents of these processors (all when None) with start ≤ game_date ≤ end."""
+        ...
+
+    def record_verdict(self, verdict: GateVerdict) -> None:
+        """Persist a gate verdict (kept as history, newest wins)."""
+        ...
+
+    def verdicts(self, phase: str | None, start: date, end: date) -> list[GateVerdict]:
+        """Gate verdict history for the phase (all when None) in the date range, oldest first."""
+        ...
+
+    def record_run(self, run: RunRecord) -> None:
+        """Create or update a run record (keyed by run_id)."""
+        ...
+
+    def runs(self, limit: int = 50) -> list[RunRecord]:
+        """The newest run records first."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class Bucket(Protocol):
+    """Object storage for raw files, quarantine, model artifacts and exports."""
+
+    def write(self, path: str, data: bytes) -> None:
+        """Write (or overwrite) an object."""
+        ...
+
+    def read(self, path: str) -> bytes:
+        """Read an object. Raises FileNotFoundError when absent."""
+        ...
+
+    def list(self, prefix: str) -> list[str]:
+        """Paths under a prefix, sorted."""
+        ...
+
+    def exists(self, path: str) -> bool:
+        """Whether an object exists."""
+        ...
+
+    def move(self, src: str, dst: str) -> None:
+        """Move an object (used to quarantine bad raw files)."""
+        ...
+
+
+class Clock(Protocol):
+    """Current time (aware, UTC). Tests freeze it."""
+
+    def now(self) -> datetime:
+        """The current instant."""
+        ...
