@@ -1,0 +1,54 @@
+"""Bucket layout of raw files: ``raw/<source>/<game_date>/<file>``.
+
+The one exception is the season schedule, which covers every date of a season in one file and
+is stored as ``raw/nbacom_schedule/<season>/<file>`` (e.g. ``raw/nbacom_schedule/2024-25/
+scheduleLeagueV2.json``). Bad files are moved to ``quarantine/`` under the same relative path.
+
+| source                  | format                                          | file name            |
+|-------------------------|-------------------------------------------------|----------------------|
+| nbacom_schedule         | NBA.com scheduleLeagueV2 (one per season)       | scheduleLeagueV2.json|
+| nbacom_boxscore         | NBA.com boxscoretraditionalv2 (one per game)    | <nba_game_id>.json   |
+| nbacom_leaguegamelog    | NBA.com leaguegamelog (one per date)            | leaguegamelog.json   |
+| balldontlie_boxscores   | balldontlie box_scores (one per date)           | box_scores.json      |
+| oddsapi_player_props    | Odds API event odds, player_points market       | <event_id>_<HHMMSS>.json |
+| oddsapi_game_lines      | Odds API (historical) event odds, spreads/totals| <event_id>_<HHMMSS>.json |
+| nbacom_injury_report    | parsed NBA.com injury report                    | <YYYYMMDD_HH>.json   |
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+SOURCES = (
+    "nbacom_schedule",
+    "nbacom_boxscore",
+    "nbacom_leaguegamelog",
+    "balldontlie_boxscores",
+    "oddsapi_player_props",
+    "oddsapi_game_lines",
+    "nbacom_injury_report",
+)
+
+RAW = "raw"
+QUARANTINE = "quarantine"
+
+
+def raw_prefix(source: str, game_date: date) -> str:
+    """``raw/<source>/<game_date>/`` — where phase 2 looks for a source's files of a date."""
+    return f"{RAW}/{source}/{game_date.isoformat()}/"
+
+
+def raw_path(source: str, game_date: date, file_name: str) -> str:
+    """Full object path of one raw file."""
+    return raw_prefix(source, game_date) + file_name
+
+
+def schedule_path(season: str, file_name: str = "scheduleLeagueV2.json") -> str:
+    """Object path of a season's schedule file."""
+    return f"{RAW}/nbacom_schedule/{season}/{file_name}"
+
+
+def quarantine_path(path: str) -> str:
+    """Where a bad raw file goes: ``quarantine/<its path below raw/>``."""
+    rel = path[len(RAW) + 1 :] if path.startswith(RAW + "/") else path
+    return f"{QUARANTINE}/{rel}"
