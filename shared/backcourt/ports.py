@@ -7,6 +7,7 @@ composition root ``backcourt.bootstrap`` picks them.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -117,9 +118,11 @@ class StatusStore(Protocol):
     ) -> PartitionStatus | None:
         """Take the lease in one transaction and count an attempt.
 
-        Takes it when the state is ``pending`` (or absent), or ``running`` with an expired lease.
-        Returns the new document, or None when another owner holds a live lease or the partition
-        is finished (succeeded, degraded, failed, blocked, not_expected).
+        Takes it when the state is ``pending``, or ``running`` with an expired lease. An absent
+        document is never created here (the planner seeds first; absent means "not planned").
+        A partition that has used MAX_ATTEMPTS and would need another lease is marked ``failed``.
+        Returns the new document, or None when another owner holds a live lease, the partition
+        is absent, or it is finished (succeeded, degraded, failed, blocked, not_expected).
         """
         ...
 
@@ -149,6 +152,37 @@ class StatusStore(Protocol):
         """Operator reset: partitions in ``states`` go back to ``pending`` with 0 attempts."""
         ...
 
+    def mark_stale(self, processor: str, dates: Sequence[date]) -> int:
+        """Re-arm finished partitions because their output is stale (--force, invalidate).
+
+        Args:
+            processor: the processor whose partitions to re-arm.
+            dates: the game dates to re-arm (dates without a document are ignored).
+        Returns:
+            How many documents went from succeeded/degraded/blocked/failed to ``pending`` with 0
+            attempts (running, pending and not_expected ones are left alone).
+        """
+        ...
+
+    def counts(self, processors: Sequence[str] | None, start: date,
+               end: date) -> dict[tuple[str, State], int]:
+        """How many documents each (processor, state) has in a date range (one aggregate query).
+
+        Args:
+            processors: the processors to count (all when None).
+            start: first game_date, inclusive.
+            end: last game_date, inclusive.
+        Returns:
+            ``{(processor, state): count}``; pairs with no documents are absent.
+        """
+        ...
+
+    def annotate(self, processor: str, game_date: date, state: State, reason: str) -> None:
+        """Set a partition's state from outside a lease: the gate marks a succeeded date
+        ``degraded`` when the warehouse shows it incomplete, the runner marks dates ``blocked``
+        when their upstream gate blocked. The reason is kept for ``why``."""
+        ...
+
     def get(self, processor: str, game_date: date) -> PartitionStatus | None:
         """One document, or None."""
         ...
@@ -162,7 +196,8 @@ class StatusStore(Protocol):
         """Persist a gate verdict (kept as history, newest wins)."""
         ...
 
-    def verdicts(self, phase: str | None, start: date, end: date) -> list[GateVerdict]:
+    def verdicts(self, phase: str | None, start: date,
+                 end: date) -> builtins.list[GateVerdict]:
         """Gate verdict history for the phase (all when None) in the date range, oldest first."""
         ...
 
@@ -170,7 +205,7 @@ class StatusStore(Protocol):
         """Create or update a run record (keyed by run_id)."""
         ...
 
-    def runs(self, limit: int = 50) -> list[RunRecord]:
+    def runs(self, limit: int = 50) -> builtins.list[RunRecord]:
         """The newest run records first."""
         ...
 

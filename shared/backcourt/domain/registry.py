@@ -82,8 +82,10 @@ class Processor:
 
 
 def _raw(name: str, table: Table, expectation: Expectation, python: str, **kw: object) -> Processor:
-    applies = ANY_GAMES if name == "schedule" else COMPETITIVE
-    return Processor(name, Phase.RAW, table, 0, applies, expectation, python=python,
+    first = name == "schedule"  # the calendar of every other processor comes from it
+    applies = ANY_GAMES if first else COMPETITIVE
+    return Processor(name, Phase.RAW, table, 0 if first else 1, applies, expectation,
+                     python=python,
                      **kw)  # type: ignore[arg-type]
 
 

@@ -1,0 +1,41 @@
+# backcourt — make targets. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BC := $(VENV)/bin/backcourt
+STAMP := $(VENV)/.installed
+SEASON ?= 2024-25
+PYTEST_WORKERS ?= 2
+
+.DEFAULT_GOAL := help
+.PHONY: help venv demo test test-fast lint clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP) ## Create .venv and install backcourt with its dev tools (idempotent)
+
+demo: $(STAMP) ## Generate the 2024-25 sample season and backfill it through the available phases
+	$(BC) sample-data --season $(SEASON)
+	$(BC) backfill --season $(SEASON)
+	$(BC) status --season $(SEASON)
+
+test: $(STAMP) ## Run the test suite (unit + local; emulator tests when emulators exist)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -q
+
+test-fast: $(STAMP) ## Unit tests only
+	$(PY) -m pytest -q tests/unit
+
+lint: $(STAMP) ## ruff + mypy (strict on the package)
+	$(VENV)/bin/ruff check shared tests bench functions
+	$(VENV)/bin/mypy
+
+clean: ## Remove the local home (.backcourt/) and caches
+	rm -rf .backcourt .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,58 @@
+"""The composition root: settings → adapters. The only module that knows both worlds."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from backcourt.config import Settings
+from backcourt.domain.errors import BadInput
+from backcourt.ports import Bucket, Clock, StatusStore, Warehouse
+
+
+class SystemClock:
+    """The real clock (UTC)."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    """Adapters wired for one process."""
+
+    settings: Settings
+    warehouse: Warehouse
+    status: StatusStore
+    bucket: Bucket
+    clock: Clock
+
+    def owner(self) -> str:
+        """Lease owner id of this process: ``host:pid``."""
+        return f"{socket.gethostname()}:{os.getpid()}"
+
+    def close(self) -> None:
+        """Release connections."""
+        self.warehouse.close()
+        self.status.close()
+
+
+def build(settings: Settings, clock: Clock | None = None) -> Services:
+    """Build the adapters the settings ask for (cloud clients are created lazily)."""
+    if settings.backend != "local":
+        raise BadInput("the gcp backend is not wired yet: use BACKCOURT_BACKEND=local")
+    from backcourt.adapters.local.bucket import FolderBucket
+    from backcourt.adapters.local.duckdb_warehouse import DuckDBWarehouse
+    from backcourt.adapters.local.sqlite_status import SqliteStatusStore
+
+    cfg = settings.local
+    cfg.home.mkdir(parents=True, exist_ok=True)
+    return Services(
+        settings=settings,
+        warehouse=DuckDBWarehouse(cfg.warehouse_path, query_timeout_s=settings.query_timeout_s),
+        status=SqliteStatusStore(cfg.status_path),
+        bucket=FolderBucket(cfg.bucket_path),
+        clock=clock or SystemClock(),
+    )

@@ -1,0 +1,331 @@
+"""The ``backcourt`` command line (typer + rich). Output for people goes to the terminal;
+logs go to stderr."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from backcourt.bootstrap import Services, build
+from backcourt.config import load_settings
+from backcourt.domain import registry
+from backcourt.domain.dates import parse_date
+from backcourt.domain.errors import BackcourtError, BadInput
+from backcourt.domain.ids import season_of, season_start_year
+from backcourt.domain.registry import PHASE_ORDER, Phase
+from backcourt.domain.status import GateVerdict, State, Verdict
+from backcourt.services import backfill as bf
+from backcourt.services.calendar import season_calendar
+from backcourt.services.plan import ProcessorPlan, Window
+from backcourt.services.process import UnitReport
+from backcourt.services.report import gate_summary, matrix, why
+
+app = typer.Typer(help="backcourt: schedule-aware NBA props pipeline (embedded default).",
+                  pretty_exceptions_enable=False,
+                  no_args_is_help=True, add_completion=False)
+console = Console()
+err = Console(stderr=True)
+_state: dict[str, Path | None] = {"home": None}
+
+HomeOpt = Annotated[Path | None, typer.Option("--home", help="Home folder (BACKCOURT_HOME; "
+                                               "default .backcourt/).")]
+SeasonsOpt = Annotated[list[str], typer.Option("--season", help="Season, e.g. 2024-25; repeat "
+                                                "for several.")]
+VERDICT_STYLE = {Verdict.PASS: "green", Verdict.WARN: "yellow", Verdict.BLOCK: "bold red"}
+
+
+@app.callback()
+def _main(home: HomeOpt = None, verbose: Annotated[bool, typer.Option("-v")] = False) -> None:
+    _state["home"] = home
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+@contextmanager
+def _services() -> Iterator[Services]:
+    services = build(load_settings(_state["home"]))
+    try:
+        yield services
+    finally:
+        services.close()
+
+
+def _seasons(values: Sequence[str]) -> list[str]:
+    if not values:
+        raise BadInput("give at least one --season (e.g. --season 2024-25)")
+    for s in values:
+        season_start_year(s)
+    return list(dict.fromkeys(values))
+
+
+def _phases(values: Sequence[str] | None) -> list[Phase]:
+    present = registry.phases_present()
+    if not values:
+        return list(present)
+    chosen = {registry.parse_phase(v) for v in values}
+    missing = [p.value for p in chosen if p not in present]
+    if missing:
+        raise BadInput(f"phase {', '.join(missing)} has no processors yet; available: "
+                       f"{', '.join(p.value for p in present)}")
+    return [p for p in PHASE_ORDER if p in chosen]
+
+
+@app.command()
+def calendar(season: Annotated[str, typer.Option("--season")],
+             as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Print a season's calendar: every date typed from the schedule table, with its games."""
+    with _services() as s:
+        s.warehouse.ensure_tables([p.table for p in registry.PROCESSORS])
+        cal = season_calendar(s.warehouse, _seasons([season])[0])
+    if not cal.days:
+        raise BadInput(f"no schedule loaded for {season}: run `backcourt sample-data --season "
+                       f"{season}` (or ingest a schedule) and `backcourt backfill --season "
+                       f"{season} --phase 2`")
+    expected = {p.name: len(cal.expected_dates(p)) for p in registry.PROCESSORS}
+    if as_json:
+        days = [{"date": d.game_date.isoformat(), "type": d.date_type.value,
+                 "games": [{"nba_game_id": g.nba_game_id, "game_id": g.game_id,
+                            "away": g.away, "home": g.home} for g in d.games]}
+                for d in cal.days]
+        counts = {k.value: v for k, v in cal.counts().items()}
+        console.print_json(json.dumps({"season": cal.season, "counts": counts,
+                                       "expected_dates": expected, "days": days}))
+        return
+    table = Table(title=f"{cal.season} calendar ({cal.start} – {cal.end})")
+    for name in ("date", "type", "games"):
+        table.add_column(name)
+    for d in cal.days:
+        style = "dim" if d.date_type.value in ("no_games", "preseason", "all_star") else ""
+        table.add_row(d.game_date.isoformat(), d.date_type.value, str(len(d.games)), style=style)
+    console.print(table)
+    console.print("dates by type: " + ", ".join(f"{k.value} {v}" for k, v in
+                                                  sorted(cal.counts().items())))
+    console.print("expected dates: " + ", ".join(f"{k} {v}" for k, v in expected.items()))
+
+
+@app.command("sample-data")
+def sample_data(season: SeasonsOpt,
+                seed: Annotated[int, typer.Option(help="Random seed.")] = 20241022) -> None:
+    """Write a deterministic synthetic league in the real raw formats into the bucket."""
+    from backcourt.sample import generate_season
+
+    with _services() as s:
+        for name in _seasons(season):
+            with console.status(f"generating {name}…"):
+                summary = generate_season(s.bucket, name, seed=seed)
+            console.print(f"[green]✓[/] {name}: {summary.games} games on {summary.dates} dates, "
+                          f"{sum(summary.files.values())} files → {s.settings.local.bucket_path}")
+
+
+@app.command()
+def ingest(files: Annotated[list[Path], typer.Argument(help="Raw files to ingest.")]) -> None:
+    """Detect each file's format from its content and put it where phase 2 finds it."""
+    from backcourt.services.ingest import ingest_file
+
+    failed = 0
+    with _services() as s:
+        for path in files:
+            try:
+                res = ingest_file(s.bucket, path)
+                console.print(f"[green]✓[/] {path} → {res.dest} ({res.source})")
+            except BackcourtError as exc:
+                failed += 1
+                err.print(f"[red]✗[/] {path}: {exc}")
+    if failed:
+        raise typer.Exit(2)
+
+
+class _RichProgress(bf.Progress):
+    def __init__(self, bar: Progress) -> None:
+        self.bar = bar
+        self.tasks: dict[Phase, Any] = {}
+
+    def phase_started(self, phase: Phase, plans: list[ProcessorPlan]) -> None:
+        total = sum(p.to_run for p in plans)
+        if phase not in self.tasks:
+            self.tasks[phase] = self.bar.add_task(f"phase {phase.value}", total=0)
+        task = self.tasks[phase]
+        self.bar.update(task, total=(self.bar.tasks[task].total or 0) + total)
+
+    def unit_done(self, phase: Phase, report: UnitReport) -> None:
+        self.bar.advance(self.tasks[phase], len(report.leased) + len(report.skipped))
+
+    def phase_gated(self, phase: Phase, verdicts: dict[date, GateVerdict]) -> None:
+        counts = {v: sum(1 for x in verdicts.values() if x.verdict is v) for v in Verdict}
+        worst = (Verdict.BLOCK if counts[Verdict.BLOCK] else
+                 Verdict.WARN if counts[Verdict.WARN] else Verdict.PASS)
+        self.bar.console.print(
+            f"gate phase {phase.value}: [{VERDICT_STYLE[worst]}]{worst.value}[/] "
+            f"(PASS {counts[Verdict.PASS]}, WARN {counts[Verdict.WARN]}, "
+            f"BLOCK {counts[Verdict.BLOCK]} dates)")
+        blocked = [v for v in verdicts.values() if v.verdict is Verdict.BLOCK]
+        for v in blocked[:5]:
+            self.bar.console.print(f"  [red]{v.game_date}[/]: " + "; ".join(v.reasons[:3]))
+        if len(blocked) > 5:
+            self.bar.console.print(f"  … and {len(blocked) - 5} more blocked dates "
+                                   "(backcourt validate shows all)")
+
+
+@app.command()
+def backfill(
+    season: SeasonsOpt,
+    phase: Annotated[list[str] | None, typer.Option("--phase", help="Phase(s) to run "
+                                                    "(default: all available).")] = None,
+    start: Annotated[str | None, typer.Option(help="First date (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last date (YYYY-MM-DD).")] = None,
+    force: Annotated[bool, typer.Option(help="Recompute dates that already succeeded.")] = False,
+) -> None:
+    """Run phases over seasons: plan from status, process, gate, next phase. Resumable."""
+    window = Window(parse_date(start, what="--start") if start else None,
+                    parse_date(end, what="--end") if end else None)
+    if window.start and window.end and window.start > window.end:
+        raise BadInput(f"--start {window.start} is after --end {window.end}")
+    seasons = _seasons(season)
+    phases = _phases(phase)
+    with _services() as s, Progress(TextColumn("{task.description}"), BarColumn(),
+                                    MofNCompleteColumn(), TextColumn("dates"),
+                                    TimeElapsedColumn(), console=console) as bar:
+        result = bf.Runner(s, _RichProgress(bar)).backfill(seasons, phases, window, force=force)
+    if not result.did_work:
+        console.print("[green]Nothing to do:[/] every expected date is already complete "
+                      "(no processing work was done). Use --force to recompute.")
+    else:
+        done = sum(p.dates_processed for p in result.phases)
+        console.print(f"run {result.run_id}: processed {done} processor-dates in "
+                      f"{sum(p.seconds for p in result.phases):.1f} s")
+    if result.stopped_at:
+        err.print(f"[red]stopped: phase {result.stopped_at.value} gate BLOCKED every date[/]")
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(season: SeasonsOpt, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The coverage matrix: per processor and season, complete/expected dates and the rest."""
+    with _services() as s:
+        s.warehouse.ensure_tables([p.table for p in registry.PROCESSORS])
+        cals = [season_calendar(s.warehouse, x) for x in _seasons(season)]
+        cells = matrix(s.status, s.warehouse, cals)
+        gates = {c.season: {p.value: gate_summary(s.status, p, c)
+                            for p in registry.phases_present()} for c in cals}
+    if as_json:
+        console.print_json(json.dumps({"cells": [c.as_dict() for c in cells], "gates": gates}))
+        return
+    if not cells:
+        raise BadInput("no schedule loaded for these seasons: run a phase-2 backfill first")
+    table = Table(title="backcourt coverage (dates)")
+    for name in ("phase", "processor", "season", "complete", "degraded", "failed", "blocked",
+                 "pending", "not expected", "rows"):
+        table.add_column(name, justify="right" if name not in ("processor", "season") else "left")
+    for c in cells:
+        ok = c.complete == c.expected
+        table.add_row(c.phase, c.processor, c.season,
+                      f"[{'green' if ok else 'red'}]{c.complete}/{c.expected}[/]",
+                      *(str(c.states.get(k.value, 0)) for k in (
+                          State.DEGRADED, State.FAILED, State.BLOCKED)),
+                      str(c.states.get(State.PENDING.value, 0)
+                          + c.states.get(State.RUNNING.value, 0)),
+                      str(c.states.get(State.NOT_EXPECTED.value, 0)), f"{c.rows:,}")
+    console.print(table)
+    for season_name, by_phase in gates.items():
+        for ph, counts in by_phase.items():
+            if counts:
+                verdict = ("BLOCK" if counts.get("BLOCK") else "WARN" if counts.get("WARN")
+                           else "PASS")
+                console.print(f"gate {season_name} phase {ph}: {verdict} "
+                              + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+
+
+@app.command()
+def validate(phase: Annotated[str, typer.Option("--phase")], season: SeasonsOpt,
+             start: Annotated[str | None, typer.Option()] = None,
+             end: Annotated[str | None, typer.Option()] = None) -> None:
+    """Run the gate for a phase now and print its verdict per date with reasons."""
+    from backcourt.services.gate import Gate
+
+    ph = _phases([phase])[0]
+    window = Window(parse_date(start) if start else None, parse_date(end) if end else None)
+    with _services() as s:
+        s.warehouse.ensure_tables([p.table for p in registry.PROCESSORS])
+        cals = [season_calendar(s.warehouse, x) for x in _seasons(season)]
+        procs = registry.of_phase(ph)
+        days = sorted({d for c in cals for p in procs for d in window.clip(c.expected_dates(p))})
+        verdicts = Gate(s.warehouse, s.status, s.settings.thresholds).validate(ph, cals, days)
+    counts = {v: sum(1 for x in verdicts.values() if x.verdict is v) for v in Verdict}
+    for v in sorted(verdicts.values(), key=lambda x: x.game_date):
+        if v.verdict is not Verdict.PASS:
+            console.print(f"[{VERDICT_STYLE[v.verdict]}]{v.verdict.value}[/] {v.game_date}: "
+                          + "; ".join(v.reasons))
+    worst = (Verdict.BLOCK if counts[Verdict.BLOCK] else Verdict.WARN if counts[Verdict.WARN]
+             else Verdict.PASS)
+    console.print(f"phase {ph.value}: [{VERDICT_STYLE[worst]}]{worst.value}[/] over "
+                  f"{len(verdicts)} dates (PASS {counts[Verdict.PASS]}, WARN "
+                  f"{counts[Verdict.WARN]}, BLOCK {counts[Verdict.BLOCK]})")
+    if worst is Verdict.BLOCK:
+        raise typer.Exit(1)
+
+
+@app.command("why")
+def why_cmd(processor: str, day: Annotated[str, typer.Argument(metavar="DATE")]) -> None:
+    """Explain one cell of the status matrix from stored facts."""
+    proc = registry.get(processor)
+    d = parse_date(day)
+    with _services() as s:
+        s.warehouse.ensure_tables([p.table for p in registry.PROCESSORS])
+        cal = season_calendar(s.warehouse, season_of(d))
+        lines = why(s.status, cal, proc, d)
+    for line in lines:
+        console.print(line, highlight=False)
+
+
+@app.command()
+def sql(query: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Query the local warehouse (BigQuery dialect, e.g. nba_analytics.player_game_summary)."""
+    with _services() as s:
+        rows = s.warehouse.query(query)
+    if as_json:
+        console.print_json(json.dumps(rows, default=str))
+        return
+    table = Table()
+    for name in rows[0].keys() if rows else []:
+        table.add_column(name)
+    for row in rows[:500]:
+        table.add_row(*("" if v is None else str(v) for v in row.values()))
+    console.print(table)
+    console.print(f"{len(rows)} row(s)" + (" (first 500 shown)" if len(rows) > 500 else ""))
+
+
+@app.command("retry-failed")
+def retry_failed(season: SeasonsOpt,
+                 phase: Annotated[str | None, typer.Option("--phase")] = None,
+                 processor: Annotated[str | None, typer.Option("--processor")] = None) -> None:
+    """Re-arm failed dates (attempts back to 0); the next backfill retries only those."""
+    procs = ([registry.get(processor)] if processor else
+             registry.of_phase(registry.parse_phase(phase)) if phase else registry.PROCESSORS)
+    total = 0
+    with _services() as s:
+        s.warehouse.ensure_tables([p.table for p in registry.PROCESSORS])
+        for name in _seasons(season):
+            cal = season_calendar(s.warehouse, name)
+            for p in procs:
+                total += s.status.reset(p.name, cal.expected_dates(p), [State.FAILED])
+    console.print(f"re-armed {total} failed date(s); run `backcourt backfill` to retry them")
+
+
+def main() -> None:
+    """Console-script entry point: clear one-line errors, exit 2 for bad input."""
+    try:
+        app()
+    except BackcourtError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        sys.exit(2 if isinstance(exc, BadInput) else 1)

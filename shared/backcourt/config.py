@@ -1,0 +1,120 @@
+"""Settings, frozen and loaded once from the environment (``BACKCOURT_*``)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from backcourt.domain.errors import BadInput
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Gate thresholds from ``gate.toml`` (one versioned file)."""
+
+    version: int
+    pass_ratio: float
+    warn_ratio: float
+    max_duplicate_keys: int
+    max_key_null_rate: float
+    min_players_per_team: int
+    best_effort_min_coverage: float
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Thresholds:
+        """Read thresholds from ``path`` or the packaged ``gate.toml``."""
+        text = (
+            path.read_text() if path
+            else resources.files("backcourt").joinpath("gate.toml").read_text()
+        )
+        data: dict[str, Any] = tomllib.loads(text)
+        d = data["default"]
+        return cls(
+            version=int(data["version"]),
+            pass_ratio=float(d["pass_ratio"]),
+            warn_ratio=float(d["warn_ratio"]),
+            max_duplicate_keys=int(d["max_duplicate_keys"]),
+            max_key_null_rate=float(d["max_key_null_rate"]),
+            min_players_per_team=int(d["min_players_per_team"]),
+            best_effort_min_coverage=float(data["best_effort"]["min_game_coverage_warn"]),
+        )
+
+
+@dataclass(frozen=True)
+class LocalConfig:
+    """The embedded default: everything below one home folder."""
+
+    home: Path
+    """Folder holding warehouse.duckdb, status.sqlite and bucket/."""
+
+    @property
+    def warehouse_path(self) -> Path:
+        """The DuckDB file."""
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def status_path(self) -> Path:
+        """The SQLite status file."""
+        return self.home / "status.sqlite"
+
+    @property
+    def bucket_path(self) -> Path:
+        """The folder used as the bucket."""
+        return self.home / "bucket"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings. Every field can be set with ``BACKCOURT_<NAME>``."""
+
+    backend: Literal["local", "gcp"] = "local"
+    """Which adapters to build."""
+    local: LocalConfig = field(default_factory=lambda: LocalConfig(Path(".backcourt")))
+    """Embedded-default paths."""
+    workers: int = 4
+    """Threads running units of work at once."""
+    chunk_days: int = 31
+    """Dates per unit of work for a backfill (one write per processor and chunk)."""
+    lease_ttl_s: int = 900
+    """Lease length; a crashed worker's dates are retried after this."""
+    max_shrink: float = 0.5
+    """Largest allowed drop of a date's row count before a write is refused."""
+    query_timeout_s: float = 300.0
+    """Deadline of one warehouse query; it is cancelled and retried after."""
+    thresholds: Thresholds = field(default_factory=Thresholds.load)
+    """Gate thresholds."""
+
+
+def _num(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(f"BACKCOURT_{name}")
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise BadInput(f"bad BACKCOURT_{name}={raw!r}: expected a number") from None
+
+
+def load_settings(home: Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Settings from the environment; ``home`` (from ``--home``) wins over BACKCOURT_HOME."""
+    env = dict(os.environ) if env is None else env
+    root = home or Path(env.get("BACKCOURT_HOME", ".backcourt"))
+    backend = env.get("BACKCOURT_BACKEND", "local")
+    if backend not in ("local", "gcp"):
+        raise BadInput(f"bad BACKCOURT_BACKEND={backend!r}: expected local or gcp")
+    workers = int(_num(env, "WORKERS", 4))
+    if workers < 1:
+        raise BadInput("BACKCOURT_WORKERS must be at least 1")
+    return Settings(
+        backend=backend,  # type: ignore[arg-type]
+        local=LocalConfig(root),
+        workers=workers,
+        chunk_days=max(1, int(_num(env, "CHUNK_DAYS", 31))),
+        lease_ttl_s=int(_num(env, "LEASE_TTL_S", 900)),
+        max_shrink=_num(env, "MAX_SHRINK", 0.5),
+        query_timeout_s=_num(env, "QUERY_TIMEOUT_S", 300.0),
+    )

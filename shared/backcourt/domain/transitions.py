@@ -1,0 +1,204 @@
+"""Pure transitions of one partition's status document (the state machine of ``status.py``).
+
+Every status store (SQLite, Firestore, the in-memory fake) reads the current document inside its
+transaction, asks one of these functions for the next document and writes it back. A function
+returns ``None`` when nothing changes, so the store can skip the write. Nothing here does I/O.
+
+Rules kept in one place:
+
+* a lease is taken only on a *seeded* partition: ``pending``, or ``running`` with an expired
+  lease (``lease_expires_at <= now``). An absent document is not taken — the planner seeds first,
+  so an absent one means "not planned";
+* the attempt is counted when the lease is taken; a partition that has used MAX_ATTEMPTS and
+  would need another lease goes to ``failed`` instead;
+* a transient failure with attempts left returns to ``pending`` (error kept for ``why``);
+  anything else that fails is final until an operator reset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from backcourt.domain.errors import BadInput, TransientError
+from backcourt.domain.status import MAX_ATTEMPTS, Outcome, PartitionStatus, State
+
+FINISH_STATES = frozenset({State.SUCCEEDED, State.DEGRADED, State.BLOCKED, State.FAILED})
+STALE_STATES = frozenset({State.SUCCEEDED, State.DEGRADED, State.BLOCKED, State.FAILED})
+ERROR_KINDS = frozenset({"transient", "terminal"})
+NO_GAMES = "no_games"
+STALE = "stale"
+
+
+def require_aware(moment: datetime, what: str = "now") -> datetime:
+    """Return ``moment`` if it carries a timezone, else raise BadInput naming ``what``."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise BadInput(f"{what} must be a timezone-aware datetime, got naive {moment.isoformat()}")
+    return moment
+
+
+def require_ttl(ttl: timedelta) -> timedelta:
+    """Return ``ttl`` if it is positive, else raise BadInput."""
+    if ttl <= timedelta(0):
+        raise BadInput(f"lease ttl must be positive, got {ttl}")
+    return ttl
+
+
+def require_range(start: date, end: date) -> None:
+    """Raise BadInput when ``start`` is after ``end``."""
+    if start > end:
+        raise BadInput(f"start {start.isoformat()} is after end {end.isoformat()}")
+
+
+def check_seed(expected: Sequence[date], not_expected: Sequence[date]) -> None:
+    """Raise BadInput when a date is both expected and not expected."""
+    both = sorted(set(expected) & set(not_expected))
+    if both:
+        shown = ", ".join(d.isoformat() for d in both[:5])
+        raise BadInput(f"{len(both)} date(s) both expected and not_expected: {shown}")
+
+
+def lease_expired(doc: PartitionStatus, now: datetime) -> bool:
+    """Whether a running document's lease has run out at ``now`` (no expiry counts as expired)."""
+    return doc.lease_expires_at is None or doc.lease_expires_at <= now
+
+
+def _unleased(doc: PartitionStatus, state: State, **changes: Any) -> PartitionStatus:
+    """``doc`` in ``state`` with the lease cleared, plus ``changes``."""
+    return replace(doc, state=state, lease_owner=None, lease_expires_at=None, **changes)
+
+
+def _exhausted(doc: PartitionStatus, why: str, now: datetime) -> PartitionStatus:
+    """``doc`` failed for good because it has used every attempt."""
+    text = f"{why} after {doc.attempts} attempts"
+    return _unleased(doc, State.FAILED, error_kind="transient", error=text, finished_at=now)
+
+
+def take_lease(
+    doc: PartitionStatus | None, *, owner: str, run_id: str, ttl: timedelta, now: datetime
+) -> PartitionStatus | None:
+    """The document after ``owner`` asks for the lease, or None when nothing changes.
+
+    Args:
+        doc: the current document (None when the partition was never seeded).
+        owner: who asks (worker id).
+        run_id: the run the work belongs to.
+        ttl: how long the lease lasts without renewal.
+        now: the current instant (aware).
+    Returns:
+        A ``running`` document owned by ``owner`` when granted; a ``failed`` document when the
+        partition has no attempts left (the caller writes it and reports "not granted"); None
+        when it is absent, finished, or leased live by someone.
+    """
+    if doc is None:
+        return None
+    takeable = doc.state is State.PENDING or (
+        doc.state is State.RUNNING and lease_expired(doc, now)
+    )
+    if not takeable:
+        return None
+    if doc.attempts >= MAX_ATTEMPTS:
+        why = "lease expired" if doc.state is State.RUNNING else "no attempts left"
+        return _exhausted(doc, why, now)
+    return replace(
+        doc, state=State.RUNNING, attempts=doc.attempts + 1, lease_owner=owner,
+        lease_expires_at=now + ttl, run_id=run_id, started_at=now, finished_at=None,
+        error_kind=None, error=None, reason=None,
+    )
+
+
+def granted(doc: PartitionStatus | None, owner: str) -> bool:
+    """Whether a document returned by ``take_lease`` gives the lease to ``owner``."""
+    return doc is not None and doc.state is State.RUNNING and doc.lease_owner == owner
+
+
+def renew_lease(
+    doc: PartitionStatus | None, owner: str, ttl: timedelta, now: datetime
+) -> PartitionStatus | None:
+    """The document with the lease extended to ``now + ttl``, or None when ``owner`` lost it."""
+    if doc is None or doc.state is not State.RUNNING or doc.lease_owner != owner:
+        return None
+    return replace(doc, lease_expires_at=now + ttl)
+
+
+def _check_outcome(outcome: Outcome) -> None:
+    """Raise BadInput for an outcome a processor may not report."""
+    if outcome.state not in FINISH_STATES:
+        allowed = ", ".join(sorted(FINISH_STATES))
+        raise BadInput(f"outcome state must be one of {allowed}, got {outcome.state}")
+    if outcome.error_kind is not None and outcome.error_kind not in ERROR_KINDS:
+        raise BadInput(f"outcome error_kind must be transient or terminal, got "
+                       f"{outcome.error_kind!r}")
+
+
+def finish_lease(
+    doc: PartitionStatus | None, owner: str, outcome: Outcome, now: datetime
+) -> PartitionStatus:
+    """The document after ``owner`` reports ``outcome``; the lease is cleared.
+
+    Raises:
+        BadInput: the outcome's state or error_kind is not one a processor may report.
+        TransientError: ``owner`` no longer holds the lease ("lease lost").
+    """
+    _check_outcome(outcome)
+    if doc is None or doc.state is not State.RUNNING or doc.lease_owner != owner:
+        held = "nobody" if doc is None or doc.lease_owner is None else repr(doc.lease_owner)
+        raise TransientError(
+            f"lease lost: {owner!r} no longer holds it (held by {held})",
+            processor=doc.processor if doc else None, game_date=doc.game_date if doc else None,
+        )
+    state = outcome.state
+    if state is State.FAILED and outcome.error_kind == "transient" and doc.attempts < MAX_ATTEMPTS:
+        state = State.PENDING
+    return _unleased(
+        doc, state, rows_written=outcome.rows_written, expected_rows=outcome.expected_rows,
+        error_kind=outcome.error_kind, error=outcome.error, reason=outcome.reason, finished_at=now,
+    )
+
+
+def release_lease(
+    doc: PartitionStatus, now: datetime, dead_owners: Collection[str] = ()
+) -> PartitionStatus | None:
+    """A running document whose lease expired (or whose owner is dead) back to ``pending``,
+    or to ``failed`` when it has used every attempt; None when it is not to be released."""
+    if doc.state is not State.RUNNING:
+        return None
+    dead = doc.lease_owner in dead_owners
+    if not dead and not lease_expired(doc, now):
+        return None
+    why = f"lease owner {doc.lease_owner!r} gone" if dead else "lease expired"
+    if doc.attempts >= MAX_ATTEMPTS:
+        return _exhausted(doc, why, now)
+    return _unleased(doc, State.PENDING, error_kind="transient", error=why)
+
+
+def reset_partition(doc: PartitionStatus, states: Collection[State]) -> PartitionStatus | None:
+    """Operator reset: a document in ``states`` back to ``pending`` with 0 attempts, errors and
+    lease cleared; None when its state is not in ``states``."""
+    if doc.state not in states:
+        return None
+    return _unleased(doc, State.PENDING, attempts=0, error_kind=None, error=None, reason=None)
+
+
+def stale_partition(doc: PartitionStatus) -> PartitionStatus | None:
+    """A finished (succeeded/degraded/blocked/failed) document back to ``pending`` with 0
+    attempts and reason ``stale`` (--force, invalidate); None for any other state."""
+    if doc.state not in STALE_STATES:
+        return None
+    return _unleased(doc, State.PENDING, attempts=0, error_kind=None, error=None, reason=STALE)
+
+
+def seed_partition(
+    doc: PartitionStatus | None, processor: str, game_date: date, *, expected: bool
+) -> PartitionStatus | None:
+    """The document after planning: ``pending`` for an expected date with no document (or one
+    that was ``not_expected``), ``not_expected`` (reason no_games) otherwise; None if unchanged."""
+    if not expected:
+        if doc is not None and doc.state is State.NOT_EXPECTED and doc.reason == NO_GAMES:
+            return None
+        return PartitionStatus(processor, game_date, State.NOT_EXPECTED, reason=NO_GAMES)
+    if doc is None or doc.state is State.NOT_EXPECTED:
+        return PartitionStatus(processor, game_date, State.PENDING)
+    return None

@@ -1,0 +1,185 @@
+"""The gate: validate(phase, dates) measures the warehouse itself against the schedule and
+returns PASS / WARN / BLOCK per game date (LESSONS R1, R10). It never trusts a processor's own
+"success", persists every verdict before anything moves on, and fails closed: a validator
+that errors yields BLOCK."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from backcourt.config import Thresholds
+from backcourt.domain.calendar import ScheduledGame, SeasonCalendar
+from backcourt.domain.registry import Expectation, Phase, Processor, of_phase
+from backcourt.domain.status import GateVerdict, State, Verdict
+from backcourt.ports import StatusStore, Warehouse
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Check:
+    """One processor on one date: measured against what the schedule says must exist."""
+
+    processor: str
+    game_date: date
+    expected: int | None
+    actual: int
+    duplicates: int = 0
+    null_keys: int = 0
+    problems: list[str] = field(default_factory=list)
+    level: Verdict = Verdict.PASS
+
+    def as_metrics(self) -> dict[str, Any]:
+        """JSON-able summary stored with the verdict."""
+        return {"expected": self.expected, "actual": self.actual, "duplicates": self.duplicates,
+                "null_keys": self.null_keys, "level": self.level.value,
+                "problems": self.problems}
+
+
+def _key_stats(wh: Warehouse, proc: Processor, start: date, end: date) -> dict[date, tuple[int,
+                                                                                   int, int]]:
+    keys = [k for k in proc.table.key if k != "game_date"]
+    key_list = ", ".join(keys)
+    nulls = " OR ".join(f"{k} IS NULL" for k in keys) or "FALSE"
+    rows = wh.query(
+        f"SELECT game_date, SUM(c) AS n, SUM(c - 1) AS dups, SUM(nk) AS null_keys FROM ("
+        f"SELECT game_date, {key_list}, COUNT(*) AS c, COUNTIF({nulls}) AS nk "
+        f"FROM {proc.table.fqn} WHERE game_date BETWEEN @s AND @e "
+        f"GROUP BY game_date, {key_list}) GROUP BY game_date",
+        {"s": start, "e": end},
+    )
+    return {r["game_date"]: (int(r["n"]), int(r["dups"]), int(r["null_keys"])) for r in rows}
+
+
+def _teams(wh: Warehouse, table: str, column: str, start: date, end: date,
+           ) -> dict[date, dict[str, int]]:
+    rows = wh.query(
+        f"SELECT game_date, {column} AS team, COUNT(*) AS n FROM {table} "
+        "WHERE game_date BETWEEN @s AND @e GROUP BY game_date, team",
+        {"s": start, "e": end},
+    )
+    out: dict[date, dict[str, int]] = {}
+    for r in rows:
+        out.setdefault(r["game_date"], {})[r["team"]] = int(r["n"])
+    return out
+
+
+def _missing_teams(games: Sequence[ScheduledGame], teams: dict[str, int], minimum: int,
+                   ) -> list[str]:
+    problems = []
+    for g in games:
+        for team in (g.away, g.home):
+            if teams.get(team, 0) < minimum:
+                have = teams.get(team, 0)
+                problems.append(f"game {g.nba_game_id} {g.away}@{g.home}: {team} has {have} "
+                                f"row(s), needs {minimum}")
+    return problems
+
+
+class Gate:
+    """Validates one phase over calendar dates and persists the verdicts."""
+
+    def __init__(self, warehouse: Warehouse, store: StatusStore, thresholds: Thresholds) -> None:
+        self.wh = warehouse
+        self.store = store
+        self.t = thresholds
+
+    def validate(self, phase: Phase, cals: Sequence[SeasonCalendar], days: Sequence[date],
+                 run_id: str | None = None) -> dict[date, GateVerdict]:
+        """Measure, decide, persist; a validator error is BLOCK for every date (fail closed)."""
+        if not days:
+            return {}
+        try:
+            checks = self.measure(phase, cals, days)
+            verdicts = {d: self._decide(phase, d, checks.get(d, []), run_id) for d in days}
+        except Exception as exc:  # fail closed
+            log.exception("validator error for phase %s", phase.value)
+            reason = f"validator error: {type(exc).__name__}: {exc}"
+            verdicts = {d: GateVerdict(phase.value, d, Verdict.BLOCK, (reason,), {}, run_id)
+                        for d in days}
+        for verdict in verdicts.values():
+            self.store.record_verdict(verdict)
+        return verdicts
+
+    def measure(self, phase: Phase, cals: Sequence[SeasonCalendar], days: Sequence[date],
+                ) -> dict[date, list[Check]]:
+        """Every processor of the phase on every expected date among ``days``."""
+        start, end = min(days), max(days)
+        games = {d.game_date: [g for g in d.games if g.is_final]
+                 for cal in cals for d in cal.days}
+        box = _teams(self.wh, "nba_raw.player_boxscores", "team_abbr", start, end)
+        out: dict[date, list[Check]] = {}
+        for proc in of_phase(phase):
+            wanted = set(days) & {d for cal in cals for d in cal.expected_dates(proc)}
+            if not wanted:
+                continue
+            stats = _key_stats(self.wh, proc, start, end)
+            teams = (_teams(self.wh, proc.table.fqn, proc.team_column, start, end)
+                     if proc.expectation is Expectation.TEAMS_PER_GAME else {})
+            for d in sorted(wanted):
+                check = self._check(proc, d, stats.get(d, (0, 0, 0)), games.get(d, []),
+                                    teams.get(d, {}), box.get(d, {}))
+                out.setdefault(d, []).append(check)
+        return out
+
+    def _check(self, proc: Processor, d: date, stat: tuple[int, int, int],
+               games: list[ScheduledGame], teams: dict[str, int], box: dict[str, int]) -> Check:
+        actual, dups, nulls = stat
+        check = Check(proc.name, d, None, actual, dups, nulls)
+        exp = proc.expectation
+        if exp is Expectation.SCHEDULE_GAMES:
+            check.expected = len(games) if games else None
+        elif exp is Expectation.TEAMS_PER_GAME:
+            check.expected = 2 * len(games)
+            check.problems += _missing_teams(games, teams, 1)
+        elif exp is Expectation.PLAYERS_IN_BOX:
+            check.expected = sum(box.values())
+            check.problems += _missing_teams(games, box, self.t.min_players_per_team)
+        check.level = self._level(check, exp, len(games))
+        return check
+
+    def _level(self, c: Check, exp: Expectation, n_games: int) -> Verdict:
+        if c.duplicates > self.t.max_duplicate_keys:
+            c.problems.append(f"{c.duplicates} duplicate key(s)")
+        if c.actual and c.null_keys / c.actual > self.t.max_key_null_rate:
+            c.problems.append(f"{c.null_keys} row(s) with a NULL key column")
+        if exp is Expectation.BEST_EFFORT:
+            if c.actual == 0 and n_games:
+                c.problems.append("no rows (point-in-time source; cannot be backfilled)")
+                return Verdict.WARN
+            return Verdict.BLOCK if c.duplicates or c.null_keys else Verdict.PASS
+        ratio = 1.0 if not c.expected else c.actual / c.expected
+        if c.expected and ratio < self.t.pass_ratio:
+            c.problems.append(f"{c.actual}/{c.expected} expected rows ({ratio:.1%})")
+        if c.problems and (ratio < self.t.warn_ratio or c.duplicates or c.null_keys
+                           or any("game " in p for p in c.problems)):
+            return Verdict.BLOCK
+        return Verdict.WARN if c.problems else Verdict.PASS
+
+    def _decide(self, phase: Phase, d: date, checks: list[Check], run_id: str | None,
+                ) -> GateVerdict:
+        worst = max((c.level for c in checks), key=_rank, default=Verdict.PASS)
+        reasons = tuple(f"{c.processor}: {p}" for c in checks for p in c.problems)
+        metrics = {c.processor: c.as_metrics() for c in checks}
+        return GateVerdict(phase.value, d, worst, reasons, metrics, run_id)
+
+
+def _rank(v: Verdict) -> int:
+    return {Verdict.PASS: 0, Verdict.WARN: 1, Verdict.BLOCK: 2}[v]
+
+
+def degraded_by_gate(verdicts: dict[date, GateVerdict]) -> list[tuple[str, date, str]]:
+    """(processor, date, reason) for every processor check that blocked."""
+    out = []
+    for d, v in verdicts.items():
+        for proc, m in v.metrics.items():
+            if m.get("level") == Verdict.BLOCK.value:
+                out.append((proc, d, "; ".join(m.get("problems", []))))
+    return out
+
+
+BLOCKING_STATES = (State.DEGRADED, State.FAILED, State.BLOCKED)

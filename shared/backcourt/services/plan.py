@@ -1,0 +1,125 @@
+"""The planner: what a backfill must do, recomputed from the status store every time (no
+cursor; LESSONS R12.2). Expected dates come from the calendar; work = expected − done."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from backcourt.domain.calendar import SeasonCalendar
+from backcourt.domain.dates import chunk, date_range
+from backcourt.domain.ids import season_bounds
+from backcourt.domain.registry import Phase, Processor, levels
+from backcourt.domain.status import State
+from backcourt.ports import StatusStore
+
+RERUN = (State.PENDING, State.DEGRADED, State.BLOCKED)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Optional --start/--end limits on the dates a run touches."""
+
+    start: date | None = None
+    end: date | None = None
+
+    def clip(self, days: Sequence[date]) -> list[date]:
+        """The dates inside the window."""
+        return [d for d in days if (self.start is None or d >= self.start)
+                and (self.end is None or d <= self.end)]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One unit of work: a processor over a chunk of dates."""
+
+    processor: Processor
+    days: tuple[date, ...]
+
+
+@dataclass
+class ProcessorPlan:
+    """Counts and units of one processor."""
+
+    processor: Processor
+    expected: int = 0
+    done: int = 0
+    failed: int = 0
+    not_expected: int = 0
+    units: list[Unit] = field(default_factory=list)
+
+    @property
+    def to_run(self) -> int:
+        """Dates this plan will process."""
+        return sum(len(u.days) for u in self.units)
+
+
+def expected_dates(processor: Processor, cal: SeasonCalendar, window: Window) -> list[date]:
+    """The processor's expected dates in the season, inside the window.
+
+    The schedule is special: before its table holds the season, every date of the season is
+    a candidate (the loader finds which ones have games).
+    """
+    if processor.name == "schedule" and not cal.days:
+        start, end = season_bounds(cal.season)
+        return window.clip(list(date_range(start, end)))
+    return window.clip(cal.expected_dates(processor))
+
+
+def plan_processor(
+    store: StatusStore,
+    processor: Processor,
+    cals: Sequence[SeasonCalendar],
+    window: Window,
+    chunk_days: int,
+    *,
+    force: bool = False,
+    only: Sequence[date] | None = None,
+) -> ProcessorPlan:
+    """Seed the processor's status documents and plan the dates it still needs.
+
+    Args:
+        only: restrict work to these dates (e.g. those whose upstream gate passed).
+    """
+    plan = ProcessorPlan(processor)
+    todo: list[date] = []
+    for cal in cals:
+        expected = expected_dates(processor, cal, window)
+        not_expected = window.clip(cal.not_expected_dates(processor))
+        store.seed(processor.name, expected, not_expected)
+        if not expected:
+            continue
+        if force:
+            store.mark_stale(processor.name, expected)
+        states = {s.game_date: s.state for s in
+                  store.list([processor.name], min(expected), max(expected))}
+        store.reset(processor.name, [d for d in expected if states.get(d) in RERUN[1:]],
+                    list(RERUN[1:]))
+        plan.expected += len(expected)
+        plan.not_expected += len(not_expected)
+        plan.done += sum(1 for d in expected if states.get(d) == State.SUCCEEDED and not force)
+        plan.failed += sum(1 for d in expected if states.get(d) == State.FAILED and not force)
+        wanted = set(only) if only is not None else None
+        todo += [d for d in expected
+                 if (force or states.get(d) in RERUN or d not in states)
+                 and (wanted is None or d in wanted)]
+    plan.units = [Unit(processor, tuple(c)) for c in chunk(todo, chunk_days)]
+    return plan
+
+
+def plan_phase(
+    store: StatusStore,
+    phase: Phase,
+    cals: Sequence[SeasonCalendar],
+    window: Window,
+    chunk_days: int,
+    *,
+    force: bool = False,
+    only: Sequence[date] | None = None,
+) -> list[list[ProcessorPlan]]:
+    """Plans for every processor of a phase, grouped by level (levels run in order)."""
+    return [
+        [plan_processor(store, p, cals, window, chunk_days, force=force, only=only) for p in lvl]
+        for lvl in levels(phase)
+    ]

@@ -1,0 +1,153 @@
+"""Process one unit of work: one processor over a set of dates, under leases.
+
+The same service runs in a thread of the local runner and in the ``process`` Cloud Function.
+Each date is leased on its own; dates another worker holds are skipped. The outcome of every
+leased date is written to the status store, whatever happens.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from backcourt.bootstrap import Services
+from backcourt.domain.calendar import ScheduledGame
+from backcourt.domain.errors import BackcourtError, MalformedRawFile, TerminalError
+from backcourt.domain.registry import Expectation, Processor
+from backcourt.domain.status import Outcome, State
+from backcourt.ports import RowsSource, SqlSource
+from backcourt.services.calendar import games_between
+from backcourt.sources.layout import quarantine_path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class UnitReport:
+    """What one unit did, per date."""
+
+    processor: str
+    leased: list[date] = field(default_factory=list)
+    skipped: list[date] = field(default_factory=list)
+    outcomes: dict[date, Outcome] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        """Rows written over all dates."""
+        return sum(o.rows_written or 0 for o in self.outcomes.values())
+
+
+def run_unit(
+    services: Services,
+    processor: Processor,
+    days: Sequence[date],
+    *,
+    run_id: str,
+    owner: str,
+    force: bool = False,
+) -> UnitReport:
+    """Lease, compute, write and record one processor over ``days``.
+
+    Returns:
+        The per-date outcomes; exceptions are recorded per date, never raised.
+    """
+    report = UnitReport(processor.name)
+    ttl = timedelta(seconds=services.settings.lease_ttl_s)
+    for day in sorted(days):
+        got = services.status.acquire(processor.name, day, owner=owner, run_id=run_id, ttl=ttl,
+                                      now=services.clock.now())
+        (report.leased if got else report.skipped).append(day)
+    if not report.leased:
+        return report
+    try:
+        report.outcomes = _compute_and_write(services, processor, report.leased, force)
+    except BackcourtError as exc:
+        report.outcomes = {d: _failure(exc) for d in report.leased}
+    except Exception as exc:  # an unknown error is transient: it is retried, then failed
+        log.exception("unexpected error in %s", processor.name)
+        report.outcomes = {
+            d: Outcome(State.FAILED, error_kind="transient", error=f"{type(exc).__name__}: {exc}")
+            for d in report.leased
+        }
+    for day, outcome in report.outcomes.items():
+        services.status.finish(processor.name, day, owner, outcome, services.clock.now())
+    return report
+
+
+def _failure(exc: BackcourtError) -> Outcome:
+    return Outcome(State.FAILED, error_kind=exc.kind, error=str(exc))
+
+
+def _compute_and_write(
+    services: Services, processor: Processor, days: list[date], force: bool
+) -> dict[date, Outcome]:
+    if processor.python:
+        return _python_unit(services, processor, days, force)
+    from backcourt.sql import load_sql
+
+    source = SqlSource(load_sql(processor.table.name))
+    result = services.warehouse.replace(processor.table, days, source,
+                                        max_shrink=services.settings.max_shrink, force=force)
+    return {d: _written(processor, result.rows_by_date.get(d, 0), result.refused.get(d))
+            for d in days}
+
+
+def _written(processor: Processor, rows: int, refused: tuple[int, int] | None) -> Outcome:
+    if refused:
+        before, new = refused
+        return Outcome(State.DEGRADED, rows_written=before, reason="shrink_refused",
+                       error=f"write would shrink the date from {before} to {new} rows; "
+                             "kept the old rows (use --force to write)")
+    if rows == 0 and processor.expectation is Expectation.SCHEDULE_GAMES:
+        return Outcome(State.NOT_EXPECTED, rows_written=0, reason="no_games")
+    if rows == 0:
+        return Outcome(State.DEGRADED, rows_written=0, reason="empty_output",
+                       error="no rows produced for an expected date")
+    return Outcome(State.SUCCEEDED, rows_written=rows)
+
+
+def _loader(ref: str) -> Callable[[Any], Mapping[date, Any]]:
+    module, _, func = ref.partition(":")
+    fn: Callable[[Any], Mapping[date, Any]] = getattr(importlib.import_module(module), func)
+    return fn
+
+
+def _python_unit(
+    services: Services, processor: Processor, days: list[date], force: bool
+) -> dict[date, Outcome]:
+    from backcourt.sources.loaders import LoadContext
+
+    games: Mapping[date, Sequence[ScheduledGame]] = (
+        {} if processor.name == "schedule" else games_between(services.warehouse, days[0], days[-1])
+    )
+    loads = _loader(processor.python or "")(LoadContext(services.bucket, days, games))
+    outcomes: dict[date, Outcome] = {}
+    good: list[date] = []
+    rows: list[Mapping[str, Any]] = []
+    for day in days:
+        load = loads.get(day)
+        bad: list[MalformedRawFile] = list(load.bad_files) if load else []
+        if bad:
+            outcomes[day] = _quarantine(services, bad)
+            continue
+        good.append(day)
+        rows.extend(load.rows if load else [])
+    result = services.warehouse.replace(processor.table, good, RowsSource(rows),
+                                        max_shrink=services.settings.max_shrink, force=force)
+    for day in good:
+        outcomes[day] = _written(processor, result.rows_by_date.get(day, 0),
+                                 result.refused.get(day))
+    return outcomes
+
+
+def _quarantine(services: Services, bad: list[MalformedRawFile]) -> Outcome:
+    for err in bad:
+        if services.bucket.exists(err.path):
+            services.bucket.move(err.path, quarantine_path(err.path))
+    problems = "; ".join(f"{e.path}: {e.problem} (moved to quarantine/)" for e in bad)
+    return Outcome(State.FAILED, error_kind=TerminalError.kind, reason="malformed_raw_file",
+                   error=problems)

@@ -1,0 +1,119 @@
+"""Coverage reports generated from the status store and the warehouse, never typed by hand
+(LESSONS R1.3): the status matrix and ``why`` for one cell."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from backcourt.domain.calendar import SeasonCalendar
+from backcourt.domain.registry import PROCESSORS, Phase, Processor
+from backcourt.domain.status import State, Verdict
+from backcourt.ports import StatusStore, Warehouse
+
+
+@dataclass
+class Cell:
+    """One processor in one season."""
+
+    processor: str
+    phase: str
+    season: str
+    expected: int = 0
+    states: dict[str, int] = field(default_factory=dict)
+    rows: int = 0
+
+    @property
+    def complete(self) -> int:
+        """Expected dates that succeeded (degraded ones do not count)."""
+        return self.states.get(State.SUCCEEDED.value, 0)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"processor": self.processor, "phase": self.phase, "season": self.season,
+                "complete": self.complete, "expected": self.expected, "rows": self.rows,
+                **{s.value: self.states.get(s.value, 0) for s in State}}
+
+
+def matrix(store: StatusStore, warehouse: Warehouse, cals: Sequence[SeasonCalendar],
+           processors: Sequence[Processor] = PROCESSORS) -> list[Cell]:
+    """The coverage matrix: per processor and season, dates by state against expected dates,
+    with the rows the warehouse holds for the expected dates."""
+    cells = []
+    for cal in cals:
+        if not cal.days:
+            continue
+        docs = store.list(None, cal.start, cal.end)
+        for proc in processors:
+            expected = set(cal.expected_dates(proc))
+            cell = Cell(proc.name, proc.phase.value, cal.season, len(expected))
+            for st in docs:
+                if st.processor == proc.name:
+                    key = st.state.value if (st.game_date in expected
+                                             or st.state is State.NOT_EXPECTED) else None
+                    if key:
+                        cell.states[key] = cell.states.get(key, 0) + 1
+            cell.states[State.NOT_EXPECTED.value] = len(cal.days) - len(expected)
+            cell.rows = _rows(warehouse, proc, cal.start, cal.end)
+            cells.append(cell)
+    return cells
+
+
+def _rows(warehouse: Warehouse, proc: Processor, start: date, end: date) -> int:
+    got = warehouse.query(
+        f"SELECT COUNT(*) AS n FROM {proc.table.fqn} WHERE game_date BETWEEN @s AND @e",
+        {"s": start, "e": end},
+    )
+    return int(got[0]["n"]) if got else 0
+
+
+def gate_summary(store: StatusStore, phase: Phase, cal: SeasonCalendar) -> dict[str, int]:
+    """Latest gate verdict per date of the season, counted by verdict."""
+    latest: dict[date, Verdict] = {}
+    if not cal.days:
+        return {}
+    for v in store.verdicts(phase.value, cal.start, cal.end):
+        latest[v.game_date] = v.verdict
+    out: dict[str, int] = {}
+    for verdict in latest.values():
+        out[verdict.value] = out.get(verdict.value, 0) + 1
+    return out
+
+
+def why(store: StatusStore, cal: SeasonCalendar, proc: Processor, day: date) -> list[str]:
+    """Explain one cell of the matrix from stored facts."""
+    calday = cal.day(day)
+    lines = [f"{proc.name} on {day.isoformat()} ({cal.season}, date type {calday.date_type})"]
+    if calday.date_type not in proc.applies_to:
+        games = len(calday.games)
+        lines.append(f"not expected: {proc.name} applies to "
+                     f"{', '.join(sorted(t.value for t in proc.applies_to))}; this date is "
+                     f"{calday.date_type.value} with {games} game(s)")
+        return lines
+    lines.append(f"expected: {len(calday.games)} game(s) on the schedule")
+    st = store.get(proc.name, day)
+    if st is None:
+        lines.append("no status yet: never planned (run a backfill covering this date)")
+        return lines
+    lines.append(f"state: {st.state.value} after {st.attempts} attempt(s)"
+                 + (f", run {st.run_id}" if st.run_id else ""))
+    if st.rows_written is not None:
+        lines.append(f"rows written: {st.rows_written}")
+    if st.reason:
+        lines.append(f"reason: {st.reason}")
+    if st.error:
+        lines.append(f"error ({st.error_kind or 'unknown'}): {st.error}")
+    if st.state is State.RUNNING:
+        lines.append(f"leased by {st.lease_owner} until {st.lease_expires_at}")
+    verdicts = store.verdicts(proc.phase.value, day, day)
+    if verdicts:
+        v = verdicts[-1]
+        lines.append(f"gate (phase {v.phase}): {v.verdict.value}")
+        mine = v.metrics.get(proc.name)
+        if mine:
+            lines.append(f"  measured {mine.get('actual')} rows, expected {mine.get('expected')}, "
+                         f"{mine.get('duplicates')} duplicate key(s)")
+        lines += [f"  {r}" for r in v.reasons if r.startswith(proc.name + ":")]
+    return lines
