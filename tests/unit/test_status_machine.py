@@ -186,6 +186,30 @@ def test_seed_partition(current: PartitionStatus | None, expected: bool,
     assert new == PartitionStatus(P, D, state, reason=None if expected else "no_games")
 
 
+@pytest.mark.parametrize(("current", "state"), [
+    (doc(State.SUCCEEDED, 1, rows_written=200), State.DEGRADED),
+    (doc(State.PENDING, 1, error_kind="transient", error="503"), State.BLOCKED),
+    (doc(State.RUNNING, 1, "a", 5), State.BLOCKED),
+    (None, State.BLOCKED),
+], ids=["gate degrades a success", "runner blocks a pending", "blocks a running", "absent"])
+def test_annotate_partition(current: PartitionStatus | None, state: State) -> None:
+    new = tr.annotate_partition(current, P, D, state, "upstream")
+    kept = current or PartitionStatus(P, D, state)
+    assert (new.processor, new.game_date, new.state, new.reason) == (P, D, state, "upstream")
+    assert (new.attempts, new.rows_written) == (kept.attempts, kept.rows_written)
+    assert new.lease_owner is None and new.lease_expires_at is None
+    assert new.error is None and new.error_kind is None
+
+
+def test_annotate_failed_keeps_the_error_and_rejects_lease_states() -> None:
+    failed = tr.annotate_partition(doc(State.PENDING, 1, error_kind="terminal", error="x"), P, D,
+                                   State.FAILED, "operator")
+    assert (failed.state, failed.error_kind, failed.error) == (State.FAILED, "terminal", "x")
+    for state in (State.PENDING, State.RUNNING, State.NOT_EXPECTED):
+        with pytest.raises(BadInput, match="annotate state"):
+            tr.annotate_partition(None, P, D, state, "no")
+
+
 def test_bad_inputs_are_named() -> None:
     with pytest.raises(BadInput, match="both expected and not_expected: 2025-01-15"):
         tr.check_seed([D, date(2025, 1, 16)], [D])

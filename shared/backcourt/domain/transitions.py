@@ -202,3 +202,21 @@ def seed_partition(
     if doc is None or doc.state is State.NOT_EXPECTED:
         return PartitionStatus(processor, game_date, State.PENDING)
     return None
+
+
+def annotate_partition(
+    doc: PartitionStatus | None, processor: str, game_date: date, state: State, reason: str
+) -> PartitionStatus:
+    """The document set to ``state`` from outside a lease (the gate's degraded, the runner's
+    blocked), with ``reason`` kept for ``why``; any lease is cleared, attempts are kept.
+
+    Raises:
+        BadInput: ``state`` is not succeeded, degraded, blocked or failed.
+    """
+    if state not in FINISH_STATES:
+        allowed = ", ".join(sorted(FINISH_STATES))
+        raise BadInput(f"annotate state must be one of {allowed}, got {state}")
+    base = doc or PartitionStatus(processor, game_date, state)
+    errors: dict[str, Any] = {} if state is State.FAILED else {"error_kind": None, "error": None}
+    return _unleased(base, state, reason=reason, **errors)
+

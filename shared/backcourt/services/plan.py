@@ -90,20 +90,20 @@ def plan_processor(
         store.seed(processor.name, expected, not_expected)
         if not expected:
             continue
-        if force:
-            store.mark_stale(processor.name, expected)
+        wanted = set(only) if only is not None else set(expected)
+        candidates = [d for d in expected if d in wanted]
+        if force and candidates:
+            store.mark_stale(processor.name, candidates)
         states = {s.game_date: s.state for s in
                   store.list([processor.name], min(expected), max(expected))}
-        store.reset(processor.name, [d for d in expected if states.get(d) in RERUN[1:]],
-                    list(RERUN[1:]))
+        rearm = [d for d in candidates if states.get(d) in RERUN[1:]]
+        if rearm:
+            store.reset(processor.name, rearm, list(RERUN[1:]))
         plan.expected += len(expected)
         plan.not_expected += len(not_expected)
-        plan.done += sum(1 for d in expected if states.get(d) == State.SUCCEEDED and not force)
-        plan.failed += sum(1 for d in expected if states.get(d) == State.FAILED and not force)
-        wanted = set(only) if only is not None else None
-        todo += [d for d in expected
-                 if (force or states.get(d) in RERUN or d not in states)
-                 and (wanted is None or d in wanted)]
+        plan.done += sum(1 for d in expected if states.get(d) == State.SUCCEEDED)
+        plan.failed += sum(1 for d in expected if states.get(d) == State.FAILED)
+        todo += [d for d in candidates if states.get(d) in RERUN or d not in states]
     plan.units = [Unit(processor, tuple(c)) for c in chunk(todo, chunk_days)]
     return plan
 

@@ -12,7 +12,7 @@ from backcourt.domain import tables_raw as tr
 from backcourt.domain.calendar import ScheduledGame, game_type_of
 from backcourt.domain.ids import season_of, season_start_year, system_game_id
 from backcourt.domain.registry import DateType
-from backcourt.sources.parsing import Raw
+from backcourt.sources.parsing import Raw, table_row
 
 STAT_COLUMNS: tuple[str, ...] = (
     "fg_made", "fg_attempted", "three_pt_made", "three_pt_attempted", "ft_made", "ft_attempted",
@@ -49,7 +49,9 @@ def find_game(
     raw.fail(f"game {label} not on the schedule of {game_date.isoformat()}")
 
 
-def unscheduled_game(game_date: date, home: str, away: str, nba_game_id: str | None) -> ScheduledGame:
+def unscheduled_game(
+    game_date: date, home: str, away: str, nba_game_id: str | None
+) -> ScheduledGame:
     """A stand-in for a game read without a schedule (format checks at ingest)."""
     return ScheduledGame(
         nba_game_id=nba_game_id or "",
@@ -99,14 +101,13 @@ def player_row(
         stats: a value (or None) for each of STAT_COLUMNS.
         audit: (source, source_file).
     """
-    row: Row = {c: None for c in tr.PLAYER_BOXSCORES.column_names}
     opponent = game.away if is_home else game.home
-    row.update(_game_columns(game, team, is_home, opponent))
-    row.update({k: player[k] for k in ("player_id", "player_name", "player_lookup",
-                                        "player_status", "dnp_reason", "starter", "minutes")})
-    row.update({k: stats[k] for k in STAT_COLUMNS})
-    row["source"], row["source_file"] = audit
-    return row
+    values = _game_columns(game, team, is_home, opponent)
+    values.update({k: player[k] for k in ("player_id", "player_name", "player_lookup",
+                                           "player_status", "dnp_reason", "starter", "minutes")})
+    values.update({k: stats[k] for k in STAT_COLUMNS})
+    values["source"], values["source_file"] = audit
+    return table_row(tr.PLAYER_BOXSCORES, values)
 
 
 def team_row(
@@ -118,13 +119,12 @@ def team_row(
     audit: tuple[str, str],
 ) -> Row:
     """A team_boxscores row."""
-    row: Row = {c: None for c in tr.TEAM_BOXSCORES.column_names}
     opponent = game.away if is_home else game.home
-    row.update(_game_columns(game, team, is_home, opponent))
-    row["minutes"] = minutes
-    row.update({k: stats[k] for k in STAT_COLUMNS})
-    row["source"], row["source_file"] = audit
-    return row
+    values = _game_columns(game, team, is_home, opponent)
+    values["minutes"] = minutes
+    values.update({k: stats[k] for k in STAT_COLUMNS})
+    values["source"], values["source_file"] = audit
+    return table_row(tr.TEAM_BOXSCORES, values)
 
 
 def check_both_teams(raw: Raw, game: ScheduledGame, rows: Sequence[Row]) -> None:
@@ -154,12 +154,11 @@ def team_rows_from_players(players: Sequence[Row]) -> list[Row]:
     out = []
     for (game_id, team), rows in groups.items():
         first = rows[0]
-        stats: dict[str, int | None] = dict(totals[(game_id, team)])
+        points = totals[(game_id, team)]["points"]
         opp = totals.get((game_id, first["opponent_team_abbr"]))
-        stats["plus_minus"] = stats["points"] - opp["points"] if opp else None  # type: ignore[operator]
-        row: Row = {c: None for c in tr.TEAM_BOXSCORES.column_names}
-        row.update({k: first[k] for k in row if k in first and k not in STAT_COLUMNS})
-        row["minutes"] = round(sum(r["minutes"] or 0.0 for r in rows))
-        row.update(stats)
-        out.append(row)
+        values = {k: first[k] for k in tr.TEAM_BOXSCORES.column_names if k in first}
+        values.update(totals[(game_id, team)])
+        values["plus_minus"] = points - opp["points"] if opp else None
+        values["minutes"] = round(sum(r["minutes"] or 0.0 for r in rows))
+        out.append(table_row(tr.TEAM_BOXSCORES, values))
     return out

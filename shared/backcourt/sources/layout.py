@@ -4,15 +4,15 @@ The one exception is the season schedule, which covers every date of a season in
 is stored as ``raw/nbacom_schedule/<season>/<file>`` (e.g. ``raw/nbacom_schedule/2024-25/
 scheduleLeagueV2.json``). Bad files are moved to ``quarantine/`` under the same relative path.
 
-| source                  | format                                          | file name            |
-|-------------------------|-------------------------------------------------|----------------------|
-| nbacom_schedule         | NBA.com scheduleLeagueV2 (one per season)       | scheduleLeagueV2.json|
-| nbacom_boxscore         | NBA.com boxscoretraditionalv2 (one per game)    | <nba_game_id>.json   |
-| nbacom_leaguegamelog    | NBA.com leaguegamelog (one per date)            | leaguegamelog.json   |
-| balldontlie_boxscores   | balldontlie box_scores (one per date)           | box_scores.json      |
-| oddsapi_player_props    | Odds API event odds, player_points market       | <event_id>_<HHMMSS>.json |
-| oddsapi_game_lines      | Odds API (historical) event odds, spreads/totals| <event_id>_<HHMMSS>.json |
-| nbacom_injury_report    | parsed NBA.com injury report                    | <YYYYMMDD_HH>.json   |
+| source                | format                                       | file name                |
+|-----------------------|----------------------------------------------|--------------------------|
+| nbacom_schedule       | NBA.com scheduleLeagueV2 (one per season)    | scheduleLeagueV2.json    |
+| nbacom_boxscore       | NBA.com boxscoretraditionalv2 (one per game) | <nba_game_id>.json       |
+| nbacom_leaguegamelog  | NBA.com leaguegamelog (one per date)         | leaguegamelog.json       |
+| balldontlie_boxscores | balldontlie box_scores (one per date)        | box_scores.json          |
+| oddsapi_player_props  | Odds API event odds, player_points market    | <event_id>_<HHMMSS>.json |
+| oddsapi_game_lines    | Odds API (historical) event, spreads/totals  | <event_id>_<HHMMSS>.json |
+| nbacom_injury_report  | parsed NBA.com injury report                 | <YYYYMMDD_HH>.json       |
 """
 
 from __future__ import annotations

@@ -64,6 +64,7 @@ def _player(raw: Raw, rec: dict[str, Any], where: str, game: ScheduledGame, audi
     name = raw.text(rec["PLAYER_NAME"], f"{where}.PLAYER_NAME")
     comment = raw.opt_text(rec["COMMENT"], f"{where}.COMMENT")
     played = rec["MIN"] not in (None, "")
+    stats: dict[str, int | None]
     if played:
         stats = {col: raw.integer(rec[h], f"{where}.{h}") for h, col in STAT_HEADERS}
         status = "active"

@@ -11,11 +11,13 @@ import json
 import math
 import re
 import zlib
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any, NoReturn
 
 from backcourt.domain.dates import EASTERN
 from backcourt.domain.errors import MalformedRawFile
+from backcourt.domain.schema import Table
 from backcourt.domain.teams import tricode_for
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -210,3 +212,12 @@ def result_set(raw: Raw, doc: Any, name: str, headers: tuple[str, ...]) -> list[
             raw.fail(f"{where}.rowSet[{i}] has {len(values)} values for {len(names)} headers")
         out.append(dict(zip(names, values, strict=True)))
     return out
+
+
+def table_row(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
+    """A row with exactly ``table``'s columns, in order: ``values`` plus NULL for the rest."""
+    names = table.column_names
+    unknown = set(values) - set(names)
+    if unknown:
+        raise KeyError(f"{table.fqn} has no columns {sorted(unknown)}")
+    return {name: values.get(name) for name in names}

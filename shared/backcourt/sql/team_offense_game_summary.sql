@@ -36,6 +36,7 @@ joined AS (
     t.ft_made, t.ft_attempted, t.offensive_rebounds, t.defensive_rebounds, t.total_rebounds,
     t.assists, t.steals, t.blocks, t.turnovers, t.personal_fouls, t.minutes,
     t.fg_attempted + 0.44 * t.ft_attempted + t.turnovers - t.offensive_rebounds AS poss,
+    t.minutes - 228 AS overtime_minutes_rounding,
     o.points AS opponent_points
   FROM sides AS s
   JOIN box AS t
@@ -78,9 +79,10 @@ SELECT
   opponent_points,
   points > opponent_points AS win_flag,
   points - opponent_points AS margin_of_victory,
-  -- nearest whole 25-minute period above 240 (a summed-player total can be a minute short)
+  -- nearest whole 25-minute period above 240 (a summed-player total can be a minute short):
+  -- (minutes − 240 + 12) DIV 25, with DIV over a bare, positive column (see the SQL lint test)
   CASE WHEN minutes IS NULL THEN NULL
        WHEN minutes <= 240 THEN 0
-       ELSE DIV(minutes - 240 + 12, 25)
+       ELSE DIV(overtime_minutes_rounding, 25)
   END AS overtime_periods
 FROM joined

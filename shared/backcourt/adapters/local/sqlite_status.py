@@ -114,7 +114,11 @@ class SqliteStatusStore:
         self._guard = threading.Lock()
         self._closed = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._migrate()
+        try:
+            self._migrate()
+        except BaseException:
+            self.close()
+            raise
 
     # -- connections and transactions ---------------------------------------------------------
 
@@ -266,6 +270,11 @@ class SqliteStatusStore:
 
     def mark_stale(self, processor: str, dates: Sequence[date]) -> int:
         return self._rewrite(processor, dates, tr.stale_partition)
+
+    def annotate(self, processor: str, game_date: date, state: State, reason: str) -> None:
+        with self._tx() as conn:
+            current = self._fetch(conn, processor, game_date)
+            self._put(conn, [tr.annotate_partition(current, processor, game_date, state, reason)])
 
     def get(self, processor: str, game_date: date) -> PartitionStatus | None:
         with self._errors():

@@ -1,0 +1,5 @@
+"""``python -m backcourt`` runs the CLI."""
+
+from backcourt.cli import main
+
+main()

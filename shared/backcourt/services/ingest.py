@@ -1,0 +1,196 @@
+"""Ingest: put a raw file from disk where phase 2 looks for it in the bucket.
+
+The format is detected from the content (``backcourt.sources.detect``), the file is checked by
+its parser, and its bytes are written unchanged (decompressed when gzip) to its place in the
+bucket layout (``backcourt.sources.layout``):
+
+* nbacom_schedule → ``<season>/scheduleLeagueV2.json`` (season = leagueSchedule.seasonYear);
+* nbacom_boxscore → ``<date>/<game id>.json``, the date looked up in the schedule files already
+  in the bucket (BadInput when none is loaded or the game is on none of them);
+* nbacom_leaguegamelog → ``<date>/leaguegamelog.json`` (GAME_DATE; one date per file);
+* balldontlie_boxscores → ``<date>/box_scores.json`` (data[].date; one date per file);
+* oddsapi_* → ``<date>/<event id>_<HHMMSS>.json``: date = commence_time in America/New_York,
+  HHMMSS = snapshot time (UTC);
+* nbacom_injury_report → ``<date>/<YYYYMMDD_HH>.json``: date = the earliest record date, name =
+  the report time in America/New_York.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from backcourt.domain.calendar import ScheduledGame
+from backcourt.domain.dates import EASTERN, eastern_date
+from backcourt.domain.errors import BadInput, TerminalError
+from backcourt.ports import Bucket
+from backcourt.sources import (
+    balldontlie,
+    nbacom_boxscore,
+    nbacom_injury_report,
+    nbacom_leaguegamelog,
+    nbacom_schedule,
+    oddsapi,
+    oddsapi_game_lines,
+    oddsapi_props,
+)
+from backcourt.sources.detect import detect
+from backcourt.sources.layout import RAW, raw_path, schedule_path
+from backcourt.sources.parsing import Raw, decode, gunzip_if_needed
+
+ScheduleIndex = Mapping[str, ScheduledGame]  # NBA.com game id → game
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """Where one file went."""
+
+    source: str
+    dest: str
+    game_date: date | None  # None for a season schedule
+
+
+def schedule_index(bucket: Bucket) -> dict[str, ScheduledGame]:
+    """Every game of the schedule files in the bucket, by NBA.com game id."""
+    index: dict[str, ScheduledGame] = {}
+    for path in bucket.list(f"{RAW}/nbacom_schedule/"):
+        for row in nbacom_schedule.parse(decode(bucket.read(path), path), path):
+            index[row["nba_game_id"]] = nbacom_schedule.scheduled_game(row)
+    return index
+
+
+def _one_date(name: str, dates: set[date]) -> date:
+    if not dates:
+        raise BadInput(f"{name}: holds no games, so it has no date to be stored under")
+    if len(dates) > 1:
+        listed = ", ".join(d.isoformat() for d in sorted(dates))
+        raise BadInput(f"{name}: spans several dates ({listed}); store one file per date")
+    return next(iter(dates))
+
+
+def _schedule(doc: Any, name: str, index: Callable[[], ScheduleIndex]) -> tuple[str, None]:
+    nbacom_schedule.parse(doc, name)
+    return schedule_path(nbacom_schedule.season_of_file(doc, name)), None
+
+
+def _boxscore(doc: Any, name: str, index: Callable[[], ScheduleIndex]) -> tuple[str, date]:
+    game_id = nbacom_boxscore.game_id_of(doc, name)
+    games = index()
+    if not games:
+        raise BadInput(f"{name}: cannot date box score of game {game_id}: no schedule in "
+                       f"{RAW}/nbacom_schedule/ (ingest the season schedule first)")
+    game = games.get(game_id)
+    if game is None:
+        seasons = ", ".join(sorted({g.season for g in games.values()}))
+        raise BadInput(f"{name}: game {game_id} is not on the loaded schedules ({seasons})")
+    nbacom_boxscore.parse_players(doc, name, game.game_date, [game])
+    nbacom_boxscore.parse_teams(doc, name, game.game_date, [game])
+    return raw_path(nbacom_boxscore.SOURCE, game.game_date, f"{game_id}.json"), game.game_date
+
+
+def _gamelog(doc: Any, name: str, index: Callable[[], ScheduleIndex]) -> tuple[str, date]:
+    day = _one_date(name, nbacom_leaguegamelog.dates_of(doc, name))
+    nbacom_leaguegamelog.parse_players(doc, name)
+    return raw_path(nbacom_leaguegamelog.SOURCE, day, "leaguegamelog.json"), day
+
+
+def _balldontlie(doc: Any, name: str, index: Callable[[], ScheduleIndex]) -> tuple[str, date]:
+    day = _one_date(name, balldontlie.dates_of(doc, name))
+    balldontlie.parse_players(doc, name)
+    return raw_path(balldontlie.SOURCE, day, "box_scores.json"), day
+
+
+def _odds(source: str, parse: Callable[[Any, str], object]
+          ) -> Callable[[Any, str, Callable[[], ScheduleIndex]], tuple[str, date]]:
+    def place(doc: Any, name: str, index: Callable[[], ScheduleIndex]) -> tuple[str, date]:
+        parse(doc, name)
+        raw = Raw(name)
+        event = oddsapi.read_event(raw, doc)
+        snapshot = oddsapi.latest_snapshot(raw, event)
+        if snapshot is None:
+            raise BadInput(f"{name}: no snapshot time (no timestamp wrapper, no bookmakers)")
+        file_name = f"{event.event_id}_{snapshot:%H%M%S}.json"
+        return raw_path(source, event.game_date, file_name), event.game_date
+
+    return place
+
+
+def _injury(doc: Any, name: str, index: Callable[[], ScheduleIndex]) -> tuple[str, date]:
+    nbacom_injury_report.parse(doc, name)
+    issued = nbacom_injury_report.report_time(doc, name)
+    dates = nbacom_injury_report.record_dates(doc, name)
+    day = min(dates) if dates else eastern_date(issued)
+    file_name = f"{issued.astimezone(EASTERN):%Y%m%d_%H}.json"
+    return raw_path(nbacom_injury_report.SOURCE, day, file_name), day
+
+
+_PLACERS: dict[str, Callable[[Any, str, Callable[[], ScheduleIndex]], tuple[str, date | None]]] = {
+    "nbacom_schedule": _schedule,
+    "nbacom_boxscore": _boxscore,
+    "nbacom_leaguegamelog": _gamelog,
+    "balldontlie_boxscores": _balldontlie,
+    "oddsapi_player_props": _odds(oddsapi_props.SOURCE, oddsapi_props.parse),
+    "oddsapi_game_lines": _odds(oddsapi_game_lines.SOURCE, oddsapi_game_lines.parse),
+    "nbacom_injury_report": _injury,
+}
+
+
+def _read_local(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise BadInput(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise BadInput(f"{path} is a directory, not a raw file") from None
+
+
+def ingest_file(bucket: Bucket, path: Path, *, schedule: ScheduleIndex | None = None
+                ) -> IngestResult:
+    """Detect, check and store one raw file in the bucket.
+
+    Args:
+        bucket: where raw files live.
+        path: a local file (JSON, or gzip of JSON).
+        schedule: NBA.com game id → game, to date box scores; read from the bucket's schedule
+            files when not given.
+    Raises:
+        MalformedRawFile: unrecognised format, or a file its parser rejects.
+        BadInput: the file cannot be placed (no schedule, unknown game, several dates).
+    """
+    data = _read_local(path)
+    name = str(path)
+    source, doc = detect(data, name)
+    dest, game_date = _PLACERS[source](doc, name, lambda: schedule or schedule_index(bucket))
+    bucket.write(dest, gunzip_if_needed(data, name))
+    return IngestResult(source, dest, game_date)
+
+
+def ingest_files(bucket: Bucket, paths: Sequence[Path]
+                 ) -> tuple[list[IngestResult], list[TerminalError]]:
+    """Ingest many files: schedules first, the schedule index read once; failures collected.
+
+    Returns:
+        The files stored, and the errors of the files that were not (in input order).
+    """
+    detected: list[tuple[int, Path]] = []
+    errors: list[tuple[int, TerminalError]] = []
+    for i, path in enumerate(paths):
+        try:
+            source = detect(_read_local(path), str(path))[0]
+        except TerminalError as exc:
+            errors.append((i, exc))
+            continue
+        detected.append((0 if source == "nbacom_schedule" else 1, path))
+    results = []
+    index: dict[str, ScheduledGame] | None = None
+    for rank, path in sorted(detected, key=lambda item: item[0]):
+        if rank == 1 and index is None:
+            index = schedule_index(bucket)
+        try:
+            results.append(ingest_file(bucket, path, schedule=index))
+        except TerminalError as exc:
+            errors.append((paths.index(path), exc))
+    return results, [exc for _, exc in sorted(errors, key=lambda item: item[0])]

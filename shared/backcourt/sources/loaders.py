@@ -1,0 +1,238 @@
+"""Phase-2 loaders: the Python processors the registry names. Each reads the raw files of the
+dates it owns from the bucket (``raw/<source>/<game_date>/``), parses them, and returns one
+:class:`DayLoad` per date. A file no parser accepts goes to ``bad_files`` (the caller moves it to
+quarantine) while the other files are still parsed.
+
+**Box-score priority.** Per game: ``nbacom_boxscore`` > ``nbacom_leaguegamelog`` >
+``balldontlie_boxscores``. A game is taken whole (every player row, and the team rows) from the
+highest-priority source that has it; sources are never mixed within a game. Games are matched to
+the day's schedule by NBA.com id (nbacom, and leaguegamelog when its id is on the schedule) or by
+(date, home, away); a box score of a game that is not on the schedule of its date makes its file
+bad. Once every scheduled game of a day is covered, lower-priority sources are not read.
+Team rows are NBA.com TeamStats for games from ``nbacom_boxscore``, otherwise the sum of that
+team's player rows (minutes = rounded sum of player minutes, plus_minus = points − opponent's).
+
+**Schedule.** ``load_schedule`` reads every file under ``raw/nbacom_schedule/<season>/`` once per
+call for the seasons its dates fall in. When a season has several files, a game is taken from the
+file with the highest gameStatus for it, ties going to the later path in sort order. A bad season
+file is reported on every date of that season the call owns.
+
+**Point-in-time sources.** Odds files must hold an event that starts (in America/New_York) on
+the date they are stored under. An injury report stored under a date contributes its records of
+that date only (a report also listing the next day's games leaves those to the next day's
+reports).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from backcourt.domain.calendar import ScheduledGame
+from backcourt.domain.errors import MalformedRawFile
+from backcourt.domain.ids import season_of
+from backcourt.ports import Bucket
+from backcourt.sources import (
+    balldontlie,
+    box,
+    nbacom_boxscore,
+    nbacom_injury_report,
+    nbacom_leaguegamelog,
+    nbacom_schedule,
+    oddsapi_game_lines,
+    oddsapi_props,
+)
+from backcourt.sources.layout import RAW, raw_prefix
+from backcourt.sources.parsing import decode
+
+BOX_PRIORITY = ("nbacom_boxscore", "nbacom_leaguegamelog", "balldontlie_boxscores")
+
+Rows = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class LoadContext:
+    """What a loader needs: the bucket, the dates it owns and their scheduled games."""
+
+    bucket: Bucket
+    days: Sequence[date]
+    games: Mapping[date, Sequence[ScheduledGame]]  # empty for load_schedule
+
+
+@dataclass
+class DayLoad:
+    """One date's rows, the files that failed to parse, and how many files were read."""
+
+    rows: Rows = field(default_factory=list)
+    bad_files: list[MalformedRawFile] = field(default_factory=list)
+    files: int = 0
+
+
+def _read(bucket: Bucket, path: str) -> Any:
+    return decode(bucket.read(path), path)
+
+
+# ---------------------------------------------------------------- schedule
+
+
+def _season_rows(bucket: Bucket, season: str) -> tuple[Rows, list[MalformedRawFile], int]:
+    """Rows of a season's schedule files (one row per game, see the module docstring)."""
+    paths = bucket.list(f"{RAW}/nbacom_schedule/{season}/")
+    best: dict[str, tuple[int, dict[str, Any]]] = {}
+    bad = []
+    for path in paths:
+        try:
+            rows = nbacom_schedule.parse(_read(bucket, path), path)
+        except MalformedRawFile as exc:
+            bad.append(exc)
+            continue
+        for row in rows:
+            held = best.get(row["nba_game_id"])
+            if held is None or row["game_status"] >= held[0]:
+                best[row["nba_game_id"]] = (row["game_status"], row)
+    return [row for _, row in best.values()], bad, len(paths)
+
+
+def load_schedule(ctx: LoadContext) -> dict[date, DayLoad]:
+    """Schedule rows per date, from the season files of the seasons the dates fall in."""
+    out = {day: DayLoad() for day in ctx.days}
+    for season in sorted({season_of(d) for d in ctx.days}):
+        rows, bad, files = _season_rows(ctx.bucket, season)
+        for day in (d for d in ctx.days if season_of(d) == season):
+            out[day].bad_files.extend(bad)
+            out[day].files += files
+        for row in rows:
+            if row["game_date"] in out:
+                out[row["game_date"]].rows.append(row)
+    return out
+
+
+# ---------------------------------------------------------------- box scores
+
+# game_id → (player rows, team rows)
+_Games = dict[str, tuple[Rows, Rows]]
+
+
+def _by_game(players: Rows, teams: Rows) -> _Games:
+    out: _Games = {}
+    for p in players:
+        out.setdefault(p["game_id"], ([], []))[0].append(p)
+    for t in teams:
+        out.setdefault(t["game_id"], ([], []))[1].append(t)
+    return out
+
+
+def _nbacom(doc: Any, path: str, day: date, games: Sequence[ScheduledGame]) -> _Games:
+    return _by_game(nbacom_boxscore.parse_players(doc, path, day, games),
+                    nbacom_boxscore.parse_teams(doc, path, day, games))
+
+
+def _summed(parser: Callable[..., Rows]) -> Callable[[Any, str, date, Sequence[ScheduledGame]],
+                                                      _Games]:
+    def parse(doc: Any, path: str, day: date, games: Sequence[ScheduledGame]) -> _Games:
+        players = parser(doc, path, day, games)
+        return _by_game(players, box.team_rows_from_players(players))
+
+    return parse
+
+
+_BOX_PARSERS: dict[str, Callable[[Any, str, date, Sequence[ScheduledGame]], _Games]] = {
+    "nbacom_boxscore": _nbacom,
+    "nbacom_leaguegamelog": _summed(nbacom_leaguegamelog.parse_players),
+    "balldontlie_boxscores": _summed(balldontlie.parse_players),
+}
+
+
+def _box_day(ctx: LoadContext, day: date) -> tuple[_Games, DayLoad]:
+    """The games of a day taken by priority, and a DayLoad holding the bad files and count."""
+    games = ctx.games.get(day, ())
+    wanted = {g.game_id for g in games}
+    taken: _Games = {}
+    load = DayLoad()
+    for source in BOX_PRIORITY:
+        if wanted and wanted <= taken.keys():
+            break
+        for path in ctx.bucket.list(raw_prefix(source, day)):
+            load.files += 1
+            try:
+                found = _BOX_PARSERS[source](_read(ctx.bucket, path), path, day, games)
+            except MalformedRawFile as exc:
+                load.bad_files.append(exc)
+                continue
+            for game_id, rows in found.items():
+                taken.setdefault(game_id, rows)
+    return taken, load
+
+
+def _box_loads(ctx: LoadContext, pick: int) -> dict[date, DayLoad]:
+    """Per date, the player (pick 0) or team (pick 1) rows of the games taken."""
+    out = {}
+    for day in ctx.days:
+        taken, load = _box_day(ctx, day)
+        for game_id in sorted(taken):
+            load.rows.extend(taken[game_id][pick])
+        out[day] = load
+    return out
+
+
+def load_player_boxscores(ctx: LoadContext) -> dict[date, DayLoad]:
+    """Player box-score rows per date, each game from one source by priority."""
+    return _box_loads(ctx, 0)
+
+
+def load_team_boxscores(ctx: LoadContext) -> dict[date, DayLoad]:
+    """Team box-score rows per date: NBA.com TeamStats, or the sums of the game's players."""
+    return _box_loads(ctx, 1)
+
+
+# ---------------------------------------------------------------- point-in-time sources
+
+
+def _per_file(
+    ctx: LoadContext,
+    source: str,
+    parse: Callable[[Any, str], Rows],
+    keep: Callable[[Rows, date, str], Rows],
+) -> dict[date, DayLoad]:
+    out = {}
+    for day in ctx.days:
+        load = DayLoad()
+        for path in ctx.bucket.list(raw_prefix(source, day)):
+            load.files += 1
+            try:
+                load.rows.extend(keep(parse(_read(ctx.bucket, path), path), day, path))
+            except MalformedRawFile as exc:
+                load.bad_files.append(exc)
+        out[day] = load
+    return out
+
+
+def _same_day(rows: Rows, day: date, path: str) -> Rows:
+    """Odds rows must be for the date the file is stored under."""
+    for row in rows:
+        if row["game_date"] != day:
+            raise MalformedRawFile(path, f"event {row['event_id']} starts on "
+                                         f"{row['game_date'].isoformat()} (America/New_York), "
+                                         f"not {day.isoformat()}")
+    return rows
+
+
+def _that_day(rows: Rows, day: date, path: str) -> Rows:
+    return [r for r in rows if r["game_date"] == day]
+
+
+def load_player_props(ctx: LoadContext) -> dict[date, DayLoad]:
+    """Odds API player_points rows per date."""
+    return _per_file(ctx, oddsapi_props.SOURCE, oddsapi_props.parse, _same_day)
+
+
+def load_game_lines(ctx: LoadContext) -> dict[date, DayLoad]:
+    """Odds API spreads and totals rows per date."""
+    return _per_file(ctx, oddsapi_game_lines.SOURCE, oddsapi_game_lines.parse, _same_day)
+
+
+def load_injury_report(ctx: LoadContext) -> dict[date, DayLoad]:
+    """Injury report rows per date (records of that date from the reports stored under it)."""
+    return _per_file(ctx, nbacom_injury_report.SOURCE, nbacom_injury_report.parse, _that_day)

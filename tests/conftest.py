@@ -1,0 +1,22 @@
+"""Shared fixtures: repository paths and fresh embedded homes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from backcourt.bootstrap import Services, build
+from backcourt.config import load_settings
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures" / "nba"
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Services]:
+    """Adapters on a fresh home folder."""
+    s = build(load_settings(tmp_path / "home", env={}))
+    yield s
+    s.close()

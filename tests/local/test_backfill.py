@@ -1,0 +1,107 @@
+"""The embedded default end to end: sample season → phases 2–3 → status, gate, rerun."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from backcourt.bootstrap import Services, build
+from backcourt.config import load_settings
+from backcourt.domain import registry
+from backcourt.domain.registry import Phase
+from backcourt.domain.status import State, Verdict
+from backcourt.sample import generate_season
+from backcourt.services.backfill import Runner
+from backcourt.services.calendar import season_calendar
+from backcourt.services.plan import Window
+from backcourt.services.report import matrix
+from backcourt.sources.layout import raw_path
+
+pytestmark = [pytest.mark.local, pytest.mark.slow]
+
+SEASON = "2024-25"
+PHASES = [Phase.RAW, Phase.ANALYTICS]
+
+
+@pytest.fixture(scope="module")
+def season_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    """A home with the whole 2024-25 sample season backfilled through phase 3 (once)."""
+    home = tmp_path_factory.mktemp("season")
+    s = build(load_settings(home, env={}))
+    generate_season(s.bucket, SEASON)
+    result = Runner(s).backfill([SEASON], PHASES, Window())
+    assert result.stopped_at is None
+    yield s
+    s.close()
+
+
+def test_every_phase3_table_covers_all_214_expected_dates(season_home: Services) -> None:
+    cal = season_calendar(season_home.warehouse, SEASON)
+    cells = {c.processor: c for c in matrix(season_home.status, season_home.warehouse, [cal])}
+    for proc in registry.of_phase(Phase.ANALYTICS):
+        cell = cells[proc.name]
+        assert (cell.complete, cell.expected) == (214, 214), cell.as_dict()
+        assert cell.rows > 0
+    # The All-Star break is not expected anywhere in phase 3, and is not failed.
+    for day in (date(2025, 2, 14), date(2025, 2, 15), date(2025, 2, 17)):
+        st = season_home.status.get("player_game_summary", day)
+        assert st is not None and st.state is State.NOT_EXPECTED
+
+
+def test_gate_passes_every_date(season_home: Services) -> None:
+    for phase in PHASES:
+        verdicts = season_home.status.verdicts(phase.value, date(2024, 10, 1), date(2025, 6, 30))
+        latest = {v.game_date: v for v in verdicts}
+        assert len(latest) >= 214
+        blocked = [v for v in latest.values() if v.verdict is Verdict.BLOCK]
+        assert not blocked, blocked[:3]
+
+
+def test_rerun_does_no_processing_work(season_home: Services) -> None:
+    again = Runner(season_home).backfill([SEASON], PHASES, Window())
+    assert not again.did_work
+    assert all(p.units_run == 0 for p in again.phases)
+
+
+def test_no_duplicate_keys_and_teams_equal_sum_of_players(season_home: Services) -> None:
+    wh = season_home.warehouse
+    dup = wh.query("SELECT COUNT(*) AS n FROM (SELECT game_date, player_lookup, COUNT(*) c "
+                   "FROM nba_analytics.player_game_summary GROUP BY 1, 2 HAVING c > 1)")
+    assert dup[0]["n"] == 0
+    mismatch = wh.query(
+        "SELECT COUNT(*) AS n FROM nba_analytics.team_offense_game_summary t JOIN ("
+        "SELECT game_date, team_abbr, SUM(points) AS pts FROM nba_analytics.player_game_summary "
+        "GROUP BY 1, 2) p USING (game_date, team_abbr) WHERE t.points_scored != p.pts")
+    assert mismatch[0]["n"] == 0
+
+
+def _drop_team(services: Services, day: date, nba_game_id: str, team: str) -> None:
+    path = raw_path("nbacom_boxscore", day, f"{nba_game_id}.json")
+    doc = json.loads(services.bucket.read(path))
+    for rs in doc["resultSets"]:
+        idx = rs["headers"].index("TEAM_ABBREVIATION")
+        rs["rowSet"] = [r for r in rs["rowSet"] if r[idx] != team]
+    services.bucket.write(path, json.dumps(doc).encode())
+
+
+def test_missing_team_box_score_blocks_and_names_the_game(services: Services) -> None:
+    generate_season(services.bucket, SEASON)
+    day = date(2025, 1, 15)
+    runner = Runner(services)
+    runner.backfill([SEASON], [Phase.RAW], Window(day, day))  # schedule + the date
+    games = season_calendar(services.warehouse, SEASON).day(day).games
+    victim = games[0]
+    _drop_team(services, day, victim.nba_game_id, victim.home)
+    result = Runner(services).backfill([SEASON], PHASES, Window(day, day), force=True)
+    raw = result.phases[0].verdicts[day]
+    assert raw.verdict is Verdict.BLOCK
+    assert any(victim.nba_game_id in r and victim.home in r for r in raw.reasons), raw.reasons
+    team = services.status.get("team_boxscores", day)
+    assert team is not None and team.state is not State.SUCCEEDED
+    pgs = services.status.get("player_game_summary", day)
+    assert pgs is not None and pgs.state is State.BLOCKED
+    assert pgs.reason and victim.nba_game_id in pgs.reason
