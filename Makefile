@@ -28,7 +28,7 @@ demo: $(STAMP) ## Generate the 2024-25 sample season and backfill it through the
 	$(BC) status --season $(SEASON)
 
 test: $(STAMP) ## Run the test suite (unit + local; emulator tests when emulators exist)
-	$(PY) -m pytest -n $(PYTEST_WORKERS) -q
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q
 
 test-fast: $(STAMP) ## Unit tests only
 	$(PY) -m pytest -q tests/unit

@@ -138,10 +138,17 @@ def ingest(files: Annotated[list[Path], typer.Argument(help="Raw files to ingest
         for path in files:
             try:
                 res = ingest_file(s.bucket, path)
-                console.print(f"[green]✓[/] {path} → {res.dest} ({res.source})")
             except BackcourtError as exc:
                 failed += 1
                 err.print(f"[red]✗[/] {path}: {exc}")
+                continue
+            stale = 0
+            if res.game_date is not None:  # the date's outputs must be recomputed
+                stale = sum(s.status.mark_stale(p.name, [res.game_date])
+                            for p in registry.PROCESSORS if p.name != "schedule")
+            console.print(f"[green]✓[/] {path} → {res.dest} ({res.source})"
+                          + (f"; {stale} processor-date(s) of {res.game_date} marked for "
+                             "recompute" if stale else ""))
     if failed:
         raise typer.Exit(2)
 
@@ -223,10 +230,15 @@ def status(season: SeasonsOpt, as_json: Annotated[bool, typer.Option("--json")] 
         return
     if not cells:
         raise BadInput("no schedule loaded for these seasons: run a phase-2 backfill first")
-    table = Table(title="backcourt coverage (dates)")
-    for name in ("phase", "processor", "season", "complete", "degraded", "failed", "blocked",
-                 "pending", "not expected", "rows"):
-        table.add_column(name, justify="right" if name not in ("processor", "season") else "left")
+    table = Table(title="backcourt coverage: dates per processor and season",
+                  caption="done = succeeded/expected dates; degraded, failed, blocked and "
+                          "pending are expected dates not done; n/a = not expected (no games "
+                          "or the processor does not apply)")
+    table.add_column("ph")
+    table.add_column("processor", no_wrap=True)
+    table.add_column("season", no_wrap=True)
+    for name in ("done", "degr", "fail", "block", "pend", "n/a", "rows"):
+        table.add_column(name, justify="right", no_wrap=True)
     for c in cells:
         ok = c.complete == c.expected
         table.add_row(c.phase, c.processor, c.season,

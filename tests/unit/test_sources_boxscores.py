@@ -176,8 +176,10 @@ def test_leaguegamelog_wrong_matchup_and_other_date(gamelog: Any) -> None:
     doc = copy.deepcopy(gamelog)
     matchup = doc["resultSets"][0]["headers"].index("MATCHUP")
     doc["resultSets"][0]["rowSet"][0][matchup] = "NYK vs PHI"  # says NYK is at home
-    with pytest.raises(MalformedRawFile, match="not on the schedule of 2025-01-15"):
+    with pytest.raises(MalformedRawFile, match="'NYK vs PHI' disagrees with the schedule"):
         nbacom_leaguegamelog.parse_players(doc, "lgl", DAY, [NYK_PHI])
+    with pytest.raises(MalformedRawFile, match="game 0022400561 not on the schedule of 2025-01-15"):
+        nbacom_leaguegamelog.parse_players(gamelog, "lgl", DAY, [])
     with pytest.raises(MalformedRawFile, match="dated 2025-01-15 not on the schedule of 2025-01-16"):
         nbacom_leaguegamelog.parse_players(gamelog, "lgl", date(2025, 1, 16), [])
 

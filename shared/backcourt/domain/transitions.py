@@ -25,7 +25,9 @@ from typing import Any
 from backcourt.domain.errors import BadInput, TransientError
 from backcourt.domain.status import MAX_ATTEMPTS, Outcome, PartitionStatus, State
 
-FINISH_STATES = frozenset({State.SUCCEEDED, State.DEGRADED, State.BLOCKED, State.FAILED})
+FINISH_STATES = frozenset(
+    {State.SUCCEEDED, State.DEGRADED, State.BLOCKED, State.FAILED, State.NOT_EXPECTED}
+)  # not_expected: the schedule processor found no games that day
 STALE_STATES = frozenset({State.SUCCEEDED, State.DEGRADED, State.BLOCKED, State.FAILED})
 ERROR_KINDS = frozenset({"transient", "terminal"})
 NO_GAMES = "no_games"

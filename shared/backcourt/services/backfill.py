@@ -200,7 +200,8 @@ class Runner:
         procs = [p for p in PROCESSORS if p in level]
         for attempt in range(MAX_ATTEMPTS + 1):
             plans = [plan_processor(self.s.status, p, cals, window, self.s.settings.chunk_days,
-                                    force=force and attempt == 0, only=allowed) for p in procs]
+                                    force=force and attempt == 0, only=allowed,
+                                    retry_round=attempt > 0) for p in procs]
             if attempt == 0:
                 pr.plans += plans
             units = [u for plan in plans for u in plan.units]

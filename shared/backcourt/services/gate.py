@@ -70,13 +70,15 @@ def _teams(wh: Warehouse, table: str, column: str, start: date, end: date,
 
 def _missing_teams(games: Sequence[ScheduledGame], teams: dict[str, int], minimum: int,
                    ) -> list[str]:
+    """One problem per game whose teams lack rows, naming the game and the teams."""
     problems = []
     for g in games:
-        for team in (g.away, g.home):
-            if teams.get(team, 0) < minimum:
-                have = teams.get(team, 0)
-                problems.append(f"game {g.nba_game_id} {g.away}@{g.home}: {team} has {have} "
-                                f"row(s), needs {minimum}")
+        short = [f"{t} ({teams.get(t, 0)} row{'s' if teams.get(t, 0) != 1 else ''})"
+                 for t in (g.away, g.home) if teams.get(t, 0) < minimum]
+        if short:
+            need = f"; needs {minimum} per team" if minimum > 1 else ""
+            problems.append(f"game {g.nba_game_id} {g.away}@{g.home} missing: "
+                            f"{', '.join(short)}{need}")
     return problems
 
 
@@ -178,7 +180,9 @@ def degraded_by_gate(verdicts: dict[date, GateVerdict]) -> list[tuple[str, date,
     for d, v in verdicts.items():
         for proc, m in v.metrics.items():
             if m.get("level") == Verdict.BLOCK.value:
-                out.append((proc, d, "; ".join(m.get("problems", []))))
+                problems = list(m.get("problems", []))
+                more = f"; … and {len(problems) - 3} more" if len(problems) > 3 else ""
+                out.append((proc, d, "; ".join(problems[:3]) + more))
     return out
 
 

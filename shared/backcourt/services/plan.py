@@ -76,11 +76,14 @@ def plan_processor(
     *,
     force: bool = False,
     only: Sequence[date] | None = None,
+    retry_round: bool = False,
 ) -> ProcessorPlan:
     """Seed the processor's status documents and plan the dates it still needs.
 
     Args:
         only: restrict work to these dates (e.g. those whose upstream gate passed).
+        retry_round: plan only ``pending`` dates (transient failures waiting for another
+            attempt); degraded and blocked dates are re-armed once per run, not per round.
     """
     plan = ProcessorPlan(processor)
     todo: list[date] = []
@@ -96,14 +99,15 @@ def plan_processor(
             store.mark_stale(processor.name, candidates)
         states = {s.game_date: s.state for s in
                   store.list([processor.name], min(expected), max(expected))}
-        rearm = [d for d in candidates if states.get(d) in RERUN[1:]]
+        rearm = [] if retry_round else [d for d in candidates if states.get(d) in RERUN[1:]]
         if rearm:
             store.reset(processor.name, rearm, list(RERUN[1:]))
         plan.expected += len(expected)
         plan.not_expected += len(not_expected)
         plan.done += sum(1 for d in expected if states.get(d) == State.SUCCEEDED)
         plan.failed += sum(1 for d in expected if states.get(d) == State.FAILED)
-        todo += [d for d in candidates if states.get(d) in RERUN or d not in states]
+        rerun = (State.PENDING,) if retry_round else RERUN
+        todo += [d for d in candidates if states.get(d) in rerun or d not in states]
     plan.units = [Unit(processor, tuple(c)) for c in chunk(todo, chunk_days)]
     return plan
 

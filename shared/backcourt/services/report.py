@@ -56,6 +56,9 @@ def matrix(store: StatusStore, warehouse: Warehouse, cals: Sequence[SeasonCalend
                     if key:
                         cell.states[key] = cell.states.get(key, 0) + 1
             cell.states[State.NOT_EXPECTED.value] = len(cal.days) - len(expected)
+            seen = sum(v for k, v in cell.states.items() if k != State.NOT_EXPECTED.value)
+            cell.states[State.PENDING.value] = (cell.states.get(State.PENDING.value, 0)
+                                                + max(0, len(expected) - seen))
             cell.rows = _rows(warehouse, proc, cal.start, cal.end)
             cells.append(cell)
     return cells
@@ -104,7 +107,8 @@ def why(store: StatusStore, cal: SeasonCalendar, proc: Processor, day: date) -> 
     if st.reason:
         lines.append(f"reason: {st.reason}")
     if st.error:
-        lines.append(f"error ({st.error_kind or 'unknown'}): {st.error}")
+        lines.append(f"error ({st.error_kind}): {st.error}" if st.error_kind
+                     else f"note: {st.error}")
     if st.state is State.RUNNING:
         lines.append(f"leased by {st.lease_owner} until {st.lease_expires_at}")
     verdicts = store.verdicts(proc.phase.value, day, day)

@@ -72,7 +72,11 @@ def _game(
     if played_on != day:
         raw.fail(f"game {nba_id or f'{away}@{home}'} dated {played_on.isoformat()} "
                  f"not on the schedule of {day.isoformat()}")
-    return box.find_game(raw, games, day, nba_game_id=nba_id, home=home, away=away)
+    game = box.find_game(raw, games, day, nba_game_id=nba_id, home=home, away=away)
+    if (game.home, game.away) != (home, away):
+        raw.fail(f"{where}.MATCHUP {rec['MATCHUP']!r} disagrees with the schedule, which has "
+                 f"game {game.nba_game_id} as {game.away}@{game.home}")
+    return game
 
 
 def parse_players(
