@@ -25,6 +25,7 @@ pytestmark = [pytest.mark.local, pytest.mark.slow]
 
 SEASON = "2024-25"
 PHASES = [Phase.RAW, Phase.ANALYTICS]
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "nba"
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +106,52 @@ def test_missing_team_box_score_blocks_and_names_the_game(services: Services) ->
     pgs = services.status.get("player_game_summary", day)
     assert pgs is not None and pgs.state is State.BLOCKED
     assert pgs.reason and victim.nba_game_id in pgs.reason
+
+
+def test_ingest_real_box_score_then_backfill_matches_the_file(season_home: Services) -> None:
+    """Runs last in this module: it replaces one sample game with the real NYK@PHI file."""
+    from typer.testing import CliRunner
+
+    from backcourt.cli import app
+    from backcourt.domain.ids import player_lookup
+
+    home = str(season_home.settings.local.home)
+    season_home.close()
+    real = FIXTURES / "nbacom-boxscore-0022400561.json"
+    cli = CliRunner()
+    got = cli.invoke(app, ["--home", home, "ingest", str(real)])
+    assert got.exit_code == 0, got.output
+    assert "raw/nbacom_boxscore/2025-01-15/0022400561.json" in got.output
+    got = cli.invoke(app, ["--home", home, "backfill", "--season", SEASON,
+                           "--start", "2025-01-15", "--end", "2025-01-15"])
+    assert got.exit_code == 0, got.output
+
+    doc = json.loads(real.read_text())
+    sets = {rs["name"]: rs for rs in doc["resultSets"]}
+    players = [dict(zip(sets["PlayerStats"]["headers"], r, strict=True))
+               for r in sets["PlayerStats"]["rowSet"]]
+    s = build(load_settings(season_home.settings.local.home, env={}))
+    try:
+        rows = {r["player_lookup"]: r for r in s.warehouse.query(
+            "SELECT player_lookup, team_abbr, points, minutes_played, ts_pct "
+            "FROM nba_analytics.player_game_summary WHERE game_date = '2025-01-15' "
+            "AND team_abbr IN ('NYK', 'PHI')")}
+        teams = {r["team_abbr"]: r["points_scored"] for r in s.warehouse.query(
+            "SELECT team_abbr, points_scored FROM nba_analytics.team_offense_game_summary "
+            "WHERE game_date = '2025-01-15' AND team_abbr IN ('NYK', 'PHI')")}
+    finally:
+        s.close()
+    assert len(rows) == len(players)  # the sample's synthetic players for this game are gone
+    for p in players:
+        row = rows[player_lookup(p["PLAYER_NAME"])]
+        if p["MIN"] is None:
+            continue
+        mm, ss = p["MIN"].split(":")
+        assert row["points"] == p["PTS"]
+        assert row["minutes_played"] == pytest.approx(int(mm) + int(ss) / 60, abs=0.051)
+        if p["FGA"] or p["FTA"]:
+            ts = p["PTS"] / (2 * (p["FGA"] + 0.44 * p["FTA"]))
+            assert row["ts_pct"] == pytest.approx(ts, abs=0.0006)
+    assert teams == {"PHI": 119, "NYK": 125}
+    for team, pts in teams.items():
+        assert sum(r["points"] or 0 for r in rows.values() if r["team_abbr"] == team) == pts

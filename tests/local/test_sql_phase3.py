@@ -205,13 +205,14 @@ INJURIES = [
 
 
 def run_phase3(wh: DuckDBWarehouse, raw: dict[Table, list[Row]], days: list[list[date]]) -> None:
-    """Load the raw rows, then run the phase-3 SQL in level order, one replace per day group."""
+    """Load the raw rows, then for each group of days (in date order) run the phase-3 SQL in
+    level order: team tables, then player_game_summary, then the player context."""
     for table, rows in raw.items():
         wh.replace(table, DAYS, RowsSource(rows), max_shrink=1.0, force=True)
-    for level in registry.levels(Phase.ANALYTICS):
-        for proc in level:
-            assert proc.sql_file
-            for group in days:
+    for group in days:
+        for level in registry.levels(Phase.ANALYTICS):
+            for proc in level:
+                assert proc.sql_file
                 wh.replace(proc.table, group, SqlSource(load_sql(proc.sql_file)),
                            max_shrink=1.0, force=True)
 
@@ -231,8 +232,9 @@ def wh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DuckDBWarehouse]:
 
 
 def _rows(wh: DuckDBWarehouse, table: str, where: str = "TRUE") -> list[Row]:
+    key = next(t.key for t in ANALYTICS_TABLES if t.name == table)
     return wh.query(f"SELECT * FROM nba_analytics.{table} WHERE {where} "
-                    "ORDER BY game_date, 1, 2, 3, 4, 5")
+                    f"ORDER BY {', '.join(key)}")
 
 
 def _one(wh: DuckDBWarehouse, table: str, day: date, who: str) -> Row:
@@ -400,7 +402,8 @@ def test_player_context_has_one_row_per_raw_box_row(wh: DuckDBWarehouse) -> None
     pgs = wh.query("SELECT game_date, COUNT(*) AS n FROM nba_analytics.player_game_summary "
                    "GROUP BY game_date ORDER BY game_date")
     assert raw == ctx == pgs
-    assert sum(r["n"] for r in raw) == 3 * 15 + 3 * 3 + 3 * 2 + 3 * 2 + 3 * 3  # player-games
+    # 5 NYK–BOS games, ORL@MIA, BOS@MIA and the two Jan 13 games, 6 listed players each
+    assert sum(r["n"] for r in raw) == (5 + 1 + 1 + 2) * 6
 
 
 # -- history never leaks forward ----------------------------------------------------------------

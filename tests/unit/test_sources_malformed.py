@@ -66,7 +66,7 @@ CASES: list[tuple[str, bytes, str]] = [
     ("blank", b"  \n", "empty file"),
     ("truncated", BOX_BYTES[: len(BOX_BYTES) // 2], "truncated JSON"),
     ("garbage", b"{'not': json}", "not valid JSON"),
-    ("latin-1", "{\"x\": \"Dončić, Müller\"}".encode("cp1250"), "not UTF-8"),
+    ("cp1250", "{\"x\": \"Dončić, Müller\"}".encode("cp1250"), "not UTF-8"),
     ("truncated gzip", gzip.compress(BOX_BYTES)[:200], "truncated or corrupt gzip"),
     ("not an object", b"[1, 2]", "file: expected an object, got list"),
     ("no resultSets", b'{"resource": "boxscore"}', "file missing field resultSets"),
