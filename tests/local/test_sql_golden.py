@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ FIXTURE = Path(__file__).parents[1] / "fixtures" / "nba" / "nbacom-boxscore-0022
 DAY = date(2025, 1, 15)
 GAME = ScheduledGame("0022400561", "20250115_NYK_PHI", DAY, "2024-25", DateType.REGULAR,
                      home="PHI", away="NYK", status=3, home_score=119, away_score=125)
-TIP = datetime(2025, 1, 16, 0, 0, tzinfo=timezone.utc)  # 7:00 PM ET
+TIP = datetime(2025, 1, 16, 0, 0, tzinfo=UTC)  # 7:00 PM ET
 
 
 def _schedule_row() -> dict[str, Any]:

@@ -10,16 +10,16 @@ The slate (season 2024-25, every listed game final unless said otherwise):
 
 Points per player (DNP = did not play). Teams score the sum of their players:
 
-    BOS star   30 32 34 10 25 24 out(inactive)      BOS role 10 … (DNP Jan 10)   BOS bench 6 (out Jan 13)
-    NYK star   20 22 24 26 28 26                    NYK role 12                  NYK bench 4
-    MIA star   18 18 out(inactive)                  MIA role 8                   MIA bench 2
-    ORL star   20 20                                ORL role 9                   ORL bench 3
+    BOS star   30 32 34 10 25 24 out    BOS role 10 (DNP Jan 10)   BOS bench 6 (out Jan 13)
+    NYK star   20 22 24 26 28 26        NYK role 12                NYK bench 4
+    MIA star   18 18 out                MIA role 8                 MIA bench 2
+    ORL star   20 20                    ORL role 9                 ORL bench 3
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -44,7 +44,7 @@ def d(day: int) -> date:
 
 DAYS = [d(n) for n in range(2, 15)]
 J13, J14 = d(13), d(14)
-TIP13 = datetime(2025, 1, 14, 0, 30, tzinfo=timezone.utc)  # 7:30 PM ET on Jan 13
+TIP13 = datetime(2025, 1, 14, 0, 30, tzinfo=UTC)  # 7:30 PM ET on Jan 13
 
 # (day, away, home, status, postponed)
 GAMES = [
@@ -132,7 +132,7 @@ def build_raw(points: dict[str, dict[int, int | None]]) -> dict[Table, list[Row]
 
 def _at(hour: int, minute: int = 0) -> datetime:
     """A snapshot time on Jan 13 (UTC); hour 25 = 01:00 UTC on Jan 14, after the tip."""
-    return datetime(2025, 1, 13, tzinfo=timezone.utc) + timedelta(hours=hour, minutes=minute)
+    return datetime(2025, 1, 13, tzinfo=UTC) + timedelta(hours=hour, minutes=minute)
 
 
 def _prop(player: str, book: str, line: float, snap: datetime, before: bool | None) -> Row:

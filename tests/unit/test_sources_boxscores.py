@@ -180,7 +180,8 @@ def test_leaguegamelog_wrong_matchup_and_other_date(gamelog: Any) -> None:
         nbacom_leaguegamelog.parse_players(doc, "lgl", DAY, [NYK_PHI])
     with pytest.raises(MalformedRawFile, match="game 0022400561 not on the schedule of 2025-01-15"):
         nbacom_leaguegamelog.parse_players(gamelog, "lgl", DAY, [])
-    with pytest.raises(MalformedRawFile, match="dated 2025-01-15 not on the schedule of 2025-01-16"):
+    moved = "dated 2025-01-15 not on the schedule of 2025-01-16"
+    with pytest.raises(MalformedRawFile, match=moved):
         nbacom_leaguegamelog.parse_players(gamelog, "lgl", date(2025, 1, 16), [])
 
 

@@ -53,7 +53,8 @@ def _gamelog_from_bdl_game(game: dict[str, Any]) -> bytes:
                "STL", "BLK", "TOV", "PF", "PTS", "PLUS_MINUS"]
     home, away = game["home_team"]["abbreviation"], game["visitor_team"]["abbreviation"]
     rows = []
-    for side, matchup in (("home_team", f"{home} vs. {away}"), ("visitor_team", f"{away} @ {home}")):
+    sides = (("home_team", f"{home} vs. {away}"), ("visitor_team", f"{away} @ {home}"))
+    for side, matchup in sides:
         for p in game[side]["players"]:
             if p["min"] == "00":
                 continue

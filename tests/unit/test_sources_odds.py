@@ -76,7 +76,7 @@ def test_game_lines_spread_for_a_team_not_in_the_game(lines_doc: Any) -> None:
 def test_game_lines_unknown_team(lines_doc: Any) -> None:
     doc = copy.deepcopy(lines_doc)
     doc["data"]["home_team"] = "Seattle SuperSonics"
-    with pytest.raises(MalformedRawFile, match="data.home_team: unknown team 'Seattle SuperSonics'"):
+    with pytest.raises(MalformedRawFile, match="home_team: unknown team 'Seattle SuperSonics'"):
         oddsapi_game_lines.parse(doc, "l.json")
 
 

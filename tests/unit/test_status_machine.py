@@ -103,7 +103,7 @@ def test_finish_without_the_lease_is_lease_lost(current: PartitionStatus | None)
 
 
 @pytest.mark.parametrize("outcome", [
-    Outcome(State.PENDING), Outcome(State.RUNNING), Outcome(State.NOT_EXPECTED),
+    Outcome(State.PENDING), Outcome(State.RUNNING),
     Outcome(State.FAILED, error_kind="flaky"),
 ])
 def test_finish_rejects_outcomes_a_processor_cannot_report(outcome: Outcome) -> None:
@@ -235,3 +235,12 @@ def test_a_full_life_of_transient_failures() -> None:
     assert seen == [(State.PENDING, 1), (State.PENDING, 2), (State.FAILED, 3)]
     assert tr.take_lease(current, owner="w9", run_id="r", ttl=TTL, now=T0 + TTL * 99) is None
     assert (current.error_kind, current.error) == ("transient", "503")
+
+
+def test_the_schedule_processor_may_report_a_date_without_games() -> None:
+    # The schedule is loaded before the calendar exists; days it finds empty become
+    # not_expected through finish, and keep the reason.
+    done = tr.finish_lease(doc(State.RUNNING, 1, "a", 10), "a",
+                           Outcome(State.NOT_EXPECTED, rows_written=0, reason="no_games"), T0)
+    assert done.state is State.NOT_EXPECTED and done.reason == "no_games"
+    assert done.lease_owner is None

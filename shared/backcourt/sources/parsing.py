@@ -178,7 +178,9 @@ class Raw:
 
     def clock_minutes(self, value: Any, where: str) -> float:
         """Minutes from "MM:SS" (NBA.com, also "34.000000:21"), "28" or an integer."""
-        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if value < 0 or not math.isfinite(value):
+                self.fail(f"{where}: expected minutes, got {value!r}")
             return float(value)
         text = self.text(value, where)
         if text.isdigit():
