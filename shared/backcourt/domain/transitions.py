@@ -215,8 +215,8 @@ def annotate_partition(
     Raises:
         BadInput: ``state`` is not succeeded, degraded, blocked or failed.
     """
-    if state not in FINISH_STATES:
-        allowed = ", ".join(sorted(FINISH_STATES))
+    if state not in STALE_STATES:
+        allowed = ", ".join(sorted(STALE_STATES))
         raise BadInput(f"annotate state must be one of {allowed}, got {state}")
     base = doc or PartitionStatus(processor, game_date, state)
     errors: dict[str, Any] = {} if state is State.FAILED else {"error_kind": None, "error": None}

@@ -24,7 +24,7 @@ from backcourt.sample.slate import Fixture, local_time, tip_at
 from backcourt.sample.static import TEAM_INFO
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_EMPTY_BROADCASTERS = {k: [] for k in (
+_EMPTY_BROADCASTERS: dict[str, list[Any]] = {k: [] for k in (
     "nationalTvBroadcasters", "nationalRadioBroadcasters", "nationalOttBroadcasters",
     "homeTvBroadcasters", "homeRadioBroadcasters", "homeOttBroadcasters",
     "awayTvBroadcasters", "awayRadioBroadcasters", "awayOttBroadcasters",
@@ -48,9 +48,9 @@ def schedule_document(season: str, results: Sequence[GameResult],
         by_day[g[0].date()].append(g)
     game_dates = []
     for day in sorted(by_day):
-        todays = [g for _, _, g in sorted(by_day[day], key=lambda x: (x[0], x[1]))]
-        for i, g in enumerate(todays):
-            g["gameSequence"] = i + 1
+        todays = [doc for _, _, doc in sorted(by_day[day], key=lambda x: (x[0], x[1]))]
+        for i, doc in enumerate(todays):
+            doc["gameSequence"] = i + 1
         game_dates.append({"gameDate": f"{day:%m/%d/%Y} 00:00:00", "games": todays})
     year = season_start_year(season)
     doc = {
@@ -113,13 +113,12 @@ def _series_text(fx: Fixture, win: str, lose: str, table: Mapping[str, list[int]
             return f"{win} clinch 8 seed"
         return f"{win} clinch 7 seed" if fx.home_seed == 7 else f"{lose} eliminated"
     a, b = table[fx.home][0], table[fx.away][0]
-    lead, trail = (fx.home, fx.away) if a >= b else (fx.away, fx.home)
+    lead = fx.home if a >= b else fx.away
     hi, lo = max(a, b), min(a, b)
     if hi == 4:
         return f"{lead} wins {hi}-{lo}"
     if a == b:
         return f"Series tied {a}-{b}"
-    del trail
     return f"{lead} leads {hi}-{lo}"
 
 

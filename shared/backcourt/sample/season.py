@@ -107,7 +107,8 @@ class SeasonSim:
         return result
 
     def _form(self, roster: Sequence[Player]) -> np.ndarray:
-        return np.exp(np.array([self.states[p.player_id].form for p in roster]))
+        form: np.ndarray = np.exp(np.array([self.states[p.player_id].form for p in roster]))
+        return form
 
     def _market(self, fx: Fixture, listed: Mapping[str, list[Listing]], eh: float,
                 ea: float) -> GameMarket:

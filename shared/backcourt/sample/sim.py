@@ -295,8 +295,9 @@ def play_side(rng: np.random.Generator, side: Side, points: int, margin: int, ov
             comment = side.absent.get(p.player_id, "DNP - Coach's Decision")
             lines.append(Line(p, "", comment))
             continue
+        counts = {k: int(stats[k][i]) for k in _STAT_ORDER}
         lines.append(Line(p, p.position if i in starters else "", "", int(seconds[i]),
-                          *(int(stats[k][i]) for k in _STAT_ORDER), int(pts[i]), int(pm[i])))
+                          pts=int(pts[i]), pm=int(pm[i]), **counts))
     return TeamGame(side.tricode, _box_order(lines, starters, roster), points)
 
 
@@ -341,7 +342,7 @@ def _seconds(rng: np.random.Generator, roster: Sequence[Player], active: np.ndar
 
 def _exact_seconds(raw: np.ndarray, total: int) -> np.ndarray:
     """Integer seconds with the given sum (largest remainders get the spare seconds)."""
-    base = np.floor(raw).astype(np.int64)
+    base: np.ndarray = np.floor(raw).astype(np.int64)
     spare = total - int(base.sum())
     order = np.argsort(-(raw - base), kind="stable")
     base[order[:spare]] += 1
