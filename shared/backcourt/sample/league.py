@@ -24,12 +24,13 @@ ROLE_SLOTS: tuple[str, ...] = (
     ("star",) + ("starter",) * 4 + ("rotation",) * 4 + ("bench",) * 3 + ("deep",) * 3
 )
 ROLE_MINUTES: Mapping[str, float] = {
-    "star": 35.0, "starter": 30.5, "rotation": 21.0, "bench": 12.5, "deep": 6.0,
+    "star": 36.0, "starter": 31.5, "rotation": 18.0, "bench": 8.0, "deep": 3.5,
 }
 _SLOT_SKILL: Mapping[str, tuple[float, float]] = {
-    "star": (31.0, 2.5), "starter": (18.0, 3.3), "rotation": (11.5, 2.0),
+    "star": (28.0, 2.0), "starter": (18.0, 3.0), "rotation": (11.5, 2.0),
     "bench": (9.5, 1.8), "deep": (8.5, 1.5),
 }
+MAX_SKILL = 32.0
 _SLOT_POSITIONS = ("?", "G", "G", "F", "C", "G", "F", "C", "F", "G", "F", "C", "G", "F", "C")
 _THREE_SHARE = {"G": 0.42, "F": 0.33, "C": 0.12}
 _FT_SHARE = {"G": 0.17, "F": 0.16, "C": 0.21}
@@ -149,7 +150,7 @@ def _new_player(pool: _Pool, slot: str, season_year: int, position: str) -> Play
         last_name=last,
         position=position,
         birth_year=season_year - age,
-        skill=float(np.clip(rng.normal(mean, sd), 4.0, 38.0)),
+        skill=float(np.clip(rng.normal(mean, sd), 4.0, MAX_SKILL)),
         three_share=float(np.clip(_THREE_SHARE[position] + rng.normal(0, 0.06), 0.0, 0.7)),
         ft_share=float(np.clip(_FT_SHARE[position] + rng.normal(0, 0.04), 0.05, 0.35)),
     )
@@ -184,7 +185,7 @@ def _age_or_replace(pool: _Pool, p: Player, season_year: int) -> Player:
         slot = "starter" if rng.random() < 0.1 else str(rng.choice(["rotation", "bench", "deep"]))
         return _new_player(pool, slot, season_year, p.position)
     growth = 1.2 if age < 24 else 0.5 if age < 27 else 0.0 if age < 30 else -0.8
-    skill = float(np.clip(p.skill + growth + rng.normal(0.0, 1.0), 4.0, 38.0))
+    skill = float(np.clip(p.skill + growth + rng.normal(0.0, 1.0), 4.0, MAX_SKILL))
     return replace(p, skill=skill)
 
 

@@ -26,7 +26,7 @@ from backcourt.sample.league import League, Player
 from backcourt.sample.slate import Fixture
 from backcourt.sample.static import BODY_PARTS, ILLNESSES, INJURY_KINDS
 
-HOME_EDGE = 1.5
+HOME_EDGE = 1.25
 B2B_PENALTY = 2.5
 RESTED_BONUS = 0.8
 MISSING_PENALTY = 0.18

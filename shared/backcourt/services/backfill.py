@@ -235,7 +235,7 @@ class Runner:
     def _missing_verdicts(self, phase: Phase, days: list[date]) -> bool:
         if not days:
             return False
-        have = {v.game_date for v in self.s.status.verdicts(phase.value, days[0], days[-1])}
+        have = {d for d, v in self._latest(phase, days).items() if v.verdict is not Verdict.BLOCK}
         return bool(set(days) - have)
 
     def _latest(self, phase: Phase, days: list[date]) -> dict[date, GateVerdict]:
