@@ -197,7 +197,7 @@ def test_why_explains_a_cell_from_stored_facts(
     text = _flat(out)
     assert code == 0
     assert "expected: 1 game(s)" in text
-    assert "state: succeeded" not in text
+    assert re.search(r"state: (degraded|failed) after 1 attempt", text), text
     code, out, _ = run_main(["--home", str(schedule_home), "why", "player_boxscores",
                              "2025-02-16"], monkeypatch, capsys)
     text = _flat(out)

@@ -12,7 +12,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from backcourt.adapters.local.bucket import FolderBucket
 from backcourt.bootstrap import Services, build
 from backcourt.config import load_settings
 from backcourt.domain import registry
+from backcourt.domain.calendar import SeasonCalendar
 from backcourt.domain.dates import date_range
 from backcourt.domain.registry import Phase
 from backcourt.domain.status import State
@@ -64,24 +64,35 @@ def _new_home(sample: Path, root: Path) -> Path:
     return root
 
 
-def _states(status_file: Path) -> dict[str, int]:
-    """Phase-2/3 partitions by state, read without locking out the writer (read-only)."""
+def _states(status_file: Path) -> dict[tuple[bool, str], int]:
+    """Phase-2/3 partitions by (is the schedule processor, state), read read-only."""
     if not status_file.exists():
         return {}
     marks = ", ".join("?" for _ in NAMES)
     try:
         con = sqlite3.connect(f"file:{status_file}?mode=ro", uri=True, timeout=0.2)
         try:
-            rows = con.execute(f"SELECT state, COUNT(*) FROM partitions WHERE processor IN "
-                               f"({marks}) GROUP BY state", NAMES).fetchall()
+            rows = con.execute(f"SELECT processor = 'schedule', state, COUNT(*) FROM partitions "
+                               f"WHERE processor IN ({marks}) GROUP BY 1, 2", NAMES).fetchall()
         finally:
             con.close()
     except sqlite3.Error:  # not created yet, or busy for a moment
         return {}
-    return {str(s): int(n) for s, n in rows}
+    return {(bool(sched), str(state)): int(n) for sched, state, n in rows}
 
 
-def _kill_mid_run(home: Path) -> tuple[int | None, int, dict[str, int]]:
+def _mid_run(seen: dict[tuple[bool, str], int]) -> bool:
+    """The schedule of the window is loaded, some other partition succeeded, some is leased
+    and more are waiting: a good moment for a crash."""
+    schedule_left = sum(n for (sched, st), n in seen.items()
+                        if sched and st in (State.PENDING.value, State.RUNNING.value))
+    succeeded = seen.get((False, State.SUCCEEDED.value), 0)
+    running = seen.get((False, State.RUNNING.value), 0)
+    pending = seen.get((False, State.PENDING.value), 0)
+    return bool(seen) and schedule_left == 0 and succeeded >= 1 and running >= 1 and pending >= 1
+
+
+def _kill_mid_run(home: Path) -> tuple[int | None, int, dict[tuple[bool, str], int]]:
     """Start the backfill in a real process and SIGKILL it once some partition has succeeded
     while others are still leased or waiting. Returns (exit code, pid, states seen at the
     kill)."""
@@ -91,14 +102,12 @@ def _kill_mid_run(home: Path) -> tuple[int | None, int, dict[str, int]]:
         [sys.executable, "-m", "backcourt", "--home", str(home), "backfill", "--season", SEASON,
          "--start", START.isoformat(), "--end", END.isoformat()],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    seen: dict[str, int] = {}
+    seen: dict[tuple[bool, str], int] = {}
     deadline = time.monotonic() + 120
     try:
         while proc.poll() is None and time.monotonic() < deadline:
             seen = _states(home / "status.sqlite")
-            unfinished = seen.get(State.RUNNING.value, 0) + seen.get(State.PENDING.value, 0)
-            if seen.get(State.SUCCEEDED.value, 0) >= 1 and seen.get(State.RUNNING.value, 0) \
-                    and unfinished >= 2:
+            if _mid_run(seen):
                 os.kill(proc.pid, signal.SIGKILL)
                 break
             time.sleep(0.01)
@@ -145,15 +154,21 @@ def _duplicate_keys(s: Services) -> dict[str, int]:
     return dups
 
 
-def _not_succeeded(s: Services, names: Sequence[str]) -> list[tuple[str, date, str]]:
-    cal = season_calendar(s.warehouse, SEASON)
+def _not_succeeded(s: Services, cal: SeasonCalendar) -> list[tuple[str, date, str]]:
+    """(processor, date, state) of every expected date of the window that did not succeed."""
     bad = []
-    for name in names:
-        for day in WINDOW.clip(cal.expected_dates(registry.get(name))):
-            st = s.status.get(name, day)
+    for proc in PROCS:
+        for day in WINDOW.clip(cal.expected_dates(proc)):
+            st = s.status.get(proc.name, day)
             if st is None or st.state is not State.SUCCEEDED:
-                bad.append((name, day, st.state.value if st else "absent"))
+                bad.append((proc.name, day, st.state.value if st else "absent"))
     return bad
+
+
+def _box_score_dates(bucket: Path) -> list[date]:
+    """Window dates with at least one NBA.com box score file (one per competitive game)."""
+    return [d for d in date_range(START, END)
+            if any((bucket / RAW / "nbacom_boxscore" / d.isoformat()).glob("*.json"))]
 
 
 def test_sigkill_mid_backfill_then_rerun_equals_a_clean_run(sample_bucket: Path,
@@ -162,16 +177,18 @@ def test_sigkill_mid_backfill_then_rerun_equals_a_clean_run(sample_bucket: Path,
     _run(clean)
 
     code: int | None = None
-    pid, seen = 0, {}
-    for attempt in range(3):  # the kill must land while the run is still going
+    pid = 0
+    seen: dict[tuple[bool, str], int] = {}
+    for attempt in range(3):  # the kill must land while a partition is leased
         home = _new_home(sample_bucket, tmp_path / f"crashed-{attempt}")
         code, pid, seen = _kill_mid_run(home)
-        if code == -signal.SIGKILL:
+        left = _states(home / "status.sqlite")
+        if code == -signal.SIGKILL and left.get((False, State.RUNNING.value)):
             break
     assert code == -signal.SIGKILL, f"the backfill finished before the kill ({code}, {seen})"
-    assert seen.get(State.SUCCEEDED.value, 0) >= 1 and seen.get(State.RUNNING.value, 0) >= 1
+    assert _mid_run(seen), seen
 
-    # What the crash left: leases of a dead process, and the run record still "running".
+    # What the crash left: leases of the dead process, and its run record still "running".
     after_kill = _open(home)
     try:
         leftover = [st for st in after_kill.status.list(list(NAMES), START, END)
@@ -188,18 +205,41 @@ def test_sigkill_mid_backfill_then_rerun_equals_a_clean_run(sample_bucket: Path,
 
     crashed, fresh = _open(home), _open(clean)
     try:
-        assert _not_succeeded(fresh, NAMES) == []
-        assert _not_succeeded(crashed, NAMES) == []
+        cal = season_calendar(fresh.warehouse, SEASON)
+        competitive = WINDOW.clip(cal.expected_dates(registry.get("player_game_summary")))
+        assert competitive == _box_score_dates(load_settings(clean, env={}).local.bucket_path)
+        assert _not_succeeded(fresh, cal) == []
+        assert _not_succeeded(crashed, cal) == []
         assert not [st for st in crashed.status.list(None, START, END)
                     if st.state is State.RUNNING]
         assert _duplicate_keys(crashed) == dict.fromkeys(NAMES, 0)
         want, got = _snapshot(fresh), _snapshot(crashed)
-        assert {k: len(v) for k, v in got.items()} == {k: len(v) for k, v in want.items()}
         assert all(len(v) > 0 for v in want.values()), {k: len(v) for k, v in want.items()}
+        assert {k: len(v) for k, v in got.items()} == {k: len(v) for k, v in want.items()}
         assert got == want
-        # The attempt the killed process spent on a leased date is counted, and no more.
+        # A date leased by the killed process spent one attempt there and one in the rerun.
         for st in crashed.status.list(list(NAMES), START, END):
             assert st.attempts <= 2, st
     finally:
         crashed.close()
         fresh.close()
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG services/plan.py expected_dates: once nba_raw.schedule holds some dates of a season, "
+    "the schedule processor is only planned on the calendar built from them, so the rest of "
+    "the season's schedule (left unloaded by a narrower earlier window, or by a crash during "
+    "the schedule level) is never loaded and later backfills report nothing to do"))
+def test_a_partly_loaded_schedule_is_completed_by_a_wider_backfill(sample_bucket: Path,
+                                                                  tmp_path: Path) -> None:
+    home = _new_home(sample_bucket, tmp_path / "partial")
+    s = _open(home)
+    try:
+        narrow = Window(date(2025, 1, 14), date(2025, 1, 15))
+        Runner(s).backfill([SEASON], [Phase.RAW], narrow)  # loads the schedule of 2 dates
+        Runner(s).backfill([SEASON], [Phase.RAW], WINDOW)
+        got = s.warehouse.query("SELECT DISTINCT game_date FROM nba_raw.player_boxscores "
+                                "ORDER BY game_date")
+        assert [r["game_date"] for r in got] == _box_score_dates(s.settings.local.bucket_path)
+    finally:
+        s.close()

@@ -26,10 +26,11 @@ The league model (what later phases should be able to find):
   or more days off, −0.18 per expected point of the team's players who are out, plus noise
   (sd 10 and a shared pace shock). About 6 % of games go to overtime (25 player-minutes each).
 * A player's points are his share of the team score: skill × minutes × exp(form) × usage boost,
-  through a Dirichlet-multinomial (noisy shares that add up exactly). Form is AR(1) (0.75, sd
-  0.12) per game played. Injured teammates' usage shifts to the others, most to the three best
-  remaining scorers. Stars and starters play ~2 minutes less on back-to-backs and 15 % less in
-  blowouts (margin ≥ 18). Stars average ~25-30 points, starters ~12-20, rotation ~4-8.
+  through a Dirichlet-multinomial (noisy shares that add up exactly). Form is AR(1) (0.8, sd
+  0.13) per game played. Injured teammates' usage shifts to the others, most to the three best
+  remaining scorers. Stars and starters play 3 minutes less on back-to-backs and 15 % less in
+  blowouts (margin ≥ 18); the bench plays those minutes. Stars average ~25-30 points,
+  starters ~12-20, rotation ~4-8.
 * Injuries: each healthy player starts a spell with probability 1.8 % per team game, lasting
   2-7 days (55 %), 8-21 (33 %) or 22-60 (12 %). He is listed Out (Doubtful on the spell's last
   day) and gets a DNP ("DNP - Injury/Illness - Left Ankle; Sprain", or "DND - Injury/Illness"

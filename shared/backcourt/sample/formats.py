@@ -94,8 +94,12 @@ _KEYS = ("seconds", "fgm", "fga", "fg3m", "fg3a", "ftm", "fta", "oreb", "dreb", 
 
 def _stats(lines: Sequence[Line]) -> dict[str, int]:
     """Column sums over the lines of players who played."""
-    played = [ln for ln in lines if ln.played]
-    return {k: sum(int(getattr(ln, k)) for ln in played) for k in _KEYS}
+    out = dict.fromkeys(_KEYS, 0)
+    for ln in lines:
+        if ln.played:
+            for k in _KEYS:
+                out[k] += getattr(ln, k)
+    return out
 
 
 def _tail(x: Mapping[str, int]) -> list[Any]:
@@ -113,7 +117,10 @@ def _player_row(gid: str, side: TeamGame, ln: Line) -> list[Any]:
                        p.first_name, ln.start, ln.comment]
     if not ln.played:
         return head + [None] * 20
-    return head + [clock(ln.seconds), *_tail(_stats([ln])), ln.pm]
+    return head + [clock(ln.seconds), ln.fgm, ln.fga, _pct(ln.fgm, ln.fga), ln.fg3m, ln.fg3a,
+                   _pct(ln.fg3m, ln.fg3a), ln.ftm, ln.fta, _pct(ln.ftm, ln.fta), ln.oreb,
+                   ln.dreb, ln.oreb + ln.dreb, ln.ast, ln.stl, ln.blk, ln.tov, ln.pf, ln.pts,
+                   ln.pm]
 
 
 def _team_row(gid: str, side: TeamGame, total: int, margin: int) -> list[Any]:

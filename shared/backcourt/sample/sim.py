@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 
 import numpy as np
 
@@ -31,13 +32,15 @@ B2B_PENALTY = 2.5
 RESTED_BONUS = 0.8
 MISSING_PENALTY = 0.18
 SCORE_SD = 10.0
-FORM_RHO = 0.75
-FORM_SD = 0.12
+FORM_RHO = 0.8
+FORM_SD = 0.13
 CONCENTRATION = 45.0
 USAGE_SHIFT = 0.6
 INJURY_HAZARD = 0.018  # chance per team game that a healthy player starts an injury spell
 DEEP_DNP = 0.55  # chance a deep-bench player gets a coach's-decision DNP
 BENCH_DNP = 0.06
+B2B_MINUTES = 3.0  # minutes stars and starters sit on the second night of a back-to-back
+BLOWOUT_SHARE = 0.15  # share of their minutes they sit in a blowout (margin ≥ 18)
 
 _REB_OFF = {"G": 0.7, "F": 1.4, "C": 2.8}
 _REB_DEF = {"G": 3.6, "F": 5.2, "C": 7.5}
@@ -221,6 +224,7 @@ class Side:
     tricode: str
     roster: tuple[Player, ...]
     absent: Mapping[int, str]  # player id → DNP comment (injured)
+    listed: frozenset[int]  # on the injury report and playing: never benched by the coach
     rest: int | None  # days off before the game, None for the first game
     form: np.ndarray  # exp(form) per roster player
 
@@ -271,33 +275,70 @@ def _draw_scores(rng: np.random.Generator, eh: float, ea: float) -> tuple[int, i
     return hs, as_, ot
 
 
+@dataclass(frozen=True)
+class Profile:
+    """Per-roster arrays the game code needs, computed once per roster."""
+
+    skill: np.ndarray
+    minutes: np.ndarray
+    weight: np.ndarray  # expected share weight (see ``_weight``)
+    top: np.ndarray  # star or starter
+    deep: np.ndarray
+    bench: np.ndarray
+    three: np.ndarray
+    ft: np.ndarray
+    oreb: np.ndarray  # per 36 minutes
+    dreb: np.ndarray
+    ast: np.ndarray
+    blk: np.ndarray
+
+
+@lru_cache(maxsize=256)
+def profile(roster: tuple[Player, ...]) -> Profile:
+    """The arrays of a roster."""
+    def arr(values: Sequence[float]) -> np.ndarray:
+        return np.array(values, dtype=float)
+
+    pos = [p.position for p in roster]
+    return Profile(
+        skill=arr([p.skill for p in roster]), minutes=arr([p.minutes for p in roster]),
+        weight=arr([_weight(p) for p in roster]),
+        top=np.array([p.role in _STARTERS for p in roster]),
+        deep=np.array([p.role == "deep" for p in roster]),
+        bench=np.array([p.role == "bench" for p in roster]),
+        three=arr([p.three_share for p in roster]), ft=arr([p.ft_share for p in roster]),
+        oreb=arr([_REB_OFF[x] for x in pos]), dreb=arr([_REB_DEF[x] for x in pos]),
+        ast=arr([_AST[x] for x in pos]), blk=arr([_BLK[x] for x in pos]),
+    )
+
+
 def play_side(rng: np.random.Generator, side: Side, points: int, margin: int, overtimes: int,
               b2b: bool) -> TeamGame:
     """Minutes, the split of the team's points and every other stat for one team."""
-    roster = side.roster
+    roster, prof = side.roster, profile(side.roster)
     n = len(roster)
     active = np.array([p.player_id not in side.absent for p in roster])
-    active &= _coach_decisions(rng, roster, active, blowout=abs(margin) >= 18)
-    seconds = _seconds(rng, roster, active, b2b, abs(margin) >= 18, overtimes)
-    skill = np.array([p.skill for p in roster])
-    boost = _usage_boost(roster, active)
-    weight = np.where(active, skill * seconds * side.form * boost, 0.0)
+    listed = np.array([p.player_id in side.listed for p in roster])
+    active &= _coach_decisions(rng, prof, active, blowout=abs(margin) >= 18) | listed
+    seconds = _seconds(rng, prof, active, b2b, abs(margin) >= 18, overtimes)
+    boost = _usage_boost(prof, active)
+    weight = np.where(active, prof.skill * seconds * side.form * boost, 0.0)
     idx = np.flatnonzero(active)
     probs = rng.dirichlet(CONCENTRATION * weight[idx] / weight.sum() + 1e-3)
     pts = np.zeros(n, dtype=np.int64)
     pts[idx] = rng.multinomial(points, probs / probs.sum())
-    stats = _box_stats(rng, roster, pts, seconds, active)
+    stats = _box_stats(rng, prof, pts, seconds, active)
     pm = _plus_minus(rng, seconds, margin, active)
-    starters = _starters(roster, active)
+    act = active.tolist()
+    starters = _starters(roster, act)
+    rows = list(zip(seconds.tolist(), *(stats[k].tolist() for k in _STAT_ORDER), pts.tolist(),
+                    pm.tolist(), strict=True))
     lines = []
     for i, p in enumerate(roster):
-        if not active[i]:
-            comment = side.absent.get(p.player_id, "DNP - Coach's Decision")
-            lines.append(Line(p, "", comment))
-            continue
-        counts = {k: int(stats[k][i]) for k in _STAT_ORDER}
-        lines.append(Line(p, p.position if i in starters else "", "", int(seconds[i]),
-                          pts=int(pts[i]), pm=int(pm[i]), **counts))
+        if not act[i]:
+            lines.append(Line(p, "", side.absent.get(p.player_id, "DNP - Coach's Decision")))
+        else:
+            lines.append(Line(p, p.position if i in starters else "", "", *rows[i]))
     return TeamGame(side.tricode, _box_order(lines, starters, roster), points)
 
 
@@ -305,39 +346,48 @@ _STAT_ORDER = ("fgm", "fga", "fg3m", "fg3a", "ftm", "fta", "oreb", "dreb", "ast"
                "tov", "pf")
 
 
-def _coach_decisions(rng: np.random.Generator, roster: Sequence[Player], active: np.ndarray,
+def _coach_decisions(rng: np.random.Generator, prof: Profile, active: np.ndarray,
                      blowout: bool) -> np.ndarray:
     """Mask of players who are not benched by the coach (keeps at least nine available)."""
-    deep = 0.25 if blowout else DEEP_DNP
-    chance = np.array([deep if p.role == "deep" else BENCH_DNP if p.role == "bench" else 0.0
-                       for p in roster])
-    keep = rng.random(len(roster)) >= chance
-    for i in range(len(roster)):
-        if int((active & keep).sum()) >= 9:
+    chance = np.where(prof.deep, 0.25 if blowout else DEEP_DNP,
+                      np.where(prof.bench, BENCH_DNP, 0.0))
+    keep = rng.random(len(chance)) >= chance
+    short = 9 - int((active & keep).sum())
+    for i in range(len(keep)):
+        if short <= 0:
             break
-        keep[i] = True
+        if active[i] and not keep[i]:
+            keep[i] = True
+            short -= 1
     return keep
 
 
-def _seconds(rng: np.random.Generator, roster: Sequence[Player], active: np.ndarray, b2b: bool,
+def _seconds(rng: np.random.Generator, prof: Profile, active: np.ndarray, b2b: bool,
              blowout: bool, overtimes: int) -> np.ndarray:
     """Seconds per player summing exactly to 5 × game length."""
-    mins = np.array([p.minutes for p in roster]) * np.exp(rng.normal(0.0, 0.12, len(roster)))
-    top = np.array([p.role in _STARTERS for p in roster])
-    if b2b:
-        mins = np.where(top, mins - 2.0, mins)
-    if blowout:
-        mins = np.where(top, mins * 0.85, mins * 1.6)
+    mins = prof.minutes * np.exp(rng.normal(0.0, 0.12, len(prof.minutes)))
     mins = np.where(active, np.maximum(mins, 0.5), 0.0)
     total = 240.0 + 25.0 * overtimes
-    cap = 44.0 + 5.0 * overtimes
+    mins = _fill(mins, total, 44.0 + 5.0 * overtimes)
+    cut = (B2B_MINUTES if b2b else 0.0) + (BLOWOUT_SHARE * mins if blowout else 0.0)
+    top = prof.top & active
+    others = active & ~prof.top
+    if (b2b or blowout) and top.any() and others.any():
+        freed = np.where(top, cut, 0.0)
+        mins = mins - freed
+        mins = np.where(others, mins + freed.sum() * mins / mins[others].sum(), mins)
+    return _exact_seconds(mins * 60.0, int(total * 60))
+
+
+def _fill(mins: np.ndarray, total: float, cap: float) -> np.ndarray:
+    """Scale minutes to the game's total without anyone passing ``cap``."""
     for _ in range(8):
         free = mins < cap
         mins = np.where(free, mins * (total - mins[~free].sum()) / mins[free].sum(), mins)
-        if (mins <= cap + 1e-9).all():
+        if mins.max() <= cap + 1e-9:
             break
         mins = np.minimum(mins, cap)
-    return _exact_seconds(mins * 60.0, int(total * 60))
+    return mins
 
 
 def _exact_seconds(raw: np.ndarray, total: int) -> np.ndarray:
@@ -349,43 +399,43 @@ def _exact_seconds(raw: np.ndarray, total: int) -> np.ndarray:
     return base
 
 
-def _usage_boost(roster: Sequence[Player], active: np.ndarray) -> np.ndarray:
+def _usage_boost(prof: Profile, active: np.ndarray) -> np.ndarray:
     """Shots of injured teammates go mostly to the three best remaining scorers."""
-    w = np.array([_weight(p) for p in roster])
+    w = prof.weight
     missing = float(w[~active].sum() / w.sum())
-    ranked = [i for i in range(len(roster)) if active[i]]
-    top3 = set(sorted(ranked, key=lambda i: -roster[i].skill)[:3])
-    tilt = np.array([1.0 if i in top3 else 0.3 for i in range(len(roster))])
-    return 1.0 + USAGE_SHIFT * missing * tilt
+    if missing == 0.0:
+        return np.ones(len(w))
+    skill = np.where(active, prof.skill, -1.0)
+    top3 = np.argsort(-skill, kind="stable")[:3]
+    tilt = np.full(len(w), 0.3)
+    tilt[top3] = 1.0
+    boost: np.ndarray = 1.0 + USAGE_SHIFT * missing * tilt
+    return boost
 
 
-def _box_stats(rng: np.random.Generator, roster: Sequence[Player], pts: np.ndarray,
+def _box_stats(rng: np.random.Generator, prof: Profile, pts: np.ndarray,
                seconds: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
     """Shooting that adds up to the points, and the counting stats."""
     mins = seconds / 60.0
-    pos = [p.position for p in roster]
-    ftm = rng.binomial(pts, np.array([p.ft_share for p in roster]))
+    ftm = rng.binomial(pts, prof.ft)
     fg_pts = pts - ftm
-    fg3m = rng.binomial(fg_pts // 3, np.array([p.three_share for p in roster]))
+    fg3m = rng.binomial(fg_pts // 3, prof.three)
     rem = fg_pts - 3 * fg3m
-    odd = rem % 2
-    ftm, rem = ftm + odd, rem - odd
-    fg2m = rem // 2
-    three = np.array([p.three_share for p in roster])
-    miss3 = rng.poisson(fg3m * 1.75 + three * mins / 18.0)
-    miss2 = rng.poisson(fg2m * 0.9 + mins / 30.0)
-    fta = ftm + rng.poisson(ftm * 0.28 + 0.05)
+    odd = rem % 2  # an odd remainder becomes one more three, or one more free throw
+    three_more = odd * (rem >= 3)
+    fg3m, ftm = fg3m + three_more, ftm + odd - three_more
+    fg2m = (rem - 3 * three_more - (odd - three_more)) // 2
+    miss3 = rng.poisson(fg3m * 1.7 + prof.three * mins / 30.0)
+    miss2 = rng.poisson(fg2m * 0.83 + mins / 60.0)
+    fta = ftm + rng.poisson(ftm * 0.27 + 0.03)
     per36 = mins / 36.0
     stats = {
         "fgm": fg2m + fg3m, "fga": fg2m + fg3m + miss2 + miss3, "fg3m": fg3m, "fg3a": fg3m + miss3,
         "ftm": ftm, "fta": fta,
-        "oreb": rng.poisson(np.array([_REB_OFF[x] for x in pos]) * per36),
-        "dreb": rng.poisson(np.array([_REB_DEF[x] for x in pos]) * per36),
-        "ast": rng.poisson(np.array([_AST[x] for x in pos]) * per36),
-        "stl": rng.poisson(1.0 * per36),
-        "blk": rng.poisson(np.array([_BLK[x] for x in pos]) * per36),
-        "tov": rng.poisson(1.8 * per36),
-        "pf": np.minimum(rng.poisson(3.0 * per36), 6),
+        "oreb": rng.poisson(prof.oreb * per36), "dreb": rng.poisson(prof.dreb * per36),
+        "ast": rng.poisson(prof.ast * per36), "stl": rng.poisson(1.15 * per36),
+        "blk": rng.poisson(prof.blk * per36), "tov": rng.poisson(2.0 * per36),
+        "pf": np.minimum(rng.poisson(2.8 * per36), 6),
     }
     return {k: np.where(active, v, 0) for k, v in stats.items()}
 
@@ -396,16 +446,16 @@ def _plus_minus(rng: np.random.Generator, seconds: np.ndarray, margin: int,
     share = seconds / seconds.sum() * 5.0
     raw = margin * share + rng.normal(0.0, 6.0, len(seconds)) * np.sqrt(share)
     raw = raw - (raw.sum() - 5 * margin) * share / 5.0
-    pm = np.where(active, np.round(raw), 0).astype(np.int64)
+    pm: np.ndarray = np.where(active, np.round(raw), 0).astype(np.int64)
     spare = 5 * margin - int(pm.sum())
-    order = [int(i) for i in np.argsort(-seconds, kind="stable") if active[int(i)]]
+    order = [i for i in np.argsort(-seconds, kind="stable").tolist() if active[i]]
     step = 1 if spare > 0 else -1
     for k in range(abs(spare)):
         pm[order[k % len(order)]] += step
     return pm
 
 
-def _starters(roster: Sequence[Player], active: np.ndarray) -> set[int]:
+def _starters(roster: Sequence[Player], active: Sequence[bool]) -> set[int]:
     """The five available players with the biggest roles start."""
     avail = [i for i in range(len(roster)) if active[i]]
     return set(sorted(avail, key=lambda i: (-roster[i].minutes, i))[:5])

@@ -1,8 +1,8 @@
 """Which games are played: the real NBA calendar (game ids and dates) with generated matchups.
 
 Regular season: every date of the real id list gets as many games as it really had; the teams
-of a date are those with the most games left (ties broken against back-to-backs, then at
-random), paired to even out how often two teams meet (conference rivals a little more often);
+of a date are those with the most games left (ties broken at random, a little against
+back-to-backs), paired to even out how often two teams meet (conference rivals a little more often);
 home and away come from an Euler orientation of the season's game graph, so every team has
 exactly 41 home and 41 away games. Play-in and playoffs follow the real id scheme
 (``005yy00101`` East 7v8 … ``004yy00RSG`` round R, series S, game G) among the best teams of the
@@ -29,6 +29,7 @@ from backcourt.sample.static import TEAM_INFO
 
 GAME_IDS_CSV = "nbacom-game-ids-2021-22-to-2024-25.csv"
 REGULAR_GAMES = 82
+B2B_AVERSION = 0.3  # how much a team that played yesterday loses a tie for today's slots
 
 
 @dataclass(frozen=True)
@@ -90,10 +91,11 @@ def regular_season(season: str, rng: np.random.Generator) -> list[Fixture]:
     dated_pairs: list[tuple[date, str, str]] = []
     for day in sorted(by_date):
         noise = rng.random(len(teams))
+        yesterday = day - timedelta(days=1)
         order = sorted(
             range(len(teams)),
             key=lambda i: (-remaining[teams[i]],
-                           last.get(teams[i]) == day - timedelta(days=1), noise[i]),
+                           noise[i] + (B2B_AVERSION if last.get(teams[i]) == yesterday else 0)),
         )
         chosen = [teams[i] for i in order[: 2 * len(by_date[day])]]
         for a, b in _pair(chosen, meetings, rng):
