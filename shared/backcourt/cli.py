@@ -140,7 +140,8 @@ def ingest(files: Annotated[list[Path], typer.Argument(help="Raw files to ingest
                 res = ingest_file(s.bucket, path)
             except BackcourtError as exc:
                 failed += 1
-                err.print(f"[red]✗[/] {path}: {exc}")
+                err.print(f"[red]✗[/] {exc}" if str(path) in str(exc)
+                          else f"[red]✗[/] {path}: {exc}")
                 continue
             stale = 0
             if res.game_date is not None:  # the date's outputs must be recomputed

@@ -80,32 +80,34 @@ def test_no_duplicate_keys_and_teams_equal_sum_of_players(season_home: Services)
     assert mismatch[0]["n"] == 0
 
 
-def _drop_team(services: Services, day: date, nba_game_id: str, team: str) -> None:
-    path = raw_path("nbacom_boxscore", day, f"{nba_game_id}.json")
-    doc = json.loads(services.bucket.read(path))
-    for rs in doc["resultSets"]:
-        idx = rs["headers"].index("TEAM_ABBREVIATION")
-        rs["rowSet"] = [r for r in rs["rowSet"] if r[idx] != team]
-    services.bucket.write(path, json.dumps(doc).encode())
-
-
 def test_missing_team_box_score_blocks_and_names_the_game(services: Services) -> None:
+    """NYK@PHI on 2025-01-15 is covered only by a leaguegamelog that lists NYK's players:
+    PHI's box score is missing. The date must not be complete and the gate names the game."""
     generate_season(services.bucket, SEASON)
     day = date(2025, 1, 15)
-    runner = Runner(services)
-    runner.backfill([SEASON], [Phase.RAW], Window(day, day))  # schedule + the date
-    games = season_calendar(services.warehouse, SEASON).day(day).games
-    victim = games[0]
-    _drop_team(services, day, victim.nba_game_id, victim.home)
-    result = Runner(services).backfill([SEASON], PHASES, Window(day, day), force=True)
+    services.bucket.move(raw_path("nbacom_boxscore", day, "0022400561.json"), "removed.json")
+    log = json.loads((FIXTURES / "nbacom-leaguegamelog-2025-01-15.json").read_text())
+    rs = log["resultSets"][0]
+    team = rs["headers"].index("TEAM_ABBREVIATION")
+    rs["rowSet"] = [r for r in rs["rowSet"] if r[team] == "NYK"]
+    services.bucket.write(raw_path("nbacom_leaguegamelog", day, "leaguegamelog.json"),
+                          json.dumps(log).encode())
+
+    result = Runner(services).backfill([SEASON], PHASES, Window(day, day))
+
     raw = result.phases[0].verdicts[day]
     assert raw.verdict is Verdict.BLOCK
-    assert any(victim.nba_game_id in r and victim.home in r for r in raw.reasons), raw.reasons
-    team = services.status.get("team_boxscores", day)
-    assert team is not None and team.state is not State.SUCCEEDED
+    named = [r for r in raw.reasons if "0022400561" in r]
+    assert named and all("PHI" in r and "NYK (" not in r for r in named), raw.reasons
+    team_status = services.status.get("team_boxscores", day)
+    assert team_status is not None and team_status.state is State.DEGRADED
+    assert team_status.reason and "0022400561 NYK@PHI missing: PHI" in team_status.reason
     pgs = services.status.get("player_game_summary", day)
     assert pgs is not None and pgs.state is State.BLOCKED
-    assert pgs.reason and victim.nba_game_id in pgs.reason
+    assert pgs.reason and "0022400561" in pgs.reason
+    cal = season_calendar(services.warehouse, SEASON)
+    cells = {c.processor: c for c in matrix(services.status, services.warehouse, [cal])}
+    assert cells["team_boxscores"].complete == 0  # the only date run is not complete
 
 
 def test_ingest_real_box_score_then_backfill_matches_the_file(season_home: Services) -> None:

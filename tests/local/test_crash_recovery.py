@@ -225,11 +225,6 @@ def test_sigkill_mid_backfill_then_rerun_equals_a_clean_run(sample_bucket: Path,
         fresh.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG services/plan.py expected_dates: once nba_raw.schedule holds some dates of a season, "
-    "the schedule processor is only planned on the calendar built from them, so the rest of "
-    "the season's schedule (left unloaded by a narrower earlier window, or by a crash during "
-    "the schedule level) is never loaded and later backfills report nothing to do"))
 def test_a_partly_loaded_schedule_is_completed_by_a_wider_backfill(sample_bucket: Path,
                                                                   tmp_path: Path) -> None:
     home = _new_home(sample_bucket, tmp_path / "partial")

@@ -249,7 +249,12 @@ def test_validator_error_blocks_every_date_and_phase_3_never_runs(
 
     assert broken.queries >= 1
     assert result.stopped_at is Phase.RAW
-    assert [p.phase for p in result.phases] == [Phase.RAW]
+    # Phase 3 is visited only to record its dates as blocked: no unit runs, no gate.
+    assert [p.phase for p in result.phases] == [Phase.RAW, Phase.ANALYTICS]
+    assert result.phases[1].units_run == 0 and not result.phases[1].verdicts
+    for day in (D1, D2):
+        st = s.status.get("player_game_summary", day)
+        assert st is not None and st.state is State.BLOCKED, st
     raw = result.phases[0].verdicts
     assert set(raw) == {D1, D2}
     for day in (D1, D2):

@@ -32,7 +32,7 @@ _SLOT_SKILL: Mapping[str, tuple[float, float]] = {
 }
 MAX_SKILL = 32.0
 _SLOT_POSITIONS = ("?", "G", "G", "F", "C", "G", "F", "C", "F", "G", "F", "C", "G", "F", "C")
-_THREE_SHARE = {"G": 0.45, "F": 0.37, "C": 0.14}
+_THREE_SHARE = {"G": 0.42, "F": 0.34, "C": 0.13}
 _FT_SHARE = {"G": 0.13, "F": 0.12, "C": 0.16}
 # League points per 100 possessions of the generated seasons (2024-25 is fitted to real scores).
 BASE_EFFICIENCY: Mapping[str, float] = {"2021-22": 112.0, "2022-23": 115.0, "2023-24": 115.2}

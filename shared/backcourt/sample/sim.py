@@ -425,8 +425,8 @@ def _box_stats(rng: np.random.Generator, prof: Profile, pts: np.ndarray,
     three_more = odd * (rem >= 3)
     fg3m, ftm = fg3m + three_more, ftm + odd - three_more
     fg2m = (rem - 3 * three_more - (odd - three_more)) // 2
-    miss3 = rng.poisson(fg3m * 1.7 + prof.three * mins / 30.0)
-    miss2 = rng.poisson(fg2m * 0.83 + mins / 60.0)
+    miss3 = rng.poisson(fg3m * 1.65 + prof.three * mins / 60.0)
+    miss2 = rng.poisson(fg2m * 0.8 + mins / 120.0)
     fta = ftm + rng.poisson(ftm * 0.27 + 0.03)
     per36 = mins / 36.0
     stats = {

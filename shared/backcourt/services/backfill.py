@@ -133,9 +133,8 @@ class Runner:
                 pr = self._phase(phase, seasons, window, force, result.run_id)
                 result.phases.append(pr)
                 if pr.verdicts and all(v.verdict is Verdict.BLOCK for v in pr.verdicts.values()):
-                    result.stopped_at = phase
-                    state = "blocked"
-                    break
+                    result.stopped_at = result.stopped_at or phase
+                    state = "blocked"  # later phases still record their dates as blocked
         except BaseException:
             state = "failed"
             raise
@@ -180,6 +179,9 @@ class Runner:
         pr = PhaseResult(phase)
         cals = calendars(self.s.warehouse, seasons)
         allowed = self._upstream_ok(phase, cals, window)
+        if allowed == []:  # every date is blocked upstream: nothing to run or to gate
+            pr.seconds = time.monotonic() - started
+            return pr
         for level in levels(phase):
             cals = self._level(phase, level, cals, seasons, window, force, run_id, allowed, pr)
         procs = [p for lv in levels(phase) for p in lv]

@@ -122,9 +122,15 @@ class Gate:
             stats = _key_stats(self.wh, proc, start, end)
             teams = (_teams(self.wh, proc.table.fqn, proc.team_column, start, end)
                      if proc.expectation is Expectation.TEAMS_PER_GAME else {})
+            failed = {st.game_date: st.error or "no error recorded"
+                      for st in self.store.list([proc.name], start, end)
+                      if st.state is State.FAILED}
             for d in sorted(wanted):
                 check = self._check(proc, d, stats.get(d, (0, 0, 0)), games.get(d, []),
                                     teams.get(d, {}), box.get(d, {}))
+                if d in failed:  # the warehouse may hold older rows; the latest input failed
+                    check.problems.insert(0, f"failed: {failed[d]}")
+                    check.level = Verdict.BLOCK
                 out.setdefault(d, []).append(check)
         return out
 

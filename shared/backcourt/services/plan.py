@@ -56,15 +56,28 @@ class ProcessorPlan:
 
 
 def expected_dates(processor: Processor, cal: SeasonCalendar, window: Window) -> list[date]:
-    """The processor's expected dates in the season, inside the window.
-
-    The schedule is special: before its table holds the season, every date of the season is
-    a candidate (the loader finds which ones have games).
-    """
-    if processor.name == "schedule" and not cal.days:
-        start, end = season_bounds(cal.season)
-        return window.clip(list(date_range(start, end)))
+    """The processor's expected dates in the season (from its calendar), inside the window."""
     return window.clip(cal.expected_dates(processor))
+
+
+def _schedule_plan(store: StatusStore, processor: Processor, cal: SeasonCalendar,
+                   window: Window, force: bool) -> tuple[list[date], list[date]]:
+    """The schedule decides the calendar, so it cannot be planned from it: every date of the
+    season inside the window is a candidate until the schedule processor has recorded it
+    (a game date as succeeded, a date without games as not_expected). It runs as one unit per
+    season, so a crash cannot leave a season's schedule half loaded."""
+    start, end = season_bounds(cal.season)
+    days = window.clip(list(date_range(start, end)))
+    if not days:
+        return [], []
+    states = {s.game_date: s.state for s in store.list([processor.name], days[0], days[-1])}
+    todo = [d for d in days if force or states.get(d) not in (State.SUCCEEDED,
+                                                             State.NOT_EXPECTED)]
+    if todo:  # reload the whole window so the season's rows stay consistent
+        store.seed(processor.name, days, [])
+        store.mark_stale(processor.name, days)
+        return days, days
+    return days, []
 
 
 def plan_processor(
@@ -86,6 +99,14 @@ def plan_processor(
             attempt); degraded and blocked dates are re-armed once per run, not per round.
     """
     plan = ProcessorPlan(processor)
+    if processor.name == "schedule":
+        for cal in cals:
+            days, todo = ([], []) if retry_round else _schedule_plan(store, processor, cal,
+                                                                     window, force)
+            plan.expected += len(cal.expected_dates(processor)) if cal.days else len(days)
+            if todo:
+                plan.units.append(Unit(processor, tuple(todo)))
+        return plan
     todo: list[date] = []
     for cal in cals:
         expected = expected_dates(processor, cal, window)
