@@ -10,6 +10,7 @@ import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,15 @@ class Generated:
     games: dict[str, dict[str, Any]]  # NBA.com game id → schedule entry
     boxes: dict[str, dict[str, Any]]  # NBA.com game id → box score document
     box_dates: dict[str, date]
+
+    @cached_property
+    def player_games(self) -> dict[int, list[dict[str, Any]]]:
+        """Player id → his box-score rows (plus GAME and DATE), in date order."""
+        out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for gid in sorted(self.boxes, key=lambda g: (self.box_dates[g], g)):
+            for p in _rows(self.boxes[gid], "PlayerStats"):
+                out[p["PLAYER_ID"]].append({**p, "GAME": gid, "DATE": self.box_dates[gid]})
+        return out
 
     def played(self) -> list[dict[str, Any]]:
         """Schedule entries of the games that have a box score, in date order."""
@@ -318,17 +328,9 @@ def test_coach_decisions_are_one_or_two_per_team_game(gen: Generated) -> None:
 # ------------------------------------------------------------------------------- the model
 
 
-def _player_games(gen: Generated) -> dict[int, list[dict[str, Any]]]:
-    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for gid in sorted(gen.boxes, key=lambda g: (gen.box_dates[g], g)):
-        for p in _rows(gen.boxes[gid], "PlayerStats"):
-            out[p["PLAYER_ID"]].append({**p, "GAME": gid, "DATE": gen.box_dates[gid]})
-    return out
-
-
 def test_stars_starters_and_bench_score_in_their_ranges(gen: Generated) -> None:
     by_team: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for rows in _player_games(gen).values():
+    for rows in gen.player_games.values():
         on = [r for r in rows if r["MIN"] is not None and r["GAME"][2] == "2"]
         if len(on) >= 30:
             ppg = statistics.mean(r["PTS"] for r in on)
@@ -366,7 +368,7 @@ def test_back_to_backs_cost_points_for_teams_and_stars(gen: Generated) -> None:
     assert len(b2b) >= 100
     assert statistics.mean(rested) - statistics.mean(b2b) >= 1.5
     star_b2b, star_rest = [], []
-    for rows in _player_games(gen).values():
+    for rows in gen.player_games.values():
         on = [r for r in rows if r["MIN"] is not None]
         if len(on) < 40 or statistics.mean(r["PTS"] for r in on) < 22:
             continue
@@ -377,7 +379,7 @@ def test_back_to_backs_cost_points_for_teams_and_stars(gen: Generated) -> None:
 
 
 def test_teammates_score_more_when_the_star_is_injured(gen: Generated) -> None:
-    games = _player_games(gen)
+    games = gen.player_games
     team_of = {pid: rows[-1]["TEAM_ABBREVIATION"] for pid, rows in games.items()}
     lifts = []
     for team in sorted(set(team_of.values())):
@@ -402,7 +404,7 @@ def test_recent_form_carries_over(gen: Generated) -> None:
     """AR(1) form: a player's points over his last five games predict the next game beyond
     his season average."""
     xs, ys = [], []
-    for rows in _player_games(gen).values():
+    for rows in gen.player_games.values():
         pts = [r["PTS"] for r in rows if r["MIN"] is not None]
         if len(pts) < 40:
             continue

@@ -18,11 +18,13 @@ The league model (what later phases should be able to find):
   scores, pace 100).
 * 15 players per team with stable ids and unique fake names (accents, apostrophes, hyphens and
   suffixes such as "Jr." included), a skill (points per 36 minutes), a role by skill rank
-  (star 35 min, 4 starters ~30, 4 rotation ~21, 3 bench ~12, 3 deep bench ~6 and usually
-  benched) and a shooting profile. Rosters carry over seasons: ageing and skill drift,
-  retirements replaced by rookies, about 27 swaps between teams per off-season.
-* Team score: pace · (league efficiency + offence − opponent defence)/100, +1.5 at home and
-  −1.5 away (0 on a neutral floor), −2.5 on the second night of a back-to-back, +0.8 after two
+  (star 36 min, 4 starters ~31, 4 rotation ~18, 3 bench ~8, 3 deep bench ~3.5 and usually
+  benched; minutes are scaled so a team plays exactly 240 + 25 per overtime) and a shooting
+  profile (share of points from threes and free throws by position). Rosters carry over
+  seasons: ageing and skill drift, retirements replaced by rookies, about 27 swaps between
+  teams per off-season.
+* Team score: pace · (league efficiency + offence − opponent defence)/100, +1.25 at home and
+  −1.25 away (0 on a neutral floor), −2.5 on the second night of a back-to-back, +0.8 after two
   or more days off, −0.18 per expected point of the team's players who are out, plus noise
   (sd 10 and a shared pace shock). About 6 % of games go to overtime (25 player-minutes each).
 * A player's points are his share of the team score: skill × minutes × exp(form) × usage boost,
@@ -36,7 +38,7 @@ The league model (what later phases should be able to find):
   day) and gets a DNP ("DNP - Injury/Illness - Left Ankle; Sprain", or "DND - Injury/Illness"
   for spells over two weeks); on return he is listed Questionable or Probable and plays. Minor
   knocks list a few more players Probable (they play) or Questionable (70 % play, else DNP).
-  About 1-2 coach's-decision DNPs per team per game.
+  About 1-2 coach's-decision DNPs per team per game (deep bench; never a listed player).
 * Books: spreads and totals from the true expected scores (so they carry signal); player
   points lines from recent scoring only (see ``backcourt.sample.market``) for about half of
   each team's rotation players (≥ 15 minutes) not ruled out.

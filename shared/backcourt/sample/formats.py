@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 from backcourt.domain.teams import BY_TRICODE
@@ -18,6 +19,7 @@ from backcourt.sample.league import Player
 from backcourt.sample.market import BOOKS, GameMarket
 from backcourt.sample.season import ReportEntry
 from backcourt.sample.sim import GameResult, Line, TeamGame
+from backcourt.sample.slate import Fixture
 from backcourt.sample.static import COLLEGES, COUNTRIES, TEAM_INFO
 
 PLAYER_HEADERS = [
@@ -92,14 +94,15 @@ _KEYS = ("seconds", "fgm", "fga", "fg3m", "fg3a", "ftm", "fta", "oreb", "dreb", 
          "blk", "tov", "pf", "pts")
 
 
+_GET = attrgetter(*_KEYS)
+
+
 def _stats(lines: Sequence[Line]) -> dict[str, int]:
     """Column sums over the lines of players who played."""
-    out = dict.fromkeys(_KEYS, 0)
-    for ln in lines:
-        if ln.played:
-            for k in _KEYS:
-                out[k] += getattr(ln, k)
-    return out
+    rows = [_GET(ln) for ln in lines if ln.played]
+    if not rows:
+        return dict.fromkeys(_KEYS, 0)
+    return {k: sum(col) for k, col in zip(_KEYS, zip(*rows, strict=True), strict=True)}
 
 
 def _tail(x: Mapping[str, int]) -> list[Any]:
@@ -213,12 +216,12 @@ def _wrapper(at: datetime, data: dict[str, Any]) -> bytes:
     })
 
 
-def _event(result_fx: Any, eid: str, bookmakers: list[dict[str, Any]]) -> dict[str, Any]:
+def _event(fx: Fixture, eid: str, bookmakers: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "id": eid, "sport_key": "basketball_nba", "sport_title": "NBA",
-        "commence_time": iso_z(result_fx.tip),
-        "home_team": BY_TRICODE[result_fx.home].full_name,
-        "away_team": BY_TRICODE[result_fx.away].full_name,
+        "commence_time": iso_z(fx.tip),
+        "home_team": BY_TRICODE[fx.home].full_name,
+        "away_team": BY_TRICODE[fx.away].full_name,
         "bookmakers": bookmakers,
     }
 

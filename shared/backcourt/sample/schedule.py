@@ -95,15 +95,15 @@ def _records(played: Sequence[GameResult]) -> dict[str, Record]:
         fx, win = r.fixture, r.winner
         lose = fx.away if win == fx.home else fx.home
         digit = fx.type_digit
-        table = (season if digit in "26" else play_in if digit == "5"
+        if digit == "6":  # a one-off final: its own record
+            out[fx.nba_game_id] = {win: (1, 0, ""), lose: (0, 1, "")}
+            continue
+        table = (season if digit == "2" else play_in if digit == "5"
                  else series[fx.nba_game_id[:9]])
-        if digit != "6":
-            table[win][0] += 1
-            table[lose][1] += 1
+        table[win][0] += 1
+        table[lose][1] += 1
         text = _series_text(fx, win, lose, table) if digit in "45" else ""
         out[fx.nba_game_id] = {t: (table[t][0], table[t][1], text) for t in (fx.home, fx.away)}
-        if digit == "6":
-            out[fx.nba_game_id] = {win: (1, 0, ""), lose: (0, 1, "")}
     return out
 
 

@@ -99,7 +99,7 @@ class SeasonSim:
         self.markets[fx.nba_game_id] = self._market(fx, listed, exp[fx.home], exp[fx.away])
         h, a, ot = team_scores(self.rng_game, fx, exp[fx.home], exp[fx.away])
         sides = {t: Side(t, rosters[t], absent[t],
-                         frozenset(x.player.player_id for x in listed[t] if x.plays), rest[t],
+                         frozenset(x.player.player_id for x in listed[t] if x.plays),
                          self._form(rosters[t]))
                  for t in (fx.home, fx.away)}
         home = play_side(self.rng_game, sides[fx.home], h, h - a, ot, rest[fx.home] == 0)

@@ -225,7 +225,6 @@ class Side:
     roster: tuple[Player, ...]
     absent: Mapping[int, str]  # player id → DNP comment (injured)
     listed: frozenset[int]  # on the injury report and playing: never benched by the coach
-    rest: int | None  # days off before the game, None for the first game
     form: np.ndarray  # exp(form) per roster player
 
 

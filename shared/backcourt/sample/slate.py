@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from importlib import resources
@@ -215,14 +215,8 @@ def _with_tips(fixtures: list[Fixture]) -> list[Fixture]:
     for day in sorted(by_day):
         todays = sorted(by_day[day], key=lambda f: f.nba_game_id)
         for f, hhmm in zip(todays, _tips_for(day, len(todays)), strict=False):
-            out.append(_replace_tip(f, tip_at(day, hhmm)))
+            out.append(replace(f, tip=tip_at(day, hhmm)))
     return out
-
-
-def _replace_tip(f: Fixture, tip: datetime) -> Fixture:
-    return Fixture(f.nba_game_id, f.game_date, f.home, f.away, tip, f.neutral, f.label,
-                   f.sub_label, f.series_game, f.home_seed, f.away_seed, f.forced_winner,
-                   f.forced_score)
 
 
 def play_in_first(season: str, seeds: Mapping[str, Sequence[str]]) -> list[Fixture]:

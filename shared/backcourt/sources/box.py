@@ -128,11 +128,16 @@ def team_row(
 
 
 def check_both_teams(raw: Raw, game: ScheduledGame, rows: Sequence[Row]) -> None:
-    """A box score must list players of both teams, and each player once."""
+    """A per-game box score must list players of both teams, and each player once."""
     teams = {r["team_abbr"] for r in rows}
     for team in (game.away, game.home):
         if team not in teams:
             raw.fail(f"game {game.game_id} has no player rows for {team}")
+    check_unique_players(raw, game, rows)
+
+
+def check_unique_players(raw: Raw, game: ScheduledGame, rows: Sequence[Row]) -> None:
+    """Each player at most once per game."""
     seen: set[str] = set()
     for r in rows:
         if r["player_lookup"] in seen:
