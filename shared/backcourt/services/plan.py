@@ -101,11 +101,11 @@ def plan_processor(
     plan = ProcessorPlan(processor)
     if processor.name == "schedule":
         for cal in cals:
-            days, todo = ([], []) if retry_round else _schedule_plan(store, processor, cal,
+            days, load = ([], []) if retry_round else _schedule_plan(store, processor, cal,
                                                                      window, force)
             plan.expected += len(cal.expected_dates(processor)) if cal.days else len(days)
-            if todo:
-                plan.units.append(Unit(processor, tuple(todo)))
+            if load:
+                plan.units.append(Unit(processor, tuple(load)))
         return plan
     todo: list[date] = []
     for cal in cals:
