@@ -10,6 +10,7 @@ from datetime import date
 from backcourt.domain.errors import BadInput
 
 _SUFFIXES = ((" junior", "jr"), (" senior", "sr"), (" jr.", "jr"), (" sr.", "sr"))
+_SUFFIX_WORDS = frozenset({"jr", "sr", "ii", "iii", "iv", "v"})  # "Jaren Jackson, Jr."
 _SEASON = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -21,7 +22,7 @@ def player_lookup(name: str) -> str:
     """
     if "," in name:
         last, _, first = name.partition(",")
-        if first.strip() and not first.strip().lower().startswith(("jr", "sr", "ii", "iv")):
+        if first.strip() and first.strip().lower().rstrip(".") not in _SUFFIX_WORDS:
             name = f"{first.strip()} {last.strip()}"
     text = unicodedata.normalize("NFKC", name).replace("ı", "i").replace("İ", "I")
     text = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
