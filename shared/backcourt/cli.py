@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -29,13 +30,14 @@ from backcourt.services import backfill as bf
 from backcourt.services.calendar import season_calendar
 from backcourt.services.plan import ProcessorPlan, Window
 from backcourt.services.process import UnitReport
-from backcourt.services.report import gate_summary, matrix, why
+from backcourt.services.report import gate_summary, matrix, not_expected_spans, why
 
 app = typer.Typer(help="backcourt: schedule-aware NBA props pipeline (embedded default).",
                   pretty_exceptions_enable=False,
                   no_args_is_help=True, add_completion=False)
-console = Console()
-err = Console(stderr=True)
+# A pipe or a CI log gets 120 columns rather than rich's 80, so the matrix never truncates.
+console = Console(width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 _state: dict[str, Path | None] = {"home": None}
 
 HomeOpt = Annotated[Path | None, typer.Option("--home", help="Home folder (BACKCOURT_HOME; "
@@ -226,23 +228,31 @@ def status(season: SeasonsOpt, as_json: Annotated[bool, typer.Option("--json")] 
         cells = matrix(s.status, s.warehouse, cals)
         gates = {c.season: {p.value: gate_summary(s.status, p, c)
                             for p in registry.phases_present()} for c in cals}
+        spans = {c.season: not_expected_spans(c, registry.get("player_game_summary"))
+                 for c in cals if c.days}
     if as_json:
         console.print_json(json.dumps({"cells": [c.as_dict() for c in cells], "gates": gates}))
         return
     if not cells:
         raise BadInput("no schedule loaded for these seasons: run a phase-2 backfill first")
-    table = Table(title="backcourt coverage: dates per processor and season",
+    seasons = sorted({c.season for c in cells})
+    table = Table(title=f"backcourt coverage {', '.join(seasons)}: dates per processor",
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
                   caption="done = succeeded/expected dates; degraded, failed, blocked and "
                           "pending are expected dates not done; n/a = not expected (no games "
                           "or the processor does not apply)")
-    table.add_column("ph")
-    table.add_column("processor", no_wrap=True)
-    table.add_column("season", no_wrap=True)
-    for name in ("done", "degr", "fail", "block", "pend", "n/a", "rows"):
-        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("ph", min_width=2)
+    table.add_column("processor", no_wrap=True, overflow="ellipsis")
+    multi = len({c.season for c in cells}) > 1  # one season: it goes in the title
+    if multi:
+        table.add_column("season", no_wrap=True, min_width=7)
+    table.add_column("done", justify="right", no_wrap=True, min_width=7)
+    for name in ("degr", "fail", "blkd", "pend", "n/a"):
+        table.add_column(name, justify="right", no_wrap=True, min_width=3)
+    table.add_column("rows", justify="right", no_wrap=True, min_width=7)
     for c in cells:
         ok = c.complete == c.expected
-        table.add_row(c.phase, c.processor, c.season,
+        table.add_row(c.phase, c.processor, *([c.season] if multi else []),
                       f"[{'green' if ok else 'red'}]{c.complete}/{c.expected}[/]",
                       *(str(c.states.get(k.value, 0)) for k in (
                           State.DEGRADED, State.FAILED, State.BLOCKED)),
@@ -250,13 +260,18 @@ def status(season: SeasonsOpt, as_json: Annotated[bool, typer.Option("--json")] 
                           + c.states.get(State.RUNNING.value, 0)),
                       str(c.states.get(State.NOT_EXPECTED.value, 0)), f"{c.rows:,}")
     console.print(table)
+    for season_name, lines in spans.items():
+        console.print(f"not expected in {season_name}, phase 3:", highlight=False)
+        for line in lines:
+            console.print(f"  {line}", highlight=False)
     for season_name, by_phase in gates.items():
         for ph, counts in by_phase.items():
             if counts:
                 verdict = ("BLOCK" if counts.get("BLOCK") else "WARN" if counts.get("WARN")
                            else "PASS")
-                console.print(f"gate {season_name} phase {ph}: {verdict} "
-                              + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+                console.print(f"gate {season_name} phase {ph}: {verdict} ("
+                              + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+                              + " dates)", highlight=False)
 
 
 @app.command()

@@ -121,3 +121,29 @@ def why(store: StatusStore, cal: SeasonCalendar, proc: Processor, day: date) -> 
                          f"{mine.get('duplicates')} duplicate key(s)")
         lines += [f"  {r}" for r in v.reasons if r.startswith(proc.name + ":")]
     return lines
+
+
+def not_expected_spans(cal: SeasonCalendar, proc: Processor) -> list[str]:
+    """Human summary of a processor's not-expected dates: breaks of 3+ days are listed with
+    their types (an All-Star break is named), the rest are counted by type."""
+    from backcourt.domain.dates import runs
+    from backcourt.domain.registry import DateType
+
+    days = cal.not_expected_dates(proc)
+    types = {d.game_date: d.date_type for d in cal.days}
+    lines: list[str] = []
+    singles: dict[str, int] = {}
+    for start, end in runs(days):
+        kinds = sorted({types[d].value for d in types if start <= d <= end})
+        if (end - start).days >= 2:
+            name = ("All-Star break" if DateType.ALL_STAR.value in kinds
+                    else "preseason" if DateType.PRESEASON.value in kinds else "no games")
+            lines.append(f"{name} {start} – {end} ({(end - start).days + 1} dates: "
+                         f"{', '.join(kinds)})")
+        else:
+            for d in types:
+                if start <= d <= end:
+                    singles[types[d].value] = singles.get(types[d].value, 0) + 1
+    if singles:
+        lines.append("single dates: " + ", ".join(f"{k} {v}" for k, v in sorted(singles.items())))
+    return lines
