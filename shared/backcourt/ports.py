@@ -244,3 +244,17 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """The current instant."""
         ...
+
+
+@dataclass(frozen=True)
+class ComputeContext:
+    """What a Python processor of phases 5A/6 receives: the adapters and the dates it owns.
+
+    Its callable (``Processor.python``) returns the rows of its table for ``days``; the runner
+    writes them with the same atomic per-date replace as SQL processors.
+    """
+
+    warehouse: Warehouse
+    bucket: Bucket
+    days: Sequence[date]
+    run_id: str

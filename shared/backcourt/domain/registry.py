@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from backcourt.domain import tables_analytics as ta
+from backcourt.domain import tables_exports as te
+from backcourt.domain import tables_precompute as tp
+from backcourt.domain import tables_predictions as tpr
 from backcourt.domain import tables_raw as tr
 from backcourt.domain.errors import BadInput
 from backcourt.domain.schema import Table
@@ -50,6 +53,8 @@ class Expectation(StrEnum):
     TEAMS_PER_GAME = "teams_per_game"  # two rows (one per team) per final game
     PLAYERS_IN_BOX = "players_in_box"  # one row per player in the raw box score
     BEST_EFFORT = "best_effort"  # point-in-time sources: rows for most games; gaps WARN
+    UPSTREAM_ROWS = "upstream_rows"  # expect_factor × the rows of ``expect_from`` that date
+    FIXED = "fixed"  # expect_factor rows per date (export manifest)
 
 
 @dataclass(frozen=True)
@@ -71,9 +76,13 @@ class Processor:
     applies_to: frozenset[DateType]
     expectation: Expectation
     upstream: tuple[Upstream, ...] = ()
-    python: str | None = None  # "module:function" for Python processors (phase 2)
+    python: str | None = None  # "module:function" for Python processors
     team_column: str = "team_abbr"
     description: str = ""
+    expect_from: str | None = None  # with UPSTREAM_ROWS
+    expect_factor: int = 1
+    min_history_dates: int = 0  # fewer earlier game dates this season → degraded "bootstrap"
+    lookback_days: int = 0  # upstream (earlier phase) dates in this window must be complete
 
     @property
     def sql_file(self) -> str | None:
@@ -141,6 +150,75 @@ PROCESSORS: tuple[Processor, ...] = (
          Upstream("team_defense_game_summary", 10), Upstream("player_props"),
          Upstream("game_lines"), Upstream("injury_report"), Upstream("player_boxscores")),
         description="Pre-game player context: rest, L5/L10 form, lines, opponent, injuries.",
+    ),
+)
+
+_P4 = dict(min_history_dates=7, lookback_days=30)
+
+PROCESSORS += (
+    _raw("shot_chart", tr.SHOT_CHART, Expectation.TEAMS_PER_GAME,
+         "backcourt.sources.loaders:load_shot_chart",
+         description="NBA.com shotchartdetail: one row per field-goal attempt."),
+    Processor(
+        "team_defense_zone_analysis", Phase.PRECOMPUTE, tp.TEAM_DEFENSE_ZONE_ANALYSIS, 1,
+        COMPETITIVE, Expectation.TEAMS_PER_GAME,
+        (Upstream("team_defense_game_summary", 15), Upstream("team_offense_game_summary", 15),
+         Upstream("shot_chart", 15)),
+        description="Per team: zone FG% allowed vs league, defensive rating, pace (last 15).",
+        **_P4,  # type: ignore[arg-type]
+    ),
+    Processor(
+        "player_shot_zone_analysis", Phase.PRECOMPUTE, tp.PLAYER_SHOT_ZONE_ANALYSIS, 1,
+        COMPETITIVE, Expectation.PLAYERS_IN_BOX,
+        (Upstream("shot_chart", 20), Upstream("player_game_summary", 20),
+         Upstream("upcoming_player_game_context")),
+        description="Per player: shot mix and efficiency by zone (last 10/20 games).",
+        **_P4,  # type: ignore[arg-type]
+    ),
+    Processor(
+        "player_daily_cache", Phase.PRECOMPUTE, tp.PLAYER_DAILY_CACHE, 2,
+        COMPETITIVE, Expectation.PLAYERS_IN_BOX,
+        (Upstream("player_game_summary", 82), Upstream("team_offense_game_summary", 10),
+         Upstream("upcoming_player_game_context")),
+        description="Per player: L5/L10/season points, spread, minutes, usage, team pace.",
+        **_P4,  # type: ignore[arg-type]
+    ),
+    Processor(
+        "player_composite_factors", Phase.PRECOMPUTE, tp.PLAYER_COMPOSITE_FACTORS, 3,
+        COMPETITIVE, Expectation.PLAYERS_IN_BOX,
+        (Upstream("player_daily_cache"), Upstream("player_shot_zone_analysis"),
+         Upstream("team_defense_zone_analysis"), Upstream("upcoming_player_game_context")),
+        description="Per player: fatigue, zone mismatch, pace and usage-spike scores.",
+        **_P4,  # type: ignore[arg-type]
+    ),
+    Processor(
+        "ml_feature_store", Phase.PRECOMPUTE, tp.ML_FEATURE_STORE, 4,
+        COMPETITIVE, Expectation.PLAYERS_IN_BOX,
+        (Upstream("player_daily_cache"), Upstream("player_composite_factors"),
+         Upstream("player_shot_zone_analysis"), Upstream("team_defense_zone_analysis"),
+         Upstream("upcoming_player_game_context")),
+        description="One feature vector per player and date (catalog: domain/features.py).",
+        **_P4,  # type: ignore[arg-type]
+    ),
+    Processor(
+        "player_prop_predictions", Phase.PREDICTIONS, tpr.PLAYER_PROP_PREDICTIONS, 1,
+        COMPETITIVE, Expectation.UPSTREAM_ROWS, (Upstream("ml_feature_store"),),
+        python="backcourt.models.predict:compute", expect_from="ml_feature_store",
+        expect_factor=2,
+        description="Points predictions per system (moving average, gradient boosting).",
+    ),
+    Processor(
+        "prediction_accuracy", Phase.GRADING, tpr.PREDICTION_ACCURACY, 1,
+        COMPETITIVE, Expectation.UPSTREAM_ROWS,
+        (Upstream("player_prop_predictions"), Upstream("player_game_summary")),
+        expect_from="player_prop_predictions",
+        description="Grading: errors, hit/miss against the line, voids.",
+    ),
+    Processor(
+        "exports", Phase.EXPORTS, te.EXPORT_FILES, 1, COMPETITIVE, Expectation.FIXED,
+        (Upstream("player_prop_predictions"), Upstream("prediction_accuracy")),
+        python="backcourt.services.exports:compute", expect_factor=3,
+        description="Publishes predictions, results and best-bets JSON for the date.",
     ),
 )
 

@@ -165,4 +165,22 @@ INJURY_REPORT = Table(
     description="Parsed NBA.com injury reports.",
 )
 
-RAW_TABLES = (SCHEDULE, PLAYER_BOXSCORES, TEAM_BOXSCORES, PLAYER_PROPS, GAME_LINES, INJURY_REPORT)
+SHOT_CHART = Table(
+    "nba_raw",
+    "shot_chart",
+    (
+        col("game_date", "DATE", required=True),
+        col("nba_game_id", "STRING", required=True),
+        col("game_event_id", "INT64", required=True),
+        col("game_id", "STRING", "system id YYYYMMDD_AWAY_HOME"),
+        col("team_abbr", "STRING", "shooting team", True),
+        col("player_lookup", "STRING", required=True),
+        *_AUDIT,
+    ),
+    key=("game_date", "nba_game_id", "game_event_id"),
+    cluster=("team_abbr", "player_lookup"),
+    description="Shot locations (one row per field-goal attempt).",
+)
+
+RAW_TABLES = (SCHEDULE, PLAYER_BOXSCORES, TEAM_BOXSCORES, PLAYER_PROPS, GAME_LINES, INJURY_REPORT,
+              SHOT_CHART)
