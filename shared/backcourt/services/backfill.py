@@ -17,10 +17,11 @@ from datetime import date
 from backcourt.bootstrap import Services
 from backcourt.domain.calendar import SeasonCalendar
 from backcourt.domain.ids import season_bounds
-from backcourt.domain.registry import PROCESSORS, Phase, levels
+from backcourt.domain.registry import PROCESSORS, Phase, Processor, levels
 from backcourt.domain.status import MAX_ATTEMPTS, GateVerdict, RunRecord, State, Verdict
 from backcourt.services.calendar import calendars
 from backcourt.services.gate import Gate, degraded_by_gate
+from backcourt.services.lookback import bootstrap_dates, lookback_missing
 from backcourt.services.plan import ProcessorPlan, Unit, Window, plan_processor
 from backcourt.services.process import UnitReport, run_unit
 
@@ -200,9 +201,11 @@ class Runner:
                seasons: Sequence[str], window: Window, force: bool, run_id: str,
                allowed: list[date] | None, pr: PhaseResult) -> list[SeasonCalendar]:
         procs = [p for p in PROCESSORS if p in level]
+        only = {p.name: self._lookback_ok(p, cals, window, allowed) for p in procs}
+        boot = {p.name: bootstrap_dates(p, cals) for p in procs}
         for attempt in range(MAX_ATTEMPTS + 1):
             plans = [plan_processor(self.s.status, p, cals, window, self.s.settings.chunk_days,
-                                    force=force and attempt == 0, only=allowed,
+                                    force=force and attempt == 0, only=only[p.name],
                                     retry_round=attempt > 0) for p in procs]
             if attempt == 0:
                 pr.plans += plans
@@ -210,14 +213,39 @@ class Runner:
             if not units:
                 break
             self.progress.phase_started(phase, plans)
-            self._run_units(phase, units, run_id, force, pr)
+            self._run_units(phase, units, run_id, force, pr, boot)
             if any(p.name == "schedule" for p in procs):
                 cals = calendars(self.s.warehouse, seasons)
             time.sleep(min(0.2 * 2**attempt, 2.0) if attempt else 0)
         return cals
 
+    def _lookback_ok(self, proc: Processor, cals: list[SeasonCalendar], window: Window,
+                     allowed: list[date] | None) -> list[date] | None:
+        """Dates whose upstream lookback window (earlier phases) is complete; the others are
+        marked blocked with reason ``lookback_incomplete`` naming the missing dates."""
+        if not proc.lookback_days:
+            return allowed
+        ok: list[date] = []
+        for cal in cals:
+            days = [d for d in window.clip(cal.expected_dates(proc))
+                    if allowed is None or d in set(allowed)]
+            missing = lookback_missing(self.s.status, proc, cal, days)
+            for d in days:
+                if not missing.get(d):
+                    ok.append(d)
+                    continue
+                names = missing[d]
+                shown = ", ".join(names[:6]) + (f" (+{len(names) - 6} more)" if len(names) > 6
+                                                else "")
+                self.s.status.seed(proc.name, [d], [])
+                current = self.s.status.get(proc.name, d)
+                if current and current.state in (State.PENDING, State.BLOCKED):
+                    self.s.status.annotate(proc.name, d, State.BLOCKED,
+                                           f"lookback_incomplete: {shown}")
+        return ok
+
     def _run_units(self, phase: Phase, units: list[Unit], run_id: str, force: bool,
-                   pr: PhaseResult) -> None:
+                   pr: PhaseResult, boot: dict[str, list[date]]) -> None:
         by_proc: dict[str, list[Unit]] = {}
         for u in units:
             by_proc.setdefault(u.processor.name, []).append(u)
@@ -225,7 +253,8 @@ class Runner:
         def work(chain: list[Unit]) -> None:
             for unit in chain:  # one writer per table at a time
                 report = run_unit(self.s, unit.processor, unit.days, run_id=run_id,
-                                  owner=self.owner, force=force)
+                                  owner=self.owner, force=force,
+                                  bootstrap=boot.get(unit.processor.name, []))
                 pr.units_run += 1
                 pr.dates_processed += len(report.leased)
                 self.progress.unit_done(phase, report)

@@ -13,9 +13,10 @@ from typing import Any
 
 from backcourt.config import Thresholds
 from backcourt.domain.calendar import ScheduledGame, SeasonCalendar
-from backcourt.domain.registry import Expectation, Phase, Processor, of_phase
+from backcourt.domain.registry import BY_NAME, Expectation, Phase, Processor, of_phase
 from backcourt.domain.status import GateVerdict, State, Verdict
 from backcourt.ports import StatusStore, Warehouse
+from backcourt.services.lookback import bootstrap_dates
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,9 @@ class Gate:
             if not wanted:
                 continue
             stats = _key_stats(self.wh, proc, start, end)
+            upstream = (_key_stats(self.wh, BY_NAME[proc.expect_from], start, end)
+                        if proc.expect_from else {})
+            boot = set(bootstrap_dates(proc, cals))
             teams = (_teams(self.wh, proc.table.fqn, proc.team_column, start, end)
                      if proc.expectation is Expectation.TEAMS_PER_GAME else {})
             failed = {st.game_date: st.error or "no error recorded"
@@ -127,7 +131,12 @@ class Gate:
                       if st.state is State.FAILED}
             for d in sorted(wanted):
                 check = self._check(proc, d, stats.get(d, (0, 0, 0)), games.get(d, []),
-                                    teams.get(d, {}), box.get(d, {}))
+                                    teams.get(d, {}), box.get(d, {}),
+                                    upstream.get(d, (0, 0, 0))[0])
+                if d in boot and check.level is Verdict.PASS:
+                    check.problems.append(f"bootstrap: among the first {proc.min_history_dates}"
+                                          " game dates of the season (defaults in features)")
+                    check.level = Verdict.WARN
                 if d in failed:  # the warehouse may hold older rows; the latest input failed
                     check.problems.insert(0, f"failed: {failed[d]}")
                     check.level = Verdict.BLOCK
@@ -135,7 +144,8 @@ class Gate:
         return out
 
     def _check(self, proc: Processor, d: date, stat: tuple[int, int, int],
-               games: list[ScheduledGame], teams: dict[str, int], box: dict[str, int]) -> Check:
+               games: list[ScheduledGame], teams: dict[str, int], box: dict[str, int],
+               upstream_rows: int) -> Check:
         actual, dups, nulls = stat
         check = Check(proc.name, d, None, actual, dups, nulls)
         exp = proc.expectation
@@ -147,6 +157,10 @@ class Gate:
         elif exp is Expectation.PLAYERS_IN_BOX:
             check.expected = sum(box.values())
             check.problems += _missing_teams(games, box, self.t.min_players_per_team)
+        elif exp is Expectation.UPSTREAM_ROWS:
+            check.expected = proc.expect_factor * upstream_rows
+        elif exp is Expectation.FIXED:
+            check.expected = proc.expect_factor
         check.level = self._level(check, exp, len(games))
         return check
 

@@ -118,8 +118,11 @@ def plan_processor(
         candidates = [d for d in expected if d in wanted]
         if force and candidates:
             store.mark_stale(processor.name, candidates)
-        states = {s.game_date: s.state for s in
-                  store.list([processor.name], min(expected), max(expected))}
+        docs = store.list([processor.name], min(expected), max(expected))
+        # A bootstrap date is degraded by nature (too little history), not by a fault: it is
+        # not recomputed on every run.
+        states = {s.game_date: (State.SUCCEEDED if s.reason == "bootstrap" else s.state)
+                  for s in docs}
         rearm = [] if retry_round else [d for d in candidates if states.get(d) in RERUN[1:]]
         if rearm:
             store.reset(processor.name, rearm, list(RERUN[1:]))

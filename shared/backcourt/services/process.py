@@ -17,13 +17,15 @@ from typing import Any
 from backcourt.bootstrap import Services
 from backcourt.domain.calendar import ScheduledGame
 from backcourt.domain.errors import BackcourtError, MalformedRawFile, TerminalError
-from backcourt.domain.registry import Expectation, Processor
+from backcourt.domain.registry import Expectation, Phase, Processor
 from backcourt.domain.status import Outcome, State
-from backcourt.ports import RowsSource, SqlSource
+from backcourt.ports import ComputeContext, RowsSource, SqlSource
 from backcourt.services.calendar import games_between
 from backcourt.sources.layout import quarantine_path
 
 log = logging.getLogger(__name__)
+
+BOOTSTRAP = "bootstrap"
 
 
 @dataclass
@@ -49,8 +51,12 @@ def run_unit(
     run_id: str,
     owner: str,
     force: bool = False,
+    bootstrap: Sequence[date] = (),
 ) -> UnitReport:
     """Lease, compute, write and record one processor over ``days``.
+
+    ``bootstrap`` dates have too little history for this processor: they are written, then
+    recorded ``degraded`` with reason ``bootstrap`` (the gate warns, never blocks, on them).
 
     Returns:
         The per-date outcomes; exceptions are recorded per date, never raised.
@@ -64,7 +70,8 @@ def run_unit(
     if not report.leased:
         return report
     try:
-        report.outcomes = _compute_and_write(services, processor, report.leased, force)
+        report.outcomes = _compute_and_write(services, processor, report.leased, force, run_id,
+                                             frozenset(bootstrap))
     except BackcourtError as exc:
         report.outcomes = {d: _failure(exc) for d in report.leased}
     except Exception as exc:  # an unknown error is transient: it is retried, then failed
@@ -83,17 +90,29 @@ def _failure(exc: BackcourtError) -> Outcome:
 
 
 def _compute_and_write(
-    services: Services, processor: Processor, days: list[date], force: bool
+    services: Services, processor: Processor, days: list[date], force: bool, run_id: str,
+    bootstrap: frozenset[date],
 ) -> dict[date, Outcome]:
-    if processor.python:
+    if processor.python and processor.phase is Phase.RAW:
         return _python_unit(services, processor, days, force)
-    from backcourt.sql import load_sql
+    source: SqlSource | RowsSource
+    if processor.python:
+        ctx = ComputeContext(services.warehouse, services.bucket, days, run_id)
+        source = RowsSource(_loader(processor.python)(ctx))
+    else:
+        from backcourt.sql import load_sql
 
-    source = SqlSource(load_sql(processor.table.name))
+        source = SqlSource(load_sql(processor.table.name))
     result = services.warehouse.replace(processor.table, days, source,
                                         max_shrink=services.settings.max_shrink, force=force)
-    return {d: _written(processor, result.rows_by_date.get(d, 0), result.refused.get(d))
-            for d in days}
+    out = {d: _written(processor, result.rows_by_date.get(d, 0), result.refused.get(d))
+           for d in days}
+    for d in days:
+        if d in bootstrap and out[d].state is State.SUCCEEDED:
+            out[d] = Outcome(State.DEGRADED, rows_written=out[d].rows_written, reason=BOOTSTRAP,
+                             error=f"bootstrap: fewer than {processor.min_history_dates} earlier "
+                                   "game dates this season; features fall back to defaults")
+    return out
 
 
 def _written(processor: Processor, rows: int, refused: tuple[int, int] | None) -> Outcome:
@@ -110,9 +129,9 @@ def _written(processor: Processor, rows: int, refused: tuple[int, int] | None) -
     return Outcome(State.SUCCEEDED, rows_written=rows)
 
 
-def _loader(ref: str) -> Callable[[Any], Mapping[date, Any]]:
+def _loader(ref: str) -> Callable[[Any], Any]:
     module, _, func = ref.partition(":")
-    fn: Callable[[Any], Mapping[date, Any]] = getattr(importlib.import_module(module), func)
+    fn: Callable[[Any], Any] = getattr(importlib.import_module(module), func)
     return fn
 
 
