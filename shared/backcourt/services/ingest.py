@@ -12,7 +12,10 @@ bucket layout (``backcourt.sources.layout``):
 * oddsapi_* → ``<date>/<event id>_<HHMMSS>.json``: date = commence_time in America/New_York,
   HHMMSS = snapshot time (UTC);
 * nbacom_injury_report → ``<date>/<YYYYMMDD_HH>.json``: date = the earliest record date, name =
-  the report time in America/New_York.
+  the report time in America/New_York;
+* nbacom_shotchart → ``<date>/<nba game id>.json``: date = the rows' GAME_DATE (one date per
+  file), else the game's date on the schedule files in the bucket; the file is checked against
+  that schedule game when there is one.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from backcourt.sources import (
     nbacom_injury_report,
     nbacom_leaguegamelog,
     nbacom_schedule,
+    nbacom_shotchart,
     oddsapi,
     oddsapi_game_lines,
     oddsapi_props,
@@ -127,6 +131,21 @@ def _injury(doc: Any, name: str, index: Callable[[], ScheduleIndex]) -> tuple[st
     return raw_path(nbacom_injury_report.SOURCE, day, file_name), day
 
 
+def _shotchart(doc: Any, name: str, index: Callable[[], ScheduleIndex]) -> tuple[str, date]:
+    game_id = nbacom_shotchart.game_id_of(doc, name)
+    dates = nbacom_shotchart.dates_of(doc, name)
+    game = index().get(game_id)
+    if dates:
+        day = _one_date(name, dates)
+    elif game is not None:
+        day = game.game_date
+    else:
+        raise BadInput(f"{name}: shot chart of game {game_id} has no rows (no GAME_DATE) and the "
+                       f"game is not on the schedules in {RAW}/nbacom_schedule/")
+    nbacom_shotchart.parse(doc, name, [game] if game is not None else ())
+    return raw_path(nbacom_shotchart.SOURCE, day, f"{game_id}.json"), day
+
+
 _PLACERS: dict[str, Callable[[Any, str, Callable[[], ScheduleIndex]], tuple[str, date | None]]] = {
     "nbacom_schedule": _schedule,
     "nbacom_boxscore": _boxscore,
@@ -135,6 +154,7 @@ _PLACERS: dict[str, Callable[[Any, str, Callable[[], ScheduleIndex]], tuple[str,
     "oddsapi_player_props": _odds(oddsapi_props.SOURCE, oddsapi_props.parse),
     "oddsapi_game_lines": _odds(oddsapi_game_lines.SOURCE, oddsapi_game_lines.parse),
     "nbacom_injury_report": _injury,
+    "nbacom_shotchart": _shotchart,
 }
 
 

@@ -5,6 +5,7 @@
 | ``leagueSchedule``                                          | nbacom_schedule          |
 | ``resultSets`` with ``PlayerStats``                         | nbacom_boxscore          |
 | ``resultSets`` with ``LeagueGameLog``                       | nbacom_leaguegamelog     |
+| ``resultSets`` with ``Shot_Chart_Detail``                   | nbacom_shotchart         |
 | ``data[]`` of games with ``home_team`` / ``visitor_team``    | balldontlie_boxscores    |
 | an Odds API event (bare or wrapped) with ``player_*`` markets| oddsapi_player_props     |
 | an Odds API event with ``spreads`` / ``totals`` / ``h2h``    | oddsapi_game_lines       |
@@ -84,6 +85,8 @@ def sniff(doc: Any, name: str = "file") -> str | None:
         return "nbacom_boxscore"
     if "LeagueGameLog" in sets:
         return "nbacom_leaguegamelog"
+    if "Shot_Chart_Detail" in sets:
+        return "nbacom_shotchart"
     if _balldontlie(doc):
         return "balldontlie_boxscores"
     if _injury(doc):

@@ -13,6 +13,7 @@ scheduleLeagueV2.json``). Bad files are moved to ``quarantine/`` under the same 
 | oddsapi_player_props  | Odds API event odds, player_points market    | <event_id>_<HHMMSS>.json |
 | oddsapi_game_lines    | Odds API (historical) event, spreads/totals  | <event_id>_<HHMMSS>.json |
 | nbacom_injury_report  | parsed NBA.com injury report                 | <YYYYMMDD_HH>.json       |
+| nbacom_shotchart      | NBA.com shotchartdetail (one per game)       | <nba_game_id>.json       |
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ SOURCES = (
     "oddsapi_player_props",
     "oddsapi_game_lines",
     "nbacom_injury_report",
+    "nbacom_shotchart",
 )
 
 RAW = "raw"

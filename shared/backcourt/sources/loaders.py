@@ -21,6 +21,11 @@ file is reported on every date of that season the call owns.
 the date they are stored under. An injury report stored under a date contributes its records of
 that date only (a report also listing the next day's games leaves those to the next day's
 reports).
+
+**Shot charts.** ``load_shot_chart`` parses every ``nbacom_shotchart`` file of a date with that
+day's schedule (for the system game id). A file whose GAME_DATE is not the date it is stored
+under is bad. When two files hold the same game, the first in path order is taken whole and the
+other is not read into the rows.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from backcourt.sources import (
     nbacom_injury_report,
     nbacom_leaguegamelog,
     nbacom_schedule,
+    nbacom_shotchart,
     oddsapi_game_lines,
     oddsapi_props,
 )
@@ -236,3 +242,35 @@ def load_game_lines(ctx: LoadContext) -> dict[date, DayLoad]:
 def load_injury_report(ctx: LoadContext) -> dict[date, DayLoad]:
     """Injury report rows per date (records of that date from the reports stored under it)."""
     return _per_file(ctx, nbacom_injury_report.SOURCE, nbacom_injury_report.parse, _that_day)
+
+
+# ---------------------------------------------------------------- shot charts
+
+
+def _shot_file(ctx: LoadContext, day: date, path: str) -> Rows:
+    rows = nbacom_shotchart.parse(_read(ctx.bucket, path), path, ctx.games.get(day, ()))
+    stored = rows[0]["game_date"]  # parse guarantees rows, all of one GAME_DATE
+    if stored != day:
+        raise MalformedRawFile(path, f"GAME_DATE is {stored.isoformat()} but the file is stored "
+                                     f"under {day.isoformat()}")
+    return rows
+
+
+def load_shot_chart(ctx: LoadContext) -> dict[date, DayLoad]:
+    """Shot-chart rows per date (one row per field-goal attempt), one file per game."""
+    out = {}
+    for day in ctx.days:
+        load = DayLoad()
+        taken: set[str] = set()
+        for path in sorted(ctx.bucket.list(raw_prefix(nbacom_shotchart.SOURCE, day))):
+            load.files += 1
+            try:
+                rows = _shot_file(ctx, day, path)
+            except MalformedRawFile as exc:
+                load.bad_files.append(exc)
+                continue
+            if rows[0]["nba_game_id"] not in taken:
+                taken.add(rows[0]["nba_game_id"])
+                load.rows.extend(rows)
+        out[day] = load
+    return out

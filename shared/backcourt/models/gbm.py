@@ -1,0 +1,103 @@
+"""The ``gradient_boosting`` system's learner: a LightGBM regressor on every catalog feature,
+predicting a player's points.
+
+Training is deterministic — fixed seed, ``deterministic``, ``force_row_wise`` and a fixed thread
+count — so the same rows always give the same model text. The size is modest (200 rounds,
+31 leaves, 63 bins): about 2–4 s on 100k rows with 2 threads.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import numpy.typing as npt
+
+from backcourt.domain.features import FEATURES
+from backcourt.models.picks import clamp_points
+
+SYSTEM_ID = "gradient_boosting"
+NUM_BOOST_ROUND = 200
+PARAMS: dict[str, Any] = {
+    "objective": "regression",
+    "learning_rate": 0.05,
+    "num_leaves": 31,
+    "min_data_in_leaf": 50,
+    "feature_fraction": 0.9,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 1.0,
+    "max_bin": 63,
+    "seed": 20250101,
+    "deterministic": True,
+    "force_row_wise": True,
+    "num_threads": 2,
+    "verbosity": -1,
+}
+
+Matrix = npt.NDArray[np.float64]
+
+
+def feature_names() -> list[str]:
+    """The model's input columns, in catalog index order (``f_<name>``)."""
+    return [f.column for f in FEATURES]
+
+
+def feature_matrix(rows: Sequence[Mapping[str, Any]]) -> Matrix:
+    """The rows' features as a float matrix in catalog order; NULL takes the catalog default."""
+    out = np.empty((len(rows), len(FEATURES)), dtype=np.float64)
+    for i, row in enumerate(rows):
+        for f in FEATURES:
+            value = row.get(f.column)
+            out[i, f.index] = f.default if value is None else float(value)
+    return out
+
+
+def fit(x: Matrix, y: Matrix) -> lgb.Booster:
+    """Train the regressor on a feature matrix and the actual points."""
+    if len(x) != len(y) or len(x) == 0:
+        raise ValueError(f"cannot train on {len(x)} rows and {len(y)} targets")
+    data = lgb.Dataset(x, label=y, feature_name=feature_names(), free_raw_data=True,
+                       params={"max_bin": PARAMS["max_bin"], "verbosity": -1})
+    return lgb.train(PARAMS, data, num_boost_round=NUM_BOOST_ROUND)
+
+
+def raw_predict(booster: lgb.Booster, x: Matrix) -> Matrix:
+    """The booster's raw outputs for a feature matrix (empty in, empty out)."""
+    if len(x) == 0:
+        return np.empty(0, dtype=np.float64)
+    out: Matrix = np.asarray(booster.predict(x, num_threads=PARAMS["num_threads"]),
+                             dtype=np.float64)
+    return out
+
+
+def predict(booster: lgb.Booster, rows: Sequence[Mapping[str, Any]]) -> list[float]:
+    """Points predictions for feature-store rows, clamped and rounded like every system's."""
+    return [clamp_points(float(v)) for v in raw_predict(booster, feature_matrix(rows))]
+
+
+def mae(predicted: Matrix, actual: Matrix) -> float | None:
+    """Mean absolute error, rounded to 3 decimals; None for no rows."""
+    if len(actual) == 0:
+        return None
+    return round(float(np.mean(np.abs(predicted - actual))), 3)
+
+
+def to_text(booster: lgb.Booster) -> str:
+    """The LightGBM text dump of a model."""
+    text: str = booster.model_to_string()
+    return text
+
+
+def from_text(text: str) -> lgb.Booster:
+    """A model from its LightGBM text dump."""
+    return lgb.Booster(model_str=text)
+
+
+def versions() -> dict[str, str]:
+    """Library versions recorded with every artifact."""
+    return {"lightgbm": lgb.__version__, "numpy": np.__version__,
+            "python": platform.python_version()}

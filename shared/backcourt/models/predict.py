@@ -1,0 +1,111 @@
+"""Phase 5A, ``player_prop_predictions``: two rows per feature-store row, one per system.
+
+Systems: ``moving_average`` (a formula, ``models/baseline.py``) and ``gradient_boosting``
+(LightGBM, walk-forward weekly models, ``models/walkforward.py``). Each prediction goes through
+the same pick rules (``models/picks.py``). The feature store is read with one query for the
+whole date range; the output is sorted by (game_date, player_lookup, system_id) and depends only
+on the feature-store rows of ``ctx.days`` and on models trained on dates before them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+from itertools import groupby
+from typing import Any
+
+from backcourt.domain.errors import BadInput, TerminalError
+from backcourt.models import baseline, gbm
+from backcourt.models.artifacts import Artifact
+from backcourt.models.picks import make_pick
+from backcourt.models.walkforward import ModelCache
+from backcourt.ports import ComputeContext, Warehouse
+
+SYSTEMS: tuple[str, ...] = (baseline.SYSTEM_ID, gbm.SYSTEM_ID)
+FEATURE_STORE_SQL = f"""
+SELECT game_date, player_lookup, game_id, team_abbr, {", ".join(gbm.feature_names())},
+       required_default_count, defaulted_features
+FROM nba_predictions.ml_feature_store
+WHERE game_date BETWEEN @s AND @e
+ORDER BY game_date, player_lookup
+"""
+
+Row = dict[str, Any]
+
+
+def _checked_days(days: Sequence[date]) -> list[date]:
+    bad = [d for d in days if not isinstance(d, date) or isinstance(d, datetime)]
+    if bad:
+        raise BadInput(f"prediction days must be dates, got {bad[:3]!r}")
+    return sorted(set(days))
+
+
+def feature_rows(warehouse: Warehouse, days: Sequence[date]) -> list[Row]:
+    """The feature-store rows of ``days`` (one query over their range), sorted.
+
+    Raises:
+        TerminalError: the feature store holds two rows for one (game_date, player_lookup).
+    """
+    wanted = set(days)
+    rows = warehouse.query(FEATURE_STORE_SQL, {"s": min(days), "e": max(days)})
+    rows = [r for r in rows if r["game_date"] in wanted]
+    counts = Counter((r["game_date"], r["player_lookup"]) for r in rows)
+    dupes = sorted(k for k, n in counts.items() if n > 1)[:3]
+    if dupes:
+        raise TerminalError(f"ml_feature_store has duplicate rows for {dupes}")
+    return rows
+
+
+def _by_day(rows: list[Row]) -> Iterator[tuple[date, list[Row]]]:
+    for day, group in groupby(rows, key=lambda r: r["game_date"]):
+        yield day, list(group)
+
+
+def _output(row: Row, system_id: str, predicted: float | None, version: str | None) -> Row:
+    pick = make_pick(predicted, row)
+    return {
+        "game_date": row["game_date"],
+        "player_lookup": row["player_lookup"],
+        "system_id": system_id,
+        "game_id": row["game_id"],
+        "team_abbr": row.get("team_abbr"),
+        "predicted_points": pick.predicted_points,
+        "points_line": pick.points_line,
+        "edge": pick.edge,
+        "recommendation": pick.recommendation.value,
+        "confidence": pick.confidence,
+        "is_actionable": pick.is_actionable,
+        "reason": pick.reason,
+        "model_version": version,
+    }
+
+
+def predict_day(rows: list[Row], model: Artifact | None) -> list[Row]:
+    """Both systems' prediction rows for one date's feature-store rows."""
+    learned: list[float | None] = (
+        list(gbm.predict(model.booster, rows)) if model else [None] * len(rows))
+    out: list[Row] = []
+    for row, g in zip(rows, learned, strict=True):
+        out.append(_output(row, baseline.SYSTEM_ID, baseline.predict(row), baseline.VERSION))
+        out.append(_output(row, gbm.SYSTEM_ID, g, model.version if model else None))
+    return out
+
+
+def compute(ctx: ComputeContext) -> list[Row]:
+    """The ``player_prop_predictions`` rows for ``ctx.days`` (2 per feature-store row).
+
+    Models missing for a date's weekly cutoff are trained and saved in ``ctx.bucket``.
+
+    Raises:
+        BadInput: ``ctx.days`` holds something other than dates.
+        TerminalError: duplicate feature-store rows, a broken or stale model artifact.
+    """
+    days = _checked_days(ctx.days)
+    if not days:
+        return []
+    models = ModelCache(ctx.bucket, ctx.warehouse, ctx.run_id)
+    out: list[Row] = []
+    for day, rows in _by_day(feature_rows(ctx.warehouse, days)):
+        out.extend(predict_day(rows, models.for_day(day)))
+    return sorted(out, key=lambda r: (r["game_date"], r["player_lookup"], r["system_id"]))

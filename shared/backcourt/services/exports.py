@@ -1,0 +1,444 @@
+"""Phase 6: publish each game date's predictions, results and best bets as JSON files.
+
+For every date the processor owns it writes three objects to the bucket and returns one manifest
+row per file (``nba_exports.export_files``)::
+
+    exports/v1/predictions/<date>.json   every prediction, grouped game → player → system
+    exports/v1/results/<date>.json       graded predictions and the per-system quality report
+    exports/v1/best-bets/<date>.json     top actionable gradient-boosting picks by confidence
+
+Files are byte-identical when re-exported from the same rows: no timestamps or run ids inside,
+sorted keys, explicitly ordered lists, fixed float rounding and one canonical encoding. Their
+shapes are published as JSON Schemas (draft 2020-12) in ``backcourt/schemas/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime
+from importlib import resources
+from typing import Any
+
+from backcourt.domain import tables_analytics as ta
+from backcourt.domain import tables_predictions as tpr
+from backcourt.domain.errors import BadInput, TerminalError
+from backcourt.ports import ComputeContext, Warehouse
+
+SCHEMA_VERSION = 1
+EXPORT_PREFIX = "exports/v1"
+KINDS: tuple[str, ...] = ("predictions", "results", "best-bets")
+RECOMMENDATIONS: tuple[str, ...] = ("OVER", "UNDER", "PASS", "NO_LINE")
+PICKS: frozenset[str] = frozenset({"OVER", "UNDER"})
+RESULTS: tuple[str, ...] = ("HIT", "MISS", "PUSH", "VOID", "NO_PICK")
+
+BEST_BETS_SYSTEM = "gradient_boosting"
+BEST_BETS_MIN_EDGE = 3.0  # |edge| (rounded to POINTS_PLACES) at least this many points
+BEST_BETS_MAX_PICKS = 15
+
+POINTS_PLACES = 2  # points, lines, edges, errors, MAE, bias, minutes
+RATIO_PLACES = 3  # confidence, hit rate
+
+_SYSTEM_GAME_ID = re.compile(r"^\d{8}_([A-Z]{2,4})_([A-Z]{2,4})$")
+
+Row = dict[str, Any]
+
+_PREDICTIONS_SQL = f"""
+SELECT p.game_date, p.game_id, p.player_lookup, p.system_id, p.team_abbr, p.predicted_points,
+       p.points_line, p.edge, p.recommendation, p.confidence, p.is_actionable, p.reason,
+       p.model_version, c.player_full_name, c.team_abbr AS context_team_abbr,
+       c.opponent_team_abbr, c.home_game
+FROM {tpr.PLAYER_PROP_PREDICTIONS.fqn} AS p
+LEFT JOIN {ta.UPCOMING_PLAYER_GAME_CONTEXT.fqn} AS c
+  ON c.game_date = p.game_date AND c.player_lookup = p.player_lookup
+WHERE p.game_date BETWEEN @start_date AND @end_date
+"""
+
+_RESULTS_SQL = f"""
+SELECT a.game_date, COALESCE(a.game_id, g.game_id) AS game_id, a.player_lookup, a.system_id,
+       a.predicted_points, a.actual_points, a.points_line, a.recommendation, a.absolute_error,
+       a.signed_error, a.prediction_correct, a.is_voided, a.void_reason,
+       COALESCE(g.team_abbr, p.team_abbr) AS team_abbr, g.opponent_team_abbr,
+       g.minutes_played, p.confidence
+FROM {tpr.PREDICTION_ACCURACY.fqn} AS a
+LEFT JOIN {ta.PLAYER_GAME_SUMMARY.fqn} AS g
+  ON g.game_date = a.game_date AND g.player_lookup = a.player_lookup
+LEFT JOIN {tpr.PLAYER_PROP_PREDICTIONS.fqn} AS p
+  ON p.game_date = a.game_date AND p.player_lookup = a.player_lookup
+ AND p.system_id = a.system_id
+WHERE a.game_date BETWEEN @start_date AND @end_date
+"""
+
+
+# -- public helpers ----------------------------------------------------------------------------
+def export_path(kind: str, game_date: date) -> str:
+    """Bucket path of one export file: ``exports/v1/<kind>/<YYYY-MM-DD>.json``."""
+    _check_kind(kind)
+    return f"{EXPORT_PREFIX}/{kind}/{game_date.isoformat()}.json"
+
+
+def load_schema(kind: str) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of one export kind, read from the installed package.
+
+    Raises:
+        BadInput: ``kind`` is not one of predictions, results, best-bets.
+    """
+    _check_kind(kind)
+    text = (resources.files("backcourt") / "schemas" / f"{kind}.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def encode(document: Mapping[str, Any]) -> bytes:
+    """The canonical bytes of a document: sorted keys, compact separators, UTF-8, newline."""
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)
+    return (text + "\n").encode("utf-8")
+
+
+def compute(ctx: ComputeContext) -> list[dict[str, Any]]:
+    """Write the three export files of every date in ``ctx.days`` and return the manifest.
+
+    Reads the predictions and the grading of the whole date range with one query each.
+
+    Returns:
+        One ``nba_exports.export_files`` row per file written (3 per date): game_date, kind,
+        path, sha256 of the published bytes and records (entries in the file).
+    Raises:
+        TerminalError: a row holds a value the published schema does not allow.
+    """
+    days = sorted(set(ctx.days))
+    if not days:
+        return []
+    predictions = _by_date(_read(ctx.warehouse, _PREDICTIONS_SQL, days), days)
+    graded = _by_date(_read(ctx.warehouse, _RESULTS_SQL, days), days)
+    manifest: list[dict[str, Any]] = []
+    for day in days:
+        docs = {
+            "predictions": build_predictions(day, predictions[day]),
+            "results": build_results(day, graded[day]),
+            "best-bets": build_best_bets(day, predictions[day]),
+        }
+        for kind in KINDS:
+            manifest.append(_publish(ctx, kind, day, docs[kind]))
+    return manifest
+
+
+# -- documents ---------------------------------------------------------------------------------
+def build_predictions(game_date: date, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The predictions document of one date from ``player_prop_predictions`` rows (joined with
+    the pre-game player context): games → players → one entry per prediction system."""
+    games: dict[str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        games.setdefault(_key(row, "game_id"), []).append(row)
+    out_games = [_game(gid, games[gid]) for gid in sorted(games)]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "game_date": game_date.isoformat(),
+        "generated_from": {tpr.PLAYER_PROP_PREDICTIONS.name: len(rows)},
+        "summary": {
+            "total_games": len(out_games),
+            "total_players": sum(len(g["players"]) for g in out_games),
+            "total_predictions": len(rows),
+            "recommendation_breakdown": _breakdown(rows),
+        },
+        "games": out_games,
+    }
+
+
+def build_results(game_date: date, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The results document of one date from ``prediction_accuracy`` rows: one entry per graded
+    prediction and the per-system quality report (graded, MAE, bias, hits, misses, pushes,
+    voids, hit rate)."""
+    results = _ordered((_result(r) for r in rows),
+                       lambda e: (e["game_id"] or "", e["player_lookup"], e["system_id"]))
+    systems = sorted({_key(r, "system_id") for r in rows})
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "game_date": game_date.isoformat(),
+        "generated_from": {tpr.PREDICTION_ACCURACY.name: len(rows)},
+        "systems": [system_summary(s, [r for r in rows if r.get("system_id") == s])
+                    for s in systems],
+        "results": results,
+    }
+
+
+def build_best_bets(game_date: date, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The best-bets document of one date: actionable OVER/UNDER picks of
+    ``BEST_BETS_SYSTEM`` with |edge| ≥ ``BEST_BETS_MIN_EDGE``, ranked by confidence, then
+    |edge| (both descending), then player; the first ``BEST_BETS_MAX_PICKS``."""
+    eligible = [_pick(r) for r in rows if _is_best_bet(r)]
+    ranked = _ordered(eligible, lambda p: (-(p["confidence"] or 0.0), -abs(p["edge"]),
+                                           p["player_lookup"], p["game_id"]))
+    picks = [{**p, "rank": i} for i, p in enumerate(ranked[:BEST_BETS_MAX_PICKS], start=1)]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "game_date": game_date.isoformat(),
+        "generated_from": {tpr.PLAYER_PROP_PREDICTIONS.name: len(rows)},
+        "criteria": {"system_id": BEST_BETS_SYSTEM, "min_abs_edge": BEST_BETS_MIN_EDGE,
+                     "max_picks": BEST_BETS_MAX_PICKS},
+        "eligible": len(eligible),
+        "picks": picks,
+    }
+
+
+def system_summary(system_id: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Quality of one system on one date from its ``prediction_accuracy`` rows.
+
+    ``graded`` counts non-voided rows with an absolute error (an actual); MAE and bias (mean
+    signed error, predicted − actual) are over those, from the unrounded errors. Hits, misses,
+    pushes, voids and no-picks count the rows' ``result``; hit rate = hits / (hits + misses),
+    pushes excluded. Averages are None when there is nothing to average.
+    """
+    graded = [r for r in rows
+              if not _flag(r, "is_voided") and _finite(r.get("absolute_error")) is not None]
+    outcome = Counter(_outcome(r) for r in rows)
+    hits, misses = outcome["HIT"], outcome["MISS"]
+    return {
+        "system_id": system_id,
+        "predictions": len(rows),
+        "graded": len(graded),
+        "mae": _mean([_finite(r.get("absolute_error")) for r in graded], POINTS_PLACES),
+        "bias": _mean([_finite(r.get("signed_error")) for r in graded], POINTS_PLACES),
+        "hits": hits,
+        "misses": misses,
+        "pushes": outcome["PUSH"],
+        "voids": outcome["VOID"],
+        "no_picks": outcome["NO_PICK"],
+        "hit_rate": _num(hits / (hits + misses), RATIO_PLACES) if hits + misses else None,
+    }
+
+
+# -- rows → entries ----------------------------------------------------------------------------
+def _game(game_id: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    players: dict[str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        players.setdefault(_key(row, "player_lookup"), []).append(row)
+    home, away = _sides(game_id, rows)
+    return {
+        "game_id": game_id,
+        "home_team": home,
+        "away_team": away,
+        "prediction_count": len(rows),
+        "recommendation_breakdown": _breakdown(rows),
+        "players": [_player(p, players[p]) for p in sorted(players)],
+    }
+
+
+def _player(lookup: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    first = min(rows, key=lambda r: str(r.get("system_id")))
+    team = _text(first, "team_abbr") or _text(first, "context_team_abbr")
+    return {
+        "player_lookup": lookup,
+        "player_name": _text(first, "player_full_name"),
+        "team": team,
+        "opponent": _text(first, "opponent_team_abbr"),
+        "is_home": _flag(first, "home_game"),
+        "predictions": _ordered((_system_entry(r) for r in rows), lambda e: (e["system_id"],)),
+    }
+
+
+def _system_entry(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "system_id": _key(row, "system_id"),
+        "predicted_points": _num(row.get("predicted_points"), POINTS_PLACES),
+        "line": _num(row.get("points_line"), POINTS_PLACES),
+        "edge": _num(row.get("edge"), POINTS_PLACES),
+        "recommendation": _recommendation(row, required=True),
+        "confidence": _num(row.get("confidence"), RATIO_PLACES),
+        "is_actionable": bool(_flag(row, "is_actionable")),
+        "reason": _text(row, "reason"),
+        "model_version": _text(row, "model_version"),
+    }
+
+
+def _result(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "game_id": _text(row, "game_id"),
+        "player_lookup": _key(row, "player_lookup"),
+        "system_id": _key(row, "system_id"),
+        "team": _text(row, "team_abbr"),
+        "opponent": _text(row, "opponent_team_abbr"),
+        "minutes": _num(row.get("minutes_played"), POINTS_PLACES),
+        "predicted_points": _num(row.get("predicted_points"), POINTS_PLACES),
+        "actual_points": _int(row, "actual_points"),
+        "line": _num(row.get("points_line"), POINTS_PLACES),
+        "recommendation": _recommendation(row, required=False),
+        "confidence": _num(row.get("confidence"), RATIO_PLACES),
+        "absolute_error": _num(row.get("absolute_error"), POINTS_PLACES),
+        "signed_error": _num(row.get("signed_error"), POINTS_PLACES),
+        "correct": _flag(row, "prediction_correct"),
+        "voided": bool(_flag(row, "is_voided")),
+        "void_reason": _text(row, "void_reason"),
+        "result": _outcome(row),
+    }
+
+
+def _outcome(row: Mapping[str, Any]) -> str:
+    """HIT / MISS from prediction_correct; PUSH when an OVER/UNDER pick landed on the line."""
+    if _flag(row, "is_voided"):
+        return "VOID"
+    correct = _flag(row, "prediction_correct")
+    if correct is not None:
+        return "HIT" if correct else "MISS"
+    actual, line = row.get("actual_points"), _finite(row.get("points_line"))
+    if row.get("recommendation") in PICKS and actual is not None and line is not None \
+            and float(actual) == line:
+        return "PUSH"
+    return "NO_PICK"
+
+
+def _is_best_bet(row: Mapping[str, Any]) -> bool:
+    edge = _num(row.get("edge"), POINTS_PLACES)
+    return (row.get("system_id") == BEST_BETS_SYSTEM and bool(_flag(row, "is_actionable"))
+            and row.get("recommendation") in PICKS and edge is not None
+            and abs(edge) >= BEST_BETS_MIN_EDGE)
+
+
+def _pick(row: Mapping[str, Any]) -> dict[str, Any]:
+    team = _text(row, "team_abbr") or _text(row, "context_team_abbr")
+    return {
+        "game_id": _key(row, "game_id"),
+        "player_lookup": _key(row, "player_lookup"),
+        "player_name": _text(row, "player_full_name"),
+        "team": team,
+        "opponent": _text(row, "opponent_team_abbr"),
+        "recommendation": _recommendation(row, required=True),
+        "predicted_points": _num(row.get("predicted_points"), POINTS_PLACES),
+        "line": _num(row.get("points_line"), POINTS_PLACES),
+        "edge": _num(row.get("edge"), POINTS_PLACES),
+        "confidence": _num(row.get("confidence"), RATIO_PLACES),
+        "model_version": _text(row, "model_version"),
+    }
+
+
+def _sides(game_id: str, rows: Sequence[Mapping[str, Any]]) -> tuple[str | None, str | None]:
+    """(home, away) from the first player (by lookup) with context, else the system game id."""
+    for row in sorted(rows, key=lambda r: (str(r.get("player_lookup")),
+                                           str(r.get("system_id")))):
+        team = _text(row, "context_team_abbr") or _text(row, "team_abbr")
+        opponent, home = _text(row, "opponent_team_abbr"), _flag(row, "home_game")
+        if team and opponent and home is not None:
+            return (team, opponent) if home else (opponent, team)
+    match = _SYSTEM_GAME_ID.match(game_id)
+    return (match.group(2), match.group(1)) if match else (None, None)
+
+
+def _breakdown(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    counts = Counter(_recommendation(r, required=True) for r in rows)
+    return {rec: counts[rec] for rec in RECOMMENDATIONS}
+
+
+# -- reading and writing -----------------------------------------------------------------------
+def _read(warehouse: Warehouse, sql: str, days: Sequence[date]) -> list[Row]:
+    return warehouse.query(sql, {"start_date": days[0], "end_date": days[-1]})
+
+
+def _by_date(rows: Iterable[Row], days: Sequence[date]) -> dict[date, list[Row]]:
+    out: dict[date, list[Row]] = {d: [] for d in days}
+    for row in rows:
+        day = _as_date(row.get("game_date"))
+        if day in out:
+            out[day].append(row)
+    return out
+
+
+def _publish(ctx: ComputeContext, kind: str, day: date, doc: dict[str, Any]) -> dict[str, Any]:
+    data = encode(doc)
+    path = export_path(kind, day)
+    ctx.bucket.write(path, data)
+    return {"game_date": day, "kind": kind, "path": path,
+            "sha256": hashlib.sha256(data).hexdigest(), "records": _records(kind, doc)}
+
+
+def _records(kind: str, doc: Mapping[str, Any]) -> int:
+    if kind == "predictions":
+        return int(doc["summary"]["total_predictions"])
+    return len(doc["results"] if kind == "results" else doc["picks"])
+
+
+def _ordered(entries: Iterable[dict[str, Any]],
+             key: Callable[[dict[str, Any]], tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Sort by ``key``; equal keys (duplicate rows) fall back to the encoded entry, so the
+    order never depends on the order the warehouse returned the rows in."""
+    return sorted(entries, key=lambda e: (key(e), encode(e)))
+
+
+# -- value coercion ----------------------------------------------------------------------------
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise BadInput(f"unknown export kind {kind!r}; known: {', '.join(KINDS)}")
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    raise TerminalError(f"export row has no usable game_date: {value!r}")
+
+
+def _finite(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _num(value: Any, places: int) -> float | None:
+    """Round to ``places``; NaN/inf become None; −0.0 becomes 0.0 (stable bytes)."""
+    number = _finite(value)
+    return None if number is None else round(number, places) + 0.0
+
+
+def _mean(values: Sequence[float | None], places: int) -> float | None:
+    real = [v for v in values if v is not None]
+    return _num(math.fsum(real) / len(real), places) if real else None
+
+
+def _int(row: Mapping[str, Any], name: str) -> int | None:
+    value = row.get(name)
+    if value is None:
+        return None
+    number = float(value)
+    if not number.is_integer():
+        raise TerminalError(f"{name} must be a whole number, got {value!r} for {_who(row)}")
+    return int(number)
+
+
+def _text(row: Mapping[str, Any], name: str) -> str | None:
+    value = row.get(name)
+    return None if value is None or value == "" else str(value)
+
+
+def _key(row: Mapping[str, Any], name: str) -> str:
+    """A column the published shape requires (an id): TerminalError names the row without it."""
+    value = _text(row, name)
+    if value is None:
+        raise TerminalError(f"export row without {name}: {_who(row)}")
+    return value
+
+
+def _flag(row: Mapping[str, Any], name: str) -> bool | None:
+    value = row.get(name)
+    return None if value is None else bool(value)
+
+
+def _recommendation(row: Mapping[str, Any], *, required: bool) -> str | None:
+    value = row.get("recommendation")
+    if value is None and not required:
+        return None
+    if value not in RECOMMENDATIONS:
+        raise TerminalError(f"recommendation {value!r} is not one of "
+                            f"{', '.join(RECOMMENDATIONS)}: {_who(row)}")
+    return str(value)
+
+
+def _who(row: Mapping[str, Any]) -> str:
+    return " ".join(f"{k}={row.get(k)!s}" for k in ("game_date", "player_lookup", "system_id"))

@@ -1,0 +1,287 @@
+"""NBA.com ``shotchartdetail`` (one file per game) → ``nba_raw.shot_chart``, one row per shot.
+
+The format (the stats API answer for ``GameID=…&TeamID=0&PlayerID=0&ContextMeasure=FGA``)::
+
+    {"resource": "shotchartdetail",
+     "parameters": {"GameID": "0022400561", "LeagueID": "00", "Season": "2024-25", …},
+     "resultSets": [
+       {"name": "Shot_Chart_Detail",
+        "headers": ["GRID_TYPE", "GAME_ID", "GAME_EVENT_ID", "PLAYER_ID", "PLAYER_NAME",
+                    "TEAM_ID", "TEAM_NAME", "PERIOD", "MINUTES_REMAINING", "SECONDS_REMAINING",
+                    "EVENT_TYPE", "ACTION_TYPE", "SHOT_TYPE", "SHOT_ZONE_BASIC", "SHOT_ZONE_AREA",
+                    "SHOT_ZONE_RANGE", "SHOT_DISTANCE", "LOC_X", "LOC_Y", "SHOT_ATTEMPTED_FLAG",
+                    "SHOT_MADE_FLAG", "GAME_DATE", "HTM", "VTM"],
+        "rowSet": [["Shot Chart Detail", "0022400561", 7, 1628404, "Josh Hart", 1610612752,
+                    "New York Knicks", 1, 11, 32, "Missed Shot", "Jump Shot", "3PT Field Goal",
+                    "Above the Break 3", "Center(C)", "24+ ft.", 25, -12, 248, 1, 0, "20250115",
+                    "PHI", "NYK"], …]},
+       {"name": "LeagueAverages", "headers": ["GRID_TYPE", "SHOT_ZONE_BASIC", "SHOT_ZONE_AREA",
+                                              "SHOT_ZONE_RANGE", "FGA", "FGM", "FG_PCT"], …}]}
+
+One row per field-goal attempt (free throws are not in it). EVENT_TYPE is "Made Shot" or
+"Missed Shot" and agrees with SHOT_MADE_FLAG (1/0); SHOT_ATTEMPTED_FLAG is always 1. SHOT_TYPE is
+"2PT Field Goal" or "3PT Field Goal". LOC_X / LOC_Y are tenths of feet from the centre of the
+basket (LOC_Y up the court, LOC_X across it: Left Corner 3 has LOC_X > 0, Right Corner 3 < 0);
+SHOT_DISTANCE is in feet. GAME_DATE is ``YYYYMMDD``; HTM / VTM are the home and visitor
+tricodes. Only ``Shot_Chart_Detail`` is read (``LeagueAverages`` may be absent).
+
+Zone mapping (``zone_basic`` keeps SHOT_ZONE_BASIC as given; ``zone`` is canonical):
+
+| SHOT_ZONE_BASIC        | shot type | zone      |
+|------------------------|-----------|-----------|
+| Restricted Area        | 2PT       | paint     |
+| In The Paint (Non-RA)  | 2PT       | paint     |
+| Mid-Range              | 2PT       | mid_range |
+| Left Corner 3          | 3PT       | three     |
+| Right Corner 3         | 3PT       | three     |
+| Above the Break 3      | 3PT       | three     |
+| Backcourt              | 3PT       | three     |
+
+Rows: ``team_abbr`` from TEAM_ID (``backcourt.domain.teams.BY_ID``), ``opponent_team_abbr`` the
+other of HTM/VTM; ``game_id`` is the scheduled game's (matched on the NBA.com id) when the
+caller passes the day's schedule, else ``YYYYMMDD_VTM_HTM``. The parser is strict: a missing
+result set or header, a wrong type, an unknown team or zone, a shot type that contradicts its
+zone, a made flag that contradicts EVENT_TYPE, rows of another game or date, duplicate
+GAME_EVENT_IDs, or a team of the game without shots all raise MalformedRawFile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from backcourt.domain.calendar import ScheduledGame
+from backcourt.domain.ids import player_lookup, system_game_id
+from backcourt.domain.teams import BY_ID
+from backcourt.sources.parsing import Raw, result_set
+
+SOURCE = "nbacom_shotchart"
+RESULT_SET = "Shot_Chart_Detail"
+HEADERS: tuple[str, ...] = (
+    "GRID_TYPE", "GAME_ID", "GAME_EVENT_ID", "PLAYER_ID", "PLAYER_NAME", "TEAM_ID", "TEAM_NAME",
+    "PERIOD", "MINUTES_REMAINING", "SECONDS_REMAINING", "EVENT_TYPE", "ACTION_TYPE", "SHOT_TYPE",
+    "SHOT_ZONE_BASIC", "SHOT_ZONE_AREA", "SHOT_ZONE_RANGE", "SHOT_DISTANCE", "LOC_X", "LOC_Y",
+    "SHOT_ATTEMPTED_FLAG", "SHOT_MADE_FLAG", "GAME_DATE", "HTM", "VTM",
+)
+# Headers the parser reads (the others may be absent).
+READ_HEADERS: tuple[str, ...] = (
+    "GAME_ID", "GAME_EVENT_ID", "PLAYER_ID", "PLAYER_NAME", "TEAM_ID", "PERIOD", "EVENT_TYPE",
+    "SHOT_TYPE", "SHOT_ZONE_BASIC", "SHOT_DISTANCE", "LOC_X", "LOC_Y", "SHOT_ATTEMPTED_FLAG",
+    "SHOT_MADE_FLAG", "GAME_DATE", "HTM", "VTM",
+)
+# SHOT_ZONE_BASIC → (canonical zone, is a three-point zone)
+ZONES: Mapping[str, tuple[str, bool]] = {
+    "Restricted Area": ("paint", False),
+    "In The Paint (Non-RA)": ("paint", False),
+    "Mid-Range": ("mid_range", False),
+    "Left Corner 3": ("three", True),
+    "Right Corner 3": ("three", True),
+    "Above the Break 3": ("three", True),
+    "Backcourt": ("three", True),
+}
+SHOT_TYPES: Mapping[str, str] = {"2PT Field Goal": "2PT", "3PT Field Goal": "3PT"}
+EVENT_TYPES: Mapping[str, int] = {"Made Shot": 1, "Missed Shot": 0}
+_WHERE = f"resultSets[{RESULT_SET}]"
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Game:
+    """What every row of the file shares."""
+
+    nba_game_id: str
+    game_id: str
+    game_date: date
+    home: str
+    away: str
+
+
+def zone_of(zone_basic: str) -> str | None:
+    """The canonical zone (paint | mid_range | three) of a SHOT_ZONE_BASIC, None if unknown."""
+    found = ZONES.get(zone_basic)
+    return found[0] if found else None
+
+
+def game_id_of(doc: Any, source_file: str) -> str:
+    """The NBA.com game id of a shot chart (parameters.GameID, else the first row's GAME_ID)."""
+    raw = Raw(source_file)
+    params = raw.obj(doc, "file").get("parameters")
+    if isinstance(params, dict) and isinstance(params.get("GameID"), str):
+        return raw.text(params["GameID"], "parameters.GameID")
+    rows = result_set(raw, doc, RESULT_SET, ("GAME_ID",))
+    if not rows:
+        raw.fail(f"{_WHERE} has no rows and parameters.GameID is missing")
+    return raw.text(rows[0]["GAME_ID"], f"{_WHERE}.rowSet[0].GAME_ID")
+
+
+def _yyyymmdd(raw: Raw, value: Any, where: str) -> date:
+    text = raw.text(value, where)
+    try:
+        if len(text) != 8 or not text.isdigit():
+            raise ValueError(text)
+        return datetime.strptime(text, "%Y%m%d").date()
+    except ValueError:
+        raw.fail(f"{where}: expected a YYYYMMDD date, got {text!r}")
+
+
+def dates_of(doc: Any, source_file: str) -> set[date]:
+    """The GAME_DATEs of a shot chart's rows (empty when it has no rows)."""
+    raw = Raw(source_file)
+    rows = result_set(raw, doc, RESULT_SET, ("GAME_DATE",))
+    return {_yyyymmdd(raw, r["GAME_DATE"], f"{_WHERE}.rowSet[{i}].GAME_DATE")
+            for i, r in enumerate(rows)}
+
+
+def _the_game(raw: Raw, first: dict[str, Any], nba_id: str, games: Sequence[ScheduledGame]
+              ) -> _Game:
+    """The game of the file, from its first row and (when given) the schedule."""
+    where = f"{_WHERE}.rowSet[0]"
+    day = _yyyymmdd(raw, first["GAME_DATE"], f"{where}.GAME_DATE")
+    home = raw.team(first["HTM"], f"{where}.HTM")
+    away = raw.team(first["VTM"], f"{where}.VTM")
+    if home == away:
+        raw.fail(f"{where}: HTM and VTM are both {home}")
+    for game in games:
+        if game.nba_game_id != nba_id:
+            continue
+        if game.game_date != day:
+            raw.fail(f"{where}.GAME_DATE is {day.isoformat()} but the schedule has game "
+                     f"{nba_id} on {game.game_date.isoformat()}")
+        if (game.home, game.away) != (home, away):
+            raw.fail(f"{where}: HTM/VTM {home}/{away} but the schedule has game {nba_id} as "
+                     f"{game.away}@{game.home}")
+        return _Game(nba_id, game.game_id, day, home, away)
+    return _Game(nba_id, system_game_id(day, away, home), day, home, away)
+
+
+def _same_as_first(raw: Raw, rec: dict[str, Any], first: dict[str, Any], where: str) -> None:
+    for header in ("GAME_ID", "GAME_DATE", "HTM", "VTM"):
+        if rec[header] != first[header]:
+            raw.fail(f"{where}.{header} {rec[header]!r} differs from the first row's "
+                     f"{first[header]!r} (one game per file)")
+
+
+def _flag(raw: Raw, value: Any, where: str) -> int:
+    flag = raw.integer(value, where)
+    if flag not in (0, 1):
+        raw.fail(f"{where}: expected 0 or 1, got {value!r}")
+    return flag
+
+
+def _zone(raw: Raw, rec: dict[str, Any], where: str) -> tuple[str, str, str]:
+    """(shot_type, zone_basic, zone), checking that the shot type fits the zone."""
+    type_text = raw.text(rec["SHOT_TYPE"], f"{where}.SHOT_TYPE")
+    shot_type = SHOT_TYPES.get(type_text)
+    if shot_type is None:
+        raw.fail(f"{where}.SHOT_TYPE: unknown shot type {type_text!r} "
+                 f"(expected one of {', '.join(SHOT_TYPES)})")
+    basic = raw.text(rec["SHOT_ZONE_BASIC"], f"{where}.SHOT_ZONE_BASIC")
+    found = ZONES.get(basic)
+    if found is None:
+        raw.fail(f"{where}.SHOT_ZONE_BASIC: unknown zone {basic!r}")
+    zone, is_three = found
+    if is_three != (shot_type == "3PT"):
+        kind = "3-point" if is_three else "2-point"
+        raw.fail(f"{where}: a {type_text} in the {kind} zone {basic!r}")
+    return shot_type, basic, zone
+
+
+def _made(raw: Raw, rec: dict[str, Any], where: str) -> bool:
+    if _flag(raw, rec["SHOT_ATTEMPTED_FLAG"], f"{where}.SHOT_ATTEMPTED_FLAG") != 1:
+        raw.fail(f"{where}.SHOT_ATTEMPTED_FLAG is 0: every row must be a field-goal attempt")
+    made = _flag(raw, rec["SHOT_MADE_FLAG"], f"{where}.SHOT_MADE_FLAG")
+    event = raw.text(rec["EVENT_TYPE"], f"{where}.EVENT_TYPE")
+    if event not in EVENT_TYPES:
+        raw.fail(f"{where}.EVENT_TYPE: expected 'Made Shot' or 'Missed Shot', got {event!r}")
+    if EVENT_TYPES[event] != made:
+        raw.fail(f"{where}: EVENT_TYPE {event!r} but SHOT_MADE_FLAG {made}")
+    return bool(made)
+
+
+def _team(raw: Raw, value: Any, game: _Game, where: str) -> tuple[str, str]:
+    """(shooting team, opponent) from TEAM_ID."""
+    team_id = raw.integer(value, where)
+    team = BY_ID.get(team_id)
+    if team is None:
+        raw.fail(f"{where}: unknown team id {team_id}")
+    if team.tricode == game.home:
+        return game.home, game.away
+    if team.tricode == game.away:
+        return game.away, game.home
+    raw.fail(f"{where}: team {team.tricode} does not play in {game.away}@{game.home}")
+
+
+def _shot(raw: Raw, rec: dict[str, Any], where: str, game: _Game, source_file: str) -> Row:
+    team, opponent = _team(raw, rec["TEAM_ID"], game, f"{where}.TEAM_ID")
+    shot_type, basic, zone = _zone(raw, rec, where)
+    name = raw.text(rec["PLAYER_NAME"], f"{where}.PLAYER_NAME")
+    period = raw.integer(rec["PERIOD"], f"{where}.PERIOD")
+    if period < 1:
+        raw.fail(f"{where}.PERIOD: expected 1 or more, got {period}")
+    distance = raw.integer(rec["SHOT_DISTANCE"], f"{where}.SHOT_DISTANCE")
+    if distance < 0:
+        raw.fail(f"{where}.SHOT_DISTANCE: negative distance {distance}")
+    # Keys in nba_raw.shot_chart column order (checked by the tests).
+    return {
+        "game_date": game.game_date,
+        "nba_game_id": game.nba_game_id,
+        "game_event_id": raw.integer(rec["GAME_EVENT_ID"], f"{where}.GAME_EVENT_ID"),
+        "game_id": game.game_id,
+        "team_abbr": team,
+        "opponent_team_abbr": opponent,
+        "player_id": raw.integer(rec["PLAYER_ID"], f"{where}.PLAYER_ID"),
+        "player_name": name,
+        "player_lookup": player_lookup(name),
+        "period": period,
+        "shot_type": shot_type,
+        "zone_basic": basic,
+        "zone": zone,
+        "shot_distance": distance,
+        "loc_x": raw.integer(rec["LOC_X"], f"{where}.LOC_X"),
+        "loc_y": raw.integer(rec["LOC_Y"], f"{where}.LOC_Y"),
+        "shot_made": _made(raw, rec, where),
+        "source": SOURCE,
+        "source_file": source_file,
+    }
+
+
+def parse(doc: Any, source_file: str, games: Sequence[ScheduledGame] = ()) -> list[Row]:
+    """The shot_chart rows of one shot chart, in file order.
+
+    Args:
+        doc: the decoded file.
+        source_file: its bucket path (named in errors and stored in ``source_file``).
+        games: scheduled games to take the system ``game_id`` from (matched on the NBA.com
+            id); without a match the id is built from GAME_DATE, VTM and HTM.
+    Raises:
+        MalformedRawFile: see the module docstring.
+    """
+    raw = Raw(source_file)
+    nba_id = game_id_of(doc, source_file)
+    recs = result_set(raw, doc, RESULT_SET, READ_HEADERS)
+    if not recs:
+        raw.fail(f"{_WHERE} has no shots")
+    first = recs[0]
+    if raw.text(first["GAME_ID"], f"{_WHERE}.rowSet[0].GAME_ID") != nba_id:
+        raw.fail(f"{_WHERE}.rowSet[0].GAME_ID {first['GAME_ID']!r} is not game {nba_id} "
+                 "(parameters.GameID)")
+    game = _the_game(raw, first, nba_id, games)
+    rows: list[Row] = []
+    seen: dict[int, int] = {}
+    for i, rec in enumerate(recs):
+        where = f"{_WHERE}.rowSet[{i}]"
+        _same_as_first(raw, rec, first, where)
+        row = _shot(raw, rec, where, game, source_file)
+        event = row["game_event_id"]
+        if event in seen:
+            raw.fail(f"{where}.GAME_EVENT_ID {event} repeats rowSet[{seen[event]}]")
+        seen[event] = i
+        rows.append(row)
+    shooters = {r["team_abbr"] for r in rows}
+    for team in (game.away, game.home):
+        if team not in shooters:
+            raw.fail(f"{_WHERE} has no shots of {team} ({game.away}@{game.home})")
+    return rows

@@ -1,0 +1,84 @@
+-- nba_precompute.player_daily_cache (PDC): one row per upcoming_player_game_context row of the
+-- date. Player history = his PLAYED games (player_game_summary, is_dnp FALSE) strictly before
+-- game_date: "last N" = his N most recent within 365 days (counted in games, so a player who sat
+-- out a week still averages his last N played games); "season" = those of game_date's
+-- season_year. Team pace = the last 10 team_offense_game_summary rows of his game_date team.
+WITH targets AS (
+  SELECT game_date, player_lookup, game_id, season_year, team_abbr, opponent_team_abbr
+  FROM nba_analytics.upcoming_player_game_context
+  WHERE game_date BETWEEN @start_date AND @end_date
+),
+played AS (
+  SELECT game_date, player_lookup, season_year, points, minutes_played, usage_rate
+  FROM nba_analytics.player_game_summary
+  WHERE game_date < @end_date
+    AND DATE_DIFF(@start_date, game_date, DAY) <= 365
+    AND NOT is_dnp
+),
+ranked AS (
+  SELECT
+    t.game_date, t.player_lookup, p.points, p.minutes_played, p.usage_rate,
+    p.season_year = t.season_year AS same_season,
+    ROW_NUMBER() OVER (PARTITION BY t.game_date, t.player_lookup ORDER BY p.game_date DESC) AS rn
+  FROM targets AS t
+  JOIN played AS p
+    ON p.player_lookup = t.player_lookup
+  WHERE p.game_date < t.game_date
+    AND DATE_DIFF(t.game_date, p.game_date, DAY) <= 365
+),
+form AS (
+  SELECT
+    game_date, player_lookup,
+    COUNTIF(same_season) AS games_season,
+    AVG(IF(rn <= 5, points, NULL)) AS points_5,
+    AVG(IF(rn <= 10, points, NULL)) AS points_10,
+    AVG(IF(same_season, points, NULL)) AS points_season,
+    STDDEV_SAMP(IF(rn <= 10, points, NULL)) AS points_std_10,
+    AVG(IF(rn <= 10, minutes_played, NULL)) AS minutes_10,
+    AVG(IF(rn <= 10, usage_rate, NULL)) AS usage_10
+  FROM ranked
+  GROUP BY game_date, player_lookup
+),
+teams AS (
+  SELECT DISTINCT game_date, team_abbr
+  FROM targets
+),
+team_games AS (
+  SELECT
+    t.game_date, t.team_abbr, o.pace, o.offensive_rating,
+    ROW_NUMBER() OVER (PARTITION BY t.game_date, t.team_abbr ORDER BY o.game_date DESC) AS rn
+  FROM teams AS t
+  JOIN nba_analytics.team_offense_game_summary AS o
+    ON o.team_abbr = t.team_abbr
+  WHERE o.game_date < t.game_date
+    AND DATE_DIFF(t.game_date, o.game_date, DAY) <= 365
+    AND o.game_date < @end_date
+    AND DATE_DIFF(@start_date, o.game_date, DAY) <= 365
+),
+team_form AS (
+  SELECT game_date, team_abbr, AVG(pace) AS pace_10, AVG(offensive_rating) AS off_rating_10
+  FROM team_games
+  WHERE rn <= 10
+  GROUP BY game_date, team_abbr
+)
+SELECT
+  t.game_date,
+  t.player_lookup,
+  t.game_id,
+  t.season_year,
+  t.team_abbr,
+  t.opponent_team_abbr,
+  COALESCE(f.games_season, 0) AS games_played_season,
+  ROUND(f.points_5, 2) AS points_avg_last_5,
+  ROUND(f.points_10, 2) AS points_avg_last_10,
+  ROUND(f.points_season, 2) AS points_avg_season,
+  ROUND(f.points_std_10, 2) AS points_std_last_10,
+  ROUND(f.minutes_10, 2) AS minutes_avg_last_10,
+  ROUND(f.usage_10, 2) AS usage_rate_last_10,
+  ROUND(tf.pace_10, 2) AS team_pace_last_10,
+  ROUND(tf.off_rating_10, 2) AS team_off_rating_last_10
+FROM targets AS t
+LEFT JOIN form AS f
+  ON f.game_date = t.game_date AND f.player_lookup = t.player_lookup
+LEFT JOIN team_form AS tf
+  ON tf.game_date = t.game_date AND tf.team_abbr = t.team_abbr
