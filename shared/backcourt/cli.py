@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -220,18 +221,27 @@ def backfill(
 
 
 @app.command()
-def status(season: SeasonsOpt, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def status(season: SeasonsOpt, as_json: Annotated[bool, typer.Option("--json")] = False,
+           phase: Annotated[str | None, typer.Option(
+               "--phase", help="Only this phase; 5B adds prediction quality.")] = None) -> None:
     """The coverage matrix: per processor and season, complete/expected dates and the rest."""
+    only = _phases([phase])[0] if phase else None
+    procs = registry.of_phase(only) if only else registry.PROCESSORS
     with _services() as s:
         s.warehouse.ensure_tables([p.table for p in registry.PROCESSORS])
         cals = [season_calendar(s.warehouse, x) for x in _seasons(season)]
-        cells = matrix(s.status, s.warehouse, cals)
+        cells = matrix(s.status, s.warehouse, cals, procs)
+        quality = ({c.season: _quality(s, c) for c in cals if c.days}
+                   if only is Phase.GRADING else {})
         gates = {c.season: {p.value: gate_summary(s.status, p, c)
                             for p in registry.phases_present()} for c in cals}
         spans = {c.season: not_expected_spans(c, registry.get("player_game_summary"))
                  for c in cals if c.days}
     if as_json:
-        console.print_json(json.dumps({"cells": [c.as_dict() for c in cells], "gates": gates}))
+        console.print_json(json.dumps({
+            "cells": [c.as_dict() for c in cells], "gates": gates,
+            "quality": {k: [dict(asdict(q), hit_rate=q.hit_rate) for q in v]
+                        for k, v in quality.items()}}))
         return
     if not cells:
         raise BadInput("no schedule loaded for these seasons: run a phase-2 backfill first")
@@ -264,14 +274,43 @@ def status(season: SeasonsOpt, as_json: Annotated[bool, typer.Option("--json")] 
         console.print(f"not expected in {season_name}, phase 3:", highlight=False)
         for line in lines:
             console.print(f"  {line}", highlight=False)
+    for season_name, systems in quality.items():
+        _print_quality(season_name, systems)
     for season_name, by_phase in gates.items():
         for ph, counts in by_phase.items():
+            if only and ph != only.value:
+                continue
             if counts:
                 verdict = ("BLOCK" if counts.get("BLOCK") else "WARN" if counts.get("WARN")
                            else "PASS")
                 console.print(f"gate {season_name} phase {ph}: {verdict} ("
                               + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
                               + " dates)", highlight=False)
+
+
+def _quality(s: Services, cal: Any) -> list[Any]:
+    from backcourt.models.quality import system_quality
+
+    return system_quality(s.warehouse, cal.start, cal.end)
+
+
+def _print_quality(season_name: str, systems: Sequence[Any]) -> None:
+    table = Table(title=f"prediction quality {season_name} (graded player-games)",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("system", "graded", "MAE", "season-avg MAE", "picks", "hit rate", "pushes",
+                 "voided"):
+        table.add_column(name, justify="left" if name == "system" else "right")
+
+    def num(v: float | None, fmt: str = "{:.2f}") -> str:
+        return "–" if v is None else fmt.format(v)
+
+    for q in systems:
+        table.add_row(q.system_id, f"{q.graded_rows:,}", num(q.mae), num(q.baseline_mae),
+                      f"{q.picks:,}", num(q.hit_rate, "{:.1%}"), str(q.pushes),
+                      f"{q.voided_rows:,}")
+    console.print(table)
+    console.print("season-avg MAE: predicting each player's season-to-date average on the same "
+                  "rows (the bar every system must beat)", highlight=False)
 
 
 @app.command()
