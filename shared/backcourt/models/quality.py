@@ -6,6 +6,8 @@ incorrect)`` (pushes are not scored; breakeven at −110 is about 52.4 %). For c
 naive *season-average* baseline — each player's mean points over his played games of the season
 before the date — is scored on the system's non-voided rows with a prediction where the player
 has such a mean, together with the system's own MAE on exactly those rows. Two queries in all.
+
+COUNTIF arguments are never NULL: DuckDB's COUNT_IF over only NULLs returns NULL, not 0.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ SELECT
   AVG(IF(is_voided, NULL, absolute_error)) AS mae,
   AVG(IF(is_voided, NULL, signed_error)) AS bias,
   COUNTIF(NOT is_voided AND recommendation IN ('OVER', 'UNDER')) AS picks,
-  COUNTIF(prediction_correct) AS correct,
-  COUNTIF(NOT prediction_correct) AS incorrect,
+  COUNTIF(COALESCE(prediction_correct, FALSE)) AS correct,
+  COUNTIF(COALESCE(NOT prediction_correct, FALSE)) AS incorrect,
   COUNTIF(NOT is_voided AND recommendation IN ('OVER', 'UNDER')
           AND actual_points = points_line) AS pushes
 FROM nba_predictions.prediction_accuracy

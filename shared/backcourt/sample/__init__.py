@@ -3,8 +3,9 @@
 ``generate_season(bucket, season, seed=…)`` plays one season and writes, at the paths of
 ``backcourt.sources.layout``: the NBA.com schedule, one NBA.com box score per competitive game,
 a balldontlie box_scores file on every 20th game date (same games, minutes rounded), Odds API
-spreads/totals and player_points snapshots per game, and one parsed NBA.com injury report per
-game date. Same season and seed → byte-identical files.
+spreads/totals and player_points snapshots per game, one NBA.com shotchartdetail per game (every
+field-goal attempt of the box score, placed on the court) and one parsed NBA.com injury report
+per game date. Same season and seed → byte-identical files.
 
 Calendar. Game ids and dates are the real ones (``backcourt/data``). 2021-22 … 2023-24 get
 generated matchups (82 games per team, 41 at home, never two games a day; play-in and playoffs
@@ -39,6 +40,11 @@ The league model (what later phases should be able to find):
   for spells over two weeks); on return he is listed Questionable or Probable and plays. Minor
   knocks list a few more players Probable (they play) or Questionable (70 % play, else DNP).
   About 1-2 coach's-decision DNPs per team per game (deep bench; never a listed player).
+* Shots (``backcourt.sample.shots``, drawn from streams of their own so the box scores are
+  unchanged): each player's FGA/FGM/FG3A/FG3M split exactly into shots; a persistent player
+  profile (paint / mid-range share of his twos, corner share of his threes) and a persistent,
+  drifting team zone defence (paint, mid-range, three) that moves opponents' shot mix and which
+  of their made twos are paint shots, so zone FG% allowed differs by team.
 * Books: spreads and totals from the true expected scores (so they carry signal); player
   points lines from recent scoring only (see ``backcourt.sample.market``) for about half of
   each team's rotation players (≥ 15 minutes) not ruled out.

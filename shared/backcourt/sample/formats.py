@@ -1,5 +1,6 @@
 """Raw files in the real formats of ``tests/fixtures/nba`` (NBA.com box score, balldontlie
-box_scores, Odds API historical event odds, parsed NBA.com injury report).
+box_scores, Odds API historical event odds, parsed NBA.com injury report, NBA.com
+shotchartdetail).
 
 The box score copies a quirk of the real file: in ``TeamStarterBenchStats`` the Bench rows carry
 the tricode in TEAM_NAME, the city in TEAM_ABBREVIATION and the team slug in TEAM_CITY.
@@ -14,7 +15,9 @@ from datetime import UTC, date, datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
+from backcourt.domain.ids import season_of
 from backcourt.domain.teams import BY_TRICODE
+from backcourt.sample import shots
 from backcourt.sample.league import Player
 from backcourt.sample.market import BOOKS, GameMarket
 from backcourt.sample.season import ReportEntry
@@ -318,3 +321,34 @@ def injury_report(day: date, season: str, hour: int, entries: Sequence[ReportEnt
         "records": records,
     }
     return dumps(doc, indent=2)
+
+
+# ---------------------------------------------------------------------------- shot chart
+
+_SEASON_TYPES = {"2": "Regular Season", "4": "Playoffs", "5": "PlayIn", "6": "Regular Season"}
+
+
+def shot_chart(result: GameResult, rows: Sequence[Sequence[Any]]) -> bytes:
+    """``shotchartdetail`` of one game (every team, every player, FGA) with the given rows."""
+    fx = result.fixture
+    params = {
+        "LeagueID": "00", "Season": season_of(fx.game_date),
+        "SeasonType": _SEASON_TYPES.get(fx.type_digit, "Regular Season"), "TeamID": 0,
+        "PlayerID": 0, "GameID": fx.nba_game_id, "Outcome": None, "Location": None, "Month": 0,
+        "SeasonSegment": None, "DateFrom": None, "DateTo": None, "OpponentTeamID": 0,
+        "VsConference": None, "VsDivision": None, "Position": None, "RookieYear": None,
+        "GameSegment": None, "Period": 0, "LastNGames": 0, "ClutchTime": None,
+        "AheadBehind": None, "PointDiff": None, "RangeType": 0, "StartPeriod": 1,
+        "EndPeriod": 10, "StartRange": 0, "EndRange": 28800, "ContextFilter": "",
+        "ContextMeasure": "FGA",
+    }
+    doc = {
+        "resource": "shotchartdetail",
+        "parameters": params,
+        "resultSets": [
+            {"name": "Shot_Chart_Detail", "headers": shots.HEADERS, "rowSet": rows},
+            {"name": "LeagueAverages", "headers": shots.LEAGUE_AVERAGE_HEADERS,
+             "rowSet": shots.league_averages()},
+        ],
+    }
+    return dumps(doc)

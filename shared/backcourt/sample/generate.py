@@ -17,6 +17,7 @@ from backcourt.sample import formats
 from backcourt.sample.league import SEASONS, League, build_league, stream
 from backcourt.sample.schedule import schedule_document
 from backcourt.sample.season import SeasonSim, fit_ratings
+from backcourt.sample.shots import ShotMaker
 from backcourt.sample.sim import GameResult
 from backcourt.sample.slate import (
     play_in_first,
@@ -74,7 +75,7 @@ def generate_season(bucket: Bucket, season: str, *, seed: int = DEFAULT_SEED) ->
         year = season_start_year(season)
         schedule = schedule_document(season, sim.results, season_ids(season, "3"),
                                      stream(seed, year, "all-star"))
-    files = _write(bucket, season, sim, schedule)
+    files = _write(bucket, season, sim, schedule, ShotMaker(league, seed))
     return SampleSummary(season, len(sim.results),
                          len({r.fixture.game_date for r in sim.results}), files,
                          len(league.players()))
@@ -120,7 +121,8 @@ def standings(results: Sequence[GameResult]) -> list[str]:
     return sorted(wins, key=lambda t: (-wins[t], -diff[t], t))
 
 
-def _write(bucket: Bucket, season: str, sim: SeasonSim, schedule: bytes) -> dict[str, int]:
+def _write(bucket: Bucket, season: str, sim: SeasonSim, schedule: bytes, shot_maker: ShotMaker
+           ) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
 
     def put(source: str, path: str, body: bytes) -> None:
@@ -129,7 +131,8 @@ def _write(bucket: Bucket, season: str, sim: SeasonSim, schedule: bytes) -> dict
 
     put("nbacom_schedule", layout.schedule_path(season), schedule)
     by_day: dict[date, list[GameResult]] = defaultdict(list)
-    for r in sim.results:
+    charts = shot_maker.charts(sim.results)
+    for r, shots in zip(sim.results, charts, strict=True):
         by_day[r.fixture.game_date].append(r)
         day, gid = r.fixture.game_date, r.fixture.nba_game_id
         put("nbacom_boxscore", layout.raw_path("nbacom_boxscore", day, f"{gid}.json"),
@@ -139,6 +142,8 @@ def _write(bucket: Bucket, season: str, sim: SeasonSim, schedule: bytes) -> dict
         put("oddsapi_game_lines", layout.raw_path("oddsapi_game_lines", day, name), body)
         name, body = formats.player_props(r, market)
         put("oddsapi_player_props", layout.raw_path("oddsapi_player_props", day, name), body)
+        put("nbacom_shotchart", layout.raw_path("nbacom_shotchart", day, f"{gid}.json"),
+            formats.shot_chart(r, shots))
     for i, day in enumerate(sorted(by_day)):
         games = by_day[day]
         hour = formats.report_hour([r.fixture.tip for r in games])

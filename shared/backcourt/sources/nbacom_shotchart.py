@@ -214,38 +214,86 @@ def _team(raw: Raw, value: Any, game: _Game, where: str) -> tuple[str, str]:
     raw.fail(f"{where}: team {team.tricode} does not play in {game.away}@{game.home}")
 
 
-def _shot(raw: Raw, rec: dict[str, Any], where: str, game: _Game, source_file: str) -> Row:
-    team, opponent = _team(raw, rec["TEAM_ID"], game, f"{where}.TEAM_ID")
-    shot_type, basic, zone = _zone(raw, rec, where)
-    name = raw.text(rec["PLAYER_NAME"], f"{where}.PLAYER_NAME")
-    period = raw.integer(rec["PERIOD"], f"{where}.PERIOD")
-    if period < 1:
-        raw.fail(f"{where}.PERIOD: expected 1 or more, got {period}")
-    distance = raw.integer(rec["SHOT_DISTANCE"], f"{where}.SHOT_DISTANCE")
-    if distance < 0:
-        raw.fail(f"{where}.SHOT_DISTANCE: negative distance {distance}")
-    # Keys in nba_raw.shot_chart column order (checked by the tests).
-    return {
-        "game_date": game.game_date,
-        "nba_game_id": game.nba_game_id,
-        "game_event_id": raw.integer(rec["GAME_EVENT_ID"], f"{where}.GAME_EVENT_ID"),
-        "game_id": game.game_id,
-        "team_abbr": team,
-        "opponent_team_abbr": opponent,
-        "player_id": raw.integer(rec["PLAYER_ID"], f"{where}.PLAYER_ID"),
-        "player_name": name,
-        "player_lookup": player_lookup(name),
-        "period": period,
-        "shot_type": shot_type,
-        "zone_basic": basic,
-        "zone": zone,
-        "shot_distance": distance,
-        "loc_x": raw.integer(rec["LOC_X"], f"{where}.LOC_X"),
-        "loc_y": raw.integer(rec["LOC_Y"], f"{where}.LOC_Y"),
-        "shot_made": _made(raw, rec, where),
-        "source": SOURCE,
-        "source_file": source_file,
-    }
+class _Shots:
+    """Row builder for one file. A file repeats few distinct teams, zones, flags and names, so
+    each distinct combination of plain values (exact int / str types, so True never passes for
+    1) is checked once and remembered; a season is ~240,000 rows."""
+
+    def __init__(self, raw: Raw, game: _Game, source_file: str) -> None:
+        self.raw, self.game, self.source_file = raw, game, source_file
+        self.teams: dict[Any, tuple[str, str]] = {}
+        self.zones: dict[tuple[Any, Any], tuple[str, str, str]] = {}
+        self.flags: dict[tuple[Any, Any, Any], bool] = {}
+        self.names: dict[str, str] = {}
+
+    def integer(self, rec: dict[str, Any], key: str, where: str) -> int:
+        value = rec[key]
+        return value if type(value) is int else self.raw.integer(value, f"{where}.{key}")
+
+    def _team(self, rec: dict[str, Any], where: str) -> tuple[str, str]:
+        value = rec["TEAM_ID"]
+        got = self.teams.get(value) if type(value) is int else None
+        if got is None:
+            got = self.teams[value] = _team(self.raw, value, self.game, f"{where}.TEAM_ID")
+        return got
+
+    def _zone(self, rec: dict[str, Any], where: str) -> tuple[str, str, str]:
+        key = (rec["SHOT_TYPE"], rec["SHOT_ZONE_BASIC"])
+        plain = type(key[0]) is str and type(key[1]) is str
+        got = self.zones.get(key) if plain else None
+        if got is None:
+            got = self.zones[key] = _zone(self.raw, rec, where)
+        return got
+
+    def _made(self, rec: dict[str, Any], where: str) -> bool:
+        key = (rec["SHOT_ATTEMPTED_FLAG"], rec["SHOT_MADE_FLAG"], rec["EVENT_TYPE"])
+        plain = type(key[0]) is int and type(key[1]) is int and type(key[2]) is str
+        got = self.flags.get(key) if plain else None
+        if got is None:
+            got = self.flags[key] = _made(self.raw, rec, where)
+        return got
+
+    def _lookup(self, rec: dict[str, Any], where: str) -> tuple[str, str]:
+        value = rec["PLAYER_NAME"]
+        got = self.names.get(value) if type(value) is str else None
+        if got is None:
+            name = self.raw.text(value, f"{where}.PLAYER_NAME")
+            got = self.names[value] = player_lookup(name)
+        return value.strip(), got
+
+    def row(self, rec: dict[str, Any], where: str) -> Row:
+        """One shot_chart row, keys in nba_raw.shot_chart column order (checked by tests)."""
+        raw, game = self.raw, self.game
+        team, opponent = self._team(rec, where)
+        shot_type, basic, zone = self._zone(rec, where)
+        name, lookup = self._lookup(rec, where)
+        period = self.integer(rec, "PERIOD", where)
+        if period < 1:
+            raw.fail(f"{where}.PERIOD: expected 1 or more, got {period}")
+        distance = self.integer(rec, "SHOT_DISTANCE", where)
+        if distance < 0:
+            raw.fail(f"{where}.SHOT_DISTANCE: negative distance {distance}")
+        return {
+            "game_date": game.game_date,
+            "nba_game_id": game.nba_game_id,
+            "game_event_id": self.integer(rec, "GAME_EVENT_ID", where),
+            "game_id": game.game_id,
+            "team_abbr": team,
+            "opponent_team_abbr": opponent,
+            "player_id": self.integer(rec, "PLAYER_ID", where),
+            "player_name": name,
+            "player_lookup": lookup,
+            "period": period,
+            "shot_type": shot_type,
+            "zone_basic": basic,
+            "zone": zone,
+            "shot_distance": distance,
+            "loc_x": self.integer(rec, "LOC_X", where),
+            "loc_y": self.integer(rec, "LOC_Y", where),
+            "shot_made": self._made(rec, where),
+            "source": SOURCE,
+            "source_file": self.source_file,
+        }
 
 
 def parse(doc: Any, source_file: str, games: Sequence[ScheduledGame] = ()) -> list[Row]:
@@ -269,12 +317,13 @@ def parse(doc: Any, source_file: str, games: Sequence[ScheduledGame] = ()) -> li
         raw.fail(f"{_WHERE}.rowSet[0].GAME_ID {first['GAME_ID']!r} is not game {nba_id} "
                  "(parameters.GameID)")
     game = _the_game(raw, first, nba_id, games)
+    shots = _Shots(raw, game, source_file)
     rows: list[Row] = []
     seen: dict[int, int] = {}
     for i, rec in enumerate(recs):
         where = f"{_WHERE}.rowSet[{i}]"
         _same_as_first(raw, rec, first, where)
-        row = _shot(raw, rec, where, game, source_file)
+        row = shots.row(rec, where)
         event = row["game_event_id"]
         if event in seen:
             raw.fail(f"{where}.GAME_EVENT_ID {event} repeats rowSet[{seen[event]}]")

@@ -44,8 +44,9 @@ roster AS (
 team_points AS (
   SELECT
     game_date, team_abbr,
-    COALESCE(SUM(IF(is_out, points_avg_last_10, 0)), 0) AS out_points,
-    COALESCE(SUM(IF(is_out, 0, points_avg_last_10)), 0) AS available_points
+    -- sums of ×100 integers: exact in any order, so re-runs give identical digits
+    COALESCE(SUM(IF(is_out, ROUND(points_avg_last_10 * 100), 0)), 0) / 100 AS out_points,
+    COALESCE(SUM(IF(is_out, 0, ROUND(points_avg_last_10 * 100))), 0) / 100 AS available_points
   FROM roster
   GROUP BY game_date, team_abbr
 ),

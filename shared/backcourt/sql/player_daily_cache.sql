@@ -3,6 +3,9 @@
 -- game_date: "last N" = his N most recent within 365 days (counted in games, so a player who sat
 -- out a week still averages his last N played games); "season" = those of game_date's
 -- season_year. Team pace = the last 10 team_offense_game_summary rows of his game_date team.
+-- Order-independent arithmetic (a re-run never flips a rounding digit): means of decimal inputs
+-- are taken over the inputs ×100 rounded to integers; the standard deviation comes from exact
+-- integer sums, sqrt((n·Σx² − (Σx)²) / (n·(n − 1))).
 WITH targets AS (
   SELECT game_date, player_lookup, game_id, season_year, team_abbr, opponent_team_abbr
   FROM nba_analytics.upcoming_player_game_context
@@ -33,9 +36,11 @@ form AS (
     AVG(IF(rn <= 5, points, NULL)) AS points_5,
     AVG(IF(rn <= 10, points, NULL)) AS points_10,
     AVG(IF(same_season, points, NULL)) AS points_season,
-    STDDEV_SAMP(IF(rn <= 10, points, NULL)) AS points_std_10,
-    AVG(IF(rn <= 10, minutes_played, NULL)) AS minutes_10,
-    AVG(IF(rn <= 10, usage_rate, NULL)) AS usage_10
+    COUNT(IF(rn <= 10, points, NULL)) AS n_10,
+    SUM(IF(rn <= 10, points, NULL)) AS sum_10,
+    SUM(IF(rn <= 10, points * points, NULL)) AS sum_sq_10,
+    AVG(IF(rn <= 10, ROUND(minutes_played * 100), NULL)) AS minutes_10_x100,
+    AVG(IF(rn <= 10, ROUND(usage_rate * 100), NULL)) AS usage_10_x100
   FROM ranked
   GROUP BY game_date, player_lookup
 ),
@@ -56,7 +61,8 @@ team_games AS (
     AND DATE_DIFF(@start_date, o.game_date, DAY) <= 365
 ),
 team_form AS (
-  SELECT game_date, team_abbr, AVG(pace) AS pace_10, AVG(offensive_rating) AS off_rating_10
+  SELECT game_date, team_abbr, AVG(ROUND(pace * 100)) AS pace_10_x100,
+         AVG(ROUND(offensive_rating * 100)) AS off_rating_10_x100
   FROM team_games
   WHERE rn <= 10
   GROUP BY game_date, team_abbr
@@ -72,11 +78,14 @@ SELECT
   ROUND(f.points_5, 2) AS points_avg_last_5,
   ROUND(f.points_10, 2) AS points_avg_last_10,
   ROUND(f.points_season, 2) AS points_avg_season,
-  ROUND(f.points_std_10, 2) AS points_std_last_10,
-  ROUND(f.minutes_10, 2) AS minutes_avg_last_10,
-  ROUND(f.usage_10, 2) AS usage_rate_last_10,
-  ROUND(tf.pace_10, 2) AS team_pace_last_10,
-  ROUND(tf.off_rating_10, 2) AS team_off_rating_last_10
+  IF(f.n_10 >= 2,
+     ROUND(SQRT(SAFE_DIVIDE(f.n_10 * f.sum_sq_10 - f.sum_10 * f.sum_10, f.n_10 * (f.n_10 - 1))),
+           2),
+     NULL) AS points_std_last_10,
+  ROUND(f.minutes_10_x100) / 100 AS minutes_avg_last_10,
+  ROUND(f.usage_10_x100) / 100 AS usage_rate_last_10,
+  ROUND(tf.pace_10_x100) / 100 AS team_pace_last_10,
+  ROUND(tf.off_rating_10_x100) / 100 AS team_off_rating_last_10
 FROM targets AS t
 LEFT JOIN form AS f
   ON f.game_date = t.game_date AND f.player_lookup = t.player_lookup

@@ -4,6 +4,8 @@
 -- (counted in games). Zone FG% allowed = Σ makes / Σ attempts of the shots the opponents took
 -- against the team in those games (nba_raw.shot_chart rows of the window game whose shooting team
 -- is that game's opponent). League = the same sums over every team's window as of the date.
+-- Means of decimal inputs are taken over the inputs ×100 rounded to integers (stored with at most
+-- 2 decimals), so the sum is exact in any order and a re-run can never flip a rounding digit.
 WITH games AS (
   SELECT game_date, season_year, home_team_abbr, away_team_abbr
   FROM nba_raw.schedule
@@ -85,9 +87,9 @@ team_window AS (
     COALESCE(SUM(mid_made), 0) AS mid_made,
     COALESCE(SUM(three_att), 0) AS three_att,
     COALESCE(SUM(three_made), 0) AS three_made,
-    AVG(defensive_rating) AS def_rating,
+    AVG(ROUND(defensive_rating * 100)) AS def_rating_x100,
     AVG(points_allowed) AS points_allowed,
-    AVG(pace) AS pace
+    AVG(ROUND(pace * 100)) AS pace_x100
   FROM recent
   GROUP BY game_date, team_abbr
 ),
@@ -97,8 +99,8 @@ league AS (
     SAFE_DIVIDE(SUM(paint_made), SUM(paint_att)) AS paint_pct,
     SAFE_DIVIDE(SUM(mid_made), SUM(mid_att)) AS mid_pct,
     SAFE_DIVIDE(SUM(three_made), SUM(three_att)) AS three_pct,
-    AVG(defensive_rating) AS def_rating,
-    AVG(pace) AS pace
+    AVG(ROUND(defensive_rating * 100)) AS def_rating_x100,
+    AVG(ROUND(pace * 100)) AS pace_x100
   FROM recent
   GROUP BY game_date
 ),
@@ -116,9 +118,9 @@ joined AS (
     l.paint_pct AS league_paint_pct,
     l.mid_pct AS league_mid_pct,
     l.three_pct AS league_three_pct,
-    w.def_rating, w.points_allowed, w.pace,
-    l.def_rating AS league_def_rating,
-    l.pace AS league_pace
+    w.def_rating_x100, w.points_allowed, w.pace_x100,
+    l.def_rating_x100 AS league_def_rating_x100,
+    l.pace_x100 AS league_pace_x100
   FROM targets AS t
   LEFT JOIN team_window AS w
     ON w.game_date = t.game_date AND w.team_abbr = t.team_abbr
@@ -144,9 +146,9 @@ SELECT
   ROUND(paint_pct - league_paint_pct, 4) AS paint_pct_vs_league,
   ROUND(mid_pct - league_mid_pct, 4) AS mid_range_pct_vs_league,
   ROUND(three_pct - league_three_pct, 4) AS three_pct_vs_league,
-  ROUND(def_rating, 2) AS defensive_rating_last_15,
+  ROUND(def_rating_x100) / 100 AS defensive_rating_last_15,
   ROUND(points_allowed, 2) AS points_allowed_avg_last_15,
-  ROUND(pace, 2) AS pace_last_15,
-  ROUND(league_def_rating, 2) AS league_defensive_rating_last_15,
-  ROUND(league_pace, 2) AS league_pace_last_15
+  ROUND(pace_x100) / 100 AS pace_last_15,
+  ROUND(league_def_rating_x100) / 100 AS league_defensive_rating_last_15,
+  ROUND(league_pace_x100) / 100 AS league_pace_last_15
 FROM joined
