@@ -82,8 +82,8 @@ def schedule_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
      ["--start 2025-01-20 is after --end 2025-01-10"]),
     (["validate", "--phase", "9", "--season", SEASON],
      ["unknown phase '9'", "2, 3, 4, 5A, 5B, 6"]),
-    (["validate", "--phase", "4", "--season", SEASON],
-     ["phase 4 has no processors yet", "available: 2, 3"]),
+    (["backfill", "--season", SEASON, "--phase", "3B"],
+     ["unknown phase '3B'", "2, 3, 4, 5A, 5B, 6"]),
     (["calendar", "--season", "2030-31"], ["no schedule loaded for 2030-31"]),
     (["backfill"], ["--season"]),
 ])

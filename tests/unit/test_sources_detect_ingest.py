@@ -29,6 +29,7 @@ EXPECTED = {
     "oddsapi-player-props-example.json": "oddsapi_player_props",
     "oddsapi-historical-game-lines-2024-01-25.json": "oddsapi_game_lines",
     "nbacom-injury-report-2024-01-04-parsed.json": "nbacom_injury_report",
+    "nbacom-shotchart-0022400561.json": "nbacom_shotchart",
 }
 
 
