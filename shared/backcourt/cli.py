@@ -271,7 +271,8 @@ def status(season: SeasonsOpt, as_json: Annotated[bool, typer.Option("--json")] 
                       str(c.states.get(State.NOT_EXPECTED.value, 0)), f"{c.rows:,}")
     console.print(table)
     for season_name, lines in spans.items():
-        console.print(f"not expected in {season_name}, phase 3:", highlight=False)
+        console.print(f"not expected in {season_name} (every processor but the schedule):",
+                      highlight=False)
         for line in lines:
             console.print(f"  {line}", highlight=False)
     for season_name, systems in quality.items():

@@ -17,11 +17,11 @@ from datetime import date
 from backcourt.bootstrap import Services
 from backcourt.domain.calendar import SeasonCalendar
 from backcourt.domain.ids import season_bounds
-from backcourt.domain.registry import PROCESSORS, Phase, Processor, levels
+from backcourt.domain.registry import BY_NAME, PROCESSORS, Phase, Processor, levels
 from backcourt.domain.status import MAX_ATTEMPTS, GateVerdict, RunRecord, State, Verdict
 from backcourt.services.calendar import calendars
 from backcourt.services.gate import Gate, degraded_by_gate
-from backcourt.services.lookback import bootstrap_dates, lookback_missing
+from backcourt.services.lookback import bootstrap_dates, lookback_missing, same_phase_blocked
 from backcourt.services.plan import ProcessorPlan, Unit, Window, plan_processor
 from backcourt.services.process import UnitReport, run_unit
 
@@ -201,7 +201,7 @@ class Runner:
                seasons: Sequence[str], window: Window, force: bool, run_id: str,
                allowed: list[date] | None, pr: PhaseResult) -> list[SeasonCalendar]:
         procs = [p for p in PROCESSORS if p in level]
-        only = {p.name: self._lookback_ok(p, cals, window, allowed) for p in procs}
+        only = {p.name: self._lookback_ok(p, cals, window, allowed, force) for p in procs}
         boot = {p.name: bootstrap_dates(p, cals) for p in procs}
         for attempt in range(MAX_ATTEMPTS + 1):
             plans = [plan_processor(self.s.status, p, cals, window, self.s.settings.chunk_days,
@@ -220,28 +220,32 @@ class Runner:
         return cals
 
     def _lookback_ok(self, proc: Processor, cals: list[SeasonCalendar], window: Window,
-                     allowed: list[date] | None) -> list[date] | None:
+                     allowed: list[date] | None, force: bool) -> list[date] | None:
         """Dates whose upstream lookback window (earlier phases) is complete; the others are
         marked blocked with reason ``lookback_incomplete`` naming the missing dates."""
-        if not proc.lookback_days:
+        same_phase = any(BY_NAME[u.processor].phase is proc.phase for u in proc.upstream)
+        if not proc.lookback_days and not same_phase:
             return allowed
         ok: list[date] = []
         for cal in cals:
             days = [d for d in window.clip(cal.expected_dates(proc))
                     if allowed is None or d in set(allowed)]
             missing = lookback_missing(self.s.status, proc, cal, days)
+            blocked = same_phase_blocked(self.s.status, proc, days)
             for d in days:
-                if not missing.get(d):
+                if missing.get(d):
+                    names = missing[d]
+                    why = "lookback_incomplete: " + ", ".join(names[:6]) + (
+                        f" (+{len(names) - 6} more)" if len(names) > 6 else "")
+                elif blocked.get(d):
+                    why = "upstream_incomplete: " + ", ".join(blocked[d])
+                else:
                     ok.append(d)
                     continue
-                names = missing[d]
-                shown = ", ".join(names[:6]) + (f" (+{len(names) - 6} more)" if len(names) > 6
-                                                else "")
                 self.s.status.seed(proc.name, [d], [])
                 current = self.s.status.get(proc.name, d)
-                if current and current.state in (State.PENDING, State.BLOCKED):
-                    self.s.status.annotate(proc.name, d, State.BLOCKED,
-                                           f"lookback_incomplete: {shown}")
+                if current and (force or current.state in (State.PENDING, State.BLOCKED)):
+                    self.s.status.annotate(proc.name, d, State.BLOCKED, why)
         return ok
 
     def _run_units(self, phase: Phase, units: list[Unit], run_id: str, force: bool,

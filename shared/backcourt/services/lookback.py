@@ -56,3 +56,21 @@ def lookback_missing(store: StatusStore, proc: Processor, cal: SeasonCalendar,
                     if doc is None or not _complete(doc.state, doc.reason):
                         out[d].append(f"{up.name} {e.isoformat()}")
     return out
+
+
+def same_phase_blocked(store: StatusStore, proc: Processor, days: Sequence[date],
+                       ) -> dict[date, list[str]]:
+    """For each of ``days``: same-phase upstream processors (earlier levels, already run) that
+    ended blocked or failed on that very date — this processor cannot run on it either."""
+    ups = [BY_NAME[u.processor] for u in proc.upstream
+           if BY_NAME[u.processor].phase is proc.phase]
+    out: dict[date, list[str]] = {d: [] for d in days}
+    if not ups or not days:
+        return out
+    for up in ups:
+        docs = {s.game_date: s for s in store.list([up.name], min(days), max(days))}
+        for d in days:
+            doc = docs.get(d)
+            if doc is not None and doc.state in (State.BLOCKED, State.FAILED):
+                out[d].append(f"{up.name} {doc.state.value}")
+    return out

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from backcourt.domain.calendar import SeasonCalendar
-from backcourt.domain.registry import PROCESSORS, Phase, Processor
+from backcourt.domain.registry import PHASE_ORDER, PROCESSORS, Phase, Processor
 from backcourt.domain.status import State, Verdict
 from backcourt.ports import StatusStore, Warehouse
 
@@ -40,7 +40,8 @@ class Cell:
 def matrix(store: StatusStore, warehouse: Warehouse, cals: Sequence[SeasonCalendar],
            processors: Sequence[Processor] = PROCESSORS) -> list[Cell]:
     """The coverage matrix: per processor and season, dates by state against expected dates,
-    with the rows the warehouse holds for the expected dates."""
+    with the rows the warehouse holds for the expected dates (phase, then level order)."""
+    processors = sorted(processors, key=lambda p: (PHASE_ORDER.index(p.phase), p.level))
     cells = []
     for cal in cals:
         if not cal.days:
