@@ -76,6 +76,23 @@ def _holdout(rows: Sequence[Mapping[str, Any]], start: date) -> dict[str, Any]:
     return metrics
 
 
+def _previous_model_holdout(bucket: Bucket, rows: Sequence[Mapping[str, Any]], cutoff: date,
+                            ) -> dict[str, Any] | None:
+    """Out-of-sample error without another fit: the previous week's model scored on the rows
+    it never saw (from its cutoff up to this one). None when there is no previous model."""
+    previous = artifacts.newest_on_or_before(bucket, cutoff - timedelta(days=1))
+    older = artifacts.load(bucket, previous) if previous else None
+    late = [r for r in rows if previous and r["game_date"] >= previous]
+    if older is None or previous is None or not late:
+        return None
+    actual = _targets(late)
+    return {"holdout_start": previous.isoformat(), "holdout_rows": len(late),
+            "holdout_model": previous.isoformat(),
+            "holdout_mae": gbm.mae(np.asarray(gbm.predict(older.booster, late)), actual),
+            "holdout_baseline_mae": gbm.mae(np.asarray([baseline.predict(r) for r in late]),
+                                            actual)}
+
+
 def _metadata(cutoff: date, rows: Sequence[Mapping[str, Any]], train_mae: float | None,
               holdout: dict[str, Any], run_id: str) -> dict[str, Any]:
     return {
@@ -106,7 +123,8 @@ def train(bucket: Bucket, warehouse: Warehouse, cutoff: date, run_id: str) -> Ar
     booster = gbm.fit(x, y)
     train_mae = gbm.mae(np.asarray([clamp_points(v) for v in gbm.raw_predict(booster, x)]),
                         y)
-    holdout = _holdout(rows, cutoff - timedelta(days=HOLDOUT_DAYS))
+    holdout = _previous_model_holdout(bucket, rows, cutoff) or _holdout(
+        rows, cutoff - timedelta(days=HOLDOUT_DAYS))
     log.info("trained %s for cutoff %s on %d rows (train MAE %s, holdout MAE %s)",
              gbm.SYSTEM_ID, cutoff, len(rows), train_mae, holdout["holdout_mae"])
     return artifacts.save(bucket, cutoff, booster,
