@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 MIN_TRAIN_ROWS = 2000
 HOLDOUT_DAYS = 14
+TRAINING_WINDOW_DAYS = 400  # a rolling window: about the last season and a half of games
 
 _F_COLS = ", ".join(f"f.{c}" for c in gbm.feature_names())
 TRAINING_SQL = f"""
@@ -40,6 +41,7 @@ FROM nba_predictions.ml_feature_store AS f
 JOIN nba_analytics.player_game_summary AS p
   ON p.game_date = f.game_date AND p.player_lookup = f.player_lookup
 WHERE f.game_date < @cutoff
+  AND f.game_date >= @since
   AND f.required_default_count = 0
   AND NOT COALESCE(p.is_dnp, FALSE)
   AND p.points IS NOT NULL
@@ -54,7 +56,8 @@ def cutoff_for(day: date) -> date:
 
 def training_rows(warehouse: Warehouse, cutoff: date) -> list[dict[str, Any]]:
     """The labelled rows a model for ``cutoff`` may learn from, oldest first."""
-    return warehouse.query(TRAINING_SQL, {"cutoff": cutoff})
+    since = cutoff - timedelta(days=TRAINING_WINDOW_DAYS)
+    return warehouse.query(TRAINING_SQL, {"cutoff": cutoff, "since": since})
 
 
 def _targets(rows: Sequence[Mapping[str, Any]]) -> gbm.Matrix:
@@ -102,7 +105,7 @@ def _metadata(cutoff: date, rows: Sequence[Mapping[str, Any]], train_mae: float 
         "train_first_date": rows[0]["game_date"].isoformat(),
         "train_last_date": rows[-1]["game_date"].isoformat(),
         "target": "nba_analytics.player_game_summary.points (played games, no required "
-                  "defaults, game_date < cutoff)",
+                  f"defaults, cutoff - {TRAINING_WINDOW_DAYS} days <= game_date < cutoff)",
         "features": [{"index": f.index, "name": f.name, "column": f.column} for f in FEATURES],
         "params": gbm.PARAMS,
         "num_boost_round": gbm.NUM_BOOST_ROUND,
