@@ -270,6 +270,16 @@ def status(season: SeasonsOpt, as_json: Annotated[bool, typer.Option("--json")] 
                           + c.states.get(State.RUNNING.value, 0)),
                       str(c.states.get(State.NOT_EXPECTED.value, 0)), f"{c.rows:,}")
     console.print(table)
+    notes: dict[tuple[str, str], list[str]] = {}
+    for c in cells:
+        for why_, n in c.reasons.items():
+            notes.setdefault((c.season, why_), []).append(f"{c.processor} {n}")
+    for (season_name, why_), where in sorted(notes.items()):
+        console.print(f"not done in {season_name} because {why_}: {', '.join(where)}"
+                      + (" (`backcourt why PROCESSOR DATE` explains a date)"
+                         if why_ != "bootstrap" else
+                         " — the first game dates of a season lack history; gate WARN"),
+                      highlight=False)
     for season_name, lines in spans.items():
         console.print(f"not expected in {season_name} (every processor but the schedule):",
                       highlight=False)

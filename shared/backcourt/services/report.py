@@ -13,6 +13,8 @@ from backcourt.domain.registry import PHASE_ORDER, PROCESSORS, Phase, Processor
 from backcourt.domain.status import State, Verdict
 from backcourt.ports import StatusStore, Warehouse
 
+_NOT_DONE = {State.DEGRADED.value, State.FAILED.value, State.BLOCKED.value}
+
 
 @dataclass
 class Cell:
@@ -24,6 +26,7 @@ class Cell:
     expected: int = 0
     states: dict[str, int] = field(default_factory=dict)
     rows: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)  # why dates are not done
 
     @property
     def complete(self) -> int:
@@ -34,6 +37,7 @@ class Cell:
         """JSON form."""
         return {"processor": self.processor, "phase": self.phase, "season": self.season,
                 "complete": self.complete, "expected": self.expected, "rows": self.rows,
+                "reasons": self.reasons,
                 **{s.value: self.states.get(s.value, 0) for s in State}}
 
 
@@ -56,6 +60,9 @@ def matrix(store: StatusStore, warehouse: Warehouse, cals: Sequence[SeasonCalend
                                              or st.state is State.NOT_EXPECTED) else None
                     if key:
                         cell.states[key] = cell.states.get(key, 0) + 1
+                    if key in _NOT_DONE:
+                        why = (st.reason or st.error_kind or "unknown").split(":")[0]
+                        cell.reasons[why] = cell.reasons.get(why, 0) + 1
             cell.states[State.NOT_EXPECTED.value] = len(cal.days) - len(expected)
             seen = sum(v for k, v in cell.states.items() if k != State.NOT_EXPECTED.value)
             cell.states[State.PENDING.value] = (cell.states.get(State.PENDING.value, 0)
