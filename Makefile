@@ -9,7 +9,7 @@ SEASON ?= 2024-25
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test test-fast lint clean
+.PHONY: help venv cloud-venvs demo test test-fast lint clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -17,17 +17,20 @@ help: ## List the targets
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,gcp]'
 	@touch $(STAMP)
 
 venv: $(STAMP) ## Create .venv and install backcourt with its dev tools (idempotent)
+
+cloud-venvs: ## Create the emulator venvs (.venv-wf: workflows-emulator) from scripts/
+	bash scripts/wf-venv.sh
 
 demo: $(STAMP) ## Generate the 2024-25 sample season and backfill it through the available phases
 	$(BC) sample-data --season $(SEASON)
 	$(BC) backfill --season $(SEASON)
 	$(BC) status --season $(SEASON)
 
-test: $(STAMP) ## Run the test suite (unit + local; emulator tests when emulators exist)
+test: $(STAMP) cloud-venvs ## Run the test suite (unit, local, contract and emulator tests)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q
 
 test-fast: $(STAMP) ## Unit tests only

@@ -20,3 +20,4 @@ def services(tmp_path: Path) -> Iterator[Services]:
     s = build(load_settings(tmp_path / "home", env={}))
     yield s
     s.close()
+pytest_plugins = ["emulator_fixtures"]

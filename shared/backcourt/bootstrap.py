@@ -41,8 +41,8 @@ class Services:
 
 def build(settings: Settings, clock: Clock | None = None) -> Services:
     """Build the adapters the settings ask for (cloud clients are created lazily)."""
-    if settings.backend != "local":
-        raise BadInput("the gcp backend is not wired yet: use BACKCOURT_BACKEND=local")
+    if settings.backend == "gcp":
+        return _build_gcp(settings, clock)
     from backcourt.adapters.local.bucket import FolderBucket
     from backcourt.adapters.local.duckdb_warehouse import DuckDBWarehouse
     from backcourt.adapters.local.sqlite_status import SqliteStatusStore
@@ -54,5 +54,25 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         warehouse=DuckDBWarehouse(cfg.warehouse_path, query_timeout_s=settings.query_timeout_s),
         status=SqliteStatusStore(cfg.status_path),
         bucket=FolderBucket(cfg.bucket_path),
+        clock=clock or SystemClock(),
+    )
+
+
+def _build_gcp(settings: Settings, clock: Clock | None) -> Services:
+    """BigQuery, Firestore and GCS adapters; their clients are created on first use."""
+    from backcourt.adapters.gcp.bigquery_warehouse import BigQueryWarehouse
+    from backcourt.adapters.gcp.firestore_status import FirestoreStatusStore
+    from backcourt.adapters.gcp.gcs_bucket import GcsBucket
+
+    cfg = settings.gcp
+    missing = [n for n, v in (("PROJECT", cfg.project), ("BUCKET", cfg.bucket)) if not v]
+    if missing:
+        raise BadInput("the gcp backend needs " + ", ".join(f"BACKCOURT_GCP__{n}" for n in missing))
+    return Services(
+        settings=settings,
+        warehouse=BigQueryWarehouse(cfg.project, cfg.location, cfg.dataset_prefix,
+                                    max_bytes_billed=cfg.max_bytes_billed),
+        status=FirestoreStatusStore(cfg.project, collection_prefix=cfg.collection_prefix),
+        bucket=GcsBucket(cfg.project, cfg.bucket),
         clock=clock or SystemClock(),
     )

@@ -68,6 +68,26 @@ class LocalConfig:
 
 
 @dataclass(frozen=True)
+class GcpConfig:
+    """The Google Cloud backend (``BACKCOURT_GCP__<FIELD>``, e.g. ``BACKCOURT_GCP__PROJECT``)."""
+
+    project: str = ""
+    """Project id every client uses (explicit, never inferred)."""
+    location: str = "US"
+    """BigQuery location of the datasets and jobs."""
+    dataset_prefix: str = ""
+    """Prefix of the BigQuery datasets (``{prefix}nba_raw`` …), e.g. ``dev_``."""
+    topic: str = "backcourt-work"
+    """Pub/Sub topic the work messages go to."""
+    collection_prefix: str = ""
+    """Prefix of the Firestore collections (status, verdicts, runs)."""
+    bucket: str = ""
+    """GCS bucket of raw files, quarantine, model artifacts and exports."""
+    max_bytes_billed: int = 10 * 1024**3
+    """``maximum_bytes_billed`` set on every BigQuery job."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Runtime settings. Every field can be set with ``BACKCOURT_<NAME>``."""
 
@@ -87,6 +107,8 @@ class Settings:
     """Deadline of one warehouse query; it is cancelled and retried after."""
     thresholds: Thresholds = field(default_factory=Thresholds.load)
     """Gate thresholds."""
+    gcp: GcpConfig = field(default_factory=GcpConfig)
+    """Google Cloud settings (used when ``backend`` is ``gcp``)."""
 
 
 def _num(env: dict[str, str], name: str, default: float) -> float:
@@ -97,6 +119,23 @@ def _num(env: dict[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise BadInput(f"bad BACKCOURT_{name}={raw!r}: expected a number") from None
+
+
+def _gcp(env: dict[str, str]) -> GcpConfig:
+    d = GcpConfig()
+
+    def get(name: str, default: str) -> str:
+        return env.get(f"BACKCOURT_GCP__{name}", default)
+
+    return GcpConfig(
+        project=get("PROJECT", d.project),
+        location=get("LOCATION", d.location),
+        dataset_prefix=get("DATASET_PREFIX", d.dataset_prefix),
+        topic=get("TOPIC", d.topic),
+        collection_prefix=get("COLLECTION_PREFIX", d.collection_prefix),
+        bucket=get("BUCKET", d.bucket),
+        max_bytes_billed=int(_num(env, "GCP__MAX_BYTES_BILLED", d.max_bytes_billed)),
+    )
 
 
 def load_settings(home: Path | None = None, env: dict[str, str] | None = None) -> Settings:
@@ -117,4 +156,5 @@ def load_settings(home: Path | None = None, env: dict[str, str] | None = None) -
         lease_ttl_s=int(_num(env, "LEASE_TTL_S", 900)),
         max_shrink=_num(env, "MAX_SHRINK", 0.5),
         query_timeout_s=_num(env, "QUERY_TIMEOUT_S", 300.0),
+        gcp=_gcp(env),
     )

@@ -1,0 +1,78 @@
+"""The Workflows definitions: valid against the Workflows schema (workflows-emulator, own venv)
+and within the limits that shape them (GCP-LIMITS.md)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+WORKFLOWS = sorted((REPO / "workflows").glob("*.workflows.yaml"))
+WF_PYTHON = REPO / ".venv-wf" / "bin" / "python"
+FUNCTION_TIMEOUT_S = 540  # event-driven Cloud Functions stop here (GCP-LIMITS.md)
+
+
+def _walk(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def test_both_workflows_exist() -> None:
+    assert [p.name for p in WORKFLOWS] == ["backfill.workflows.yaml", "daily.workflows.yaml"]
+
+
+@pytest.mark.emulator
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_valid_against_the_workflows_schema(path: Path) -> None:
+    if not WF_PYTHON.exists():
+        msg = f"workflows-emulator venv missing at {WF_PYTHON}: run scripts/wf-venv.sh"
+        if os.environ.get("CI") == "true":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    got = subprocess.run(
+        [str(WF_PYTHON), "-c", "import sys; from workflows_emulator.main import load_workflow; "
+         "load_workflow(sys.argv[1])", str(path)],
+        capture_output=True, text=True, timeout=60, check=False)
+    assert got.returncode == 0, got.stderr[-2000:]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_limits(path: Path) -> None:
+    doc = yaml.safe_load(path.read_text())
+    for node in _walk(doc):
+        if "parallel" in node:
+            limit = node["parallel"].get("concurrency_limit")
+            assert limit is not None and limit <= 20, "parallel without a concurrency_limit ≤ 20"
+        if str(node.get("call", "")).startswith("http."):
+            timeout = node.get("args", {}).get("timeout")
+            assert timeout is not None and timeout < FUNCTION_TIMEOUT_S, node
+            assert node["args"].get("auth", {}).get("type") == "OIDC", "unauthenticated call"
+    text = path.read_text()
+    assert "${sys.get_env(\"FUNCTIONS_URL\")}" in text or "workflowexecutions" in text
+
+
+def test_parallel_branches_never_raise_out_of_the_loop() -> None:
+    doc = yaml.safe_load((REPO / "workflows" / "backfill.workflows.yaml").read_text())
+    for node in _walk(doc):
+        if "parallel" in node:
+            steps = node["parallel"]["for"]["steps"]
+            publish = steps[0][next(iter(steps[0]))]
+            assert "try" in publish and "except" in publish  # failures are counted, not raised
+            assert set(node["parallel"]["shared"]) == {"published", "publish_failures"}
+
+
+def test_backfill_calls_the_function_endpoints() -> None:
+    text = (REPO / "workflows" / "backfill.workflows.yaml").read_text()
+    for endpoint in ("/plan", "/progress", "/validate"):
+        assert f'functions_url + "{endpoint}"' in text
