@@ -9,7 +9,7 @@ SEASON ?= 2024-25
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help venv cloud-venvs demo test test-fast lint clean
+.PHONY: help venv cloud-venvs bq-venv demo test test-fast lint clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -22,8 +22,12 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## Create .venv and install backcourt with its dev tools (idempotent)
 
-cloud-venvs: ## Create the emulator venvs (.venv-wf: workflows-emulator) from scripts/
+cloud-venvs: ## Create the emulator venvs (.venv-wf: workflows-emulator, .venv-bq: bqemulator)
 	bash scripts/wf-venv.sh
+	bash scripts/bq-venv.sh
+
+bq-venv: ## Create .venv-bq with bqemulator (TOOLING.md recipe)
+	bash scripts/bq-venv.sh
 
 demo: $(STAMP) ## Generate the 2024-25 sample season and backfill it through the available phases
 	$(BC) sample-data --season $(SEASON)

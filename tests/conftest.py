@@ -13,6 +13,8 @@ from backcourt.config import load_settings
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "nba"
 
+pytest_plugins = ["emulator_fixtures", "bq_fixtures"]  # firestore, pubsub, bqemulator (session)
+
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
@@ -20,4 +22,3 @@ def services(tmp_path: Path) -> Iterator[Services]:
     s = build(load_settings(tmp_path / "home", env={}))
     yield s
     s.close()
-pytest_plugins = ["emulator_fixtures"]

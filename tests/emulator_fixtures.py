@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import NoReturn
 
@@ -39,6 +40,7 @@ def missing(what: str, where: str) -> NoReturn:
     pytest.skip(message)
 
 
+@cache
 def sdk_root() -> Path | None:
     """The Google Cloud SDK root, or None when neither the variable nor gcloud is available."""
     configured = os.environ.get("GCLOUD_SDK_ROOT")

@@ -7,17 +7,19 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from backcourt.bootstrap import Services
+from backcourt.bootstrap import Services, build
+from backcourt.config import Settings
 from backcourt.domain.dates import date_range, eastern_date, runs
 from backcourt.domain.errors import BadInput, TransientError
 from backcourt.domain.ids import season_bounds, season_of
 from backcourt.domain.messages import MAX_RANGE_DAYS, WorkMessage
-from backcourt.domain.registry import BY_NAME, Phase, Processor, of_phase
+from backcourt.domain.registry import BY_NAME, PROCESSORS, Phase, Processor, of_phase
 from backcourt.domain.status import DONE, State, Verdict
 from backcourt.services.calendar import calendars
 from backcourt.services.gate import Gate, degraded_by_gate
@@ -136,13 +138,15 @@ def plan_phase(services: Services, phase: Phase | str, *, seasons: Sequence[str]
                force: bool = False) -> dict[str, Any]:
     """Seed the phase's status documents and return the units to publish as messages.
 
-    Units come in ``waves``: every unit of a wave may run at once; a wave starts when the
-    previous one is finished (phase 2's schedule first, because it decides the calendar).
-    One unit = the phase's processors with work over a date range (≤ 62 days).
+    Every unit of a wave may run at once. One unit = the phase's processors with work over a
+    date range (≤ 62 days; processed in level order inside the message). When the schedule
+    still needs loading, only its units are returned with ``replan`` true: the caller
+    publishes them, waits until ``progress`` says finished, then calls ``plan`` again (the
+    schedule decides every other processor's calendar).
 
     Returns:
-        ``{"phase", "waves": [[{"processors", "start_date", "end_date"}, ...], ...],
-        "units", "dates"}``.
+        ``{"phase", "waves": [[{"processors", "start_date", "end_date"}, ...]], "units",
+        "dates" (distinct non-schedule dates), "replan"}``.
     """
     ph = phase if isinstance(phase, Phase) else _phase(phase)
     names, window = _window(seasons, start, end)
@@ -166,9 +170,11 @@ def plan_phase(services: Services, phase: Phase | str, *, seasons: Sequence[str]
         procs = [p.name for p in of_phase(ph)
                  if any(a <= d <= b for d in todo.get(p.name, ()))]
         second.append(_unit(procs, a, b))
-    waves = [w for w in (first, second) if w]
-    return {"phase": ph.value, "waves": waves, "units": len(first) + len(second),
-            "dates": len(all_days)}
+    if first:  # the schedule decides the calendar: plan again once it is loaded
+        return {"phase": ph.value, "waves": [first], "units": len(first), "dates": 0,
+                "replan": True}
+    return {"phase": ph.value, "waves": [second] if second else [], "units": len(second),
+            "dates": len(all_days), "replan": False}
 
 
 def _unit(processors: list[str], start: date, end: date) -> dict[str, Any]:
@@ -243,3 +249,37 @@ def resolve_daily(now: datetime) -> dict[str, str]:
     yesterday = eastern_date(now) - timedelta(days=1)
     return {"post_game_date": yesterday.isoformat(),
             "pre_game_date": (yesterday + timedelta(days=1)).isoformat()}
+
+
+class Runtime:
+    """Per-process state of the functions: adapters built once per settings, and test
+    overrides. Kept here (not in ``functions/main.py``) because functions-framework may load
+    that file more than once in a process."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.cache: dict[Settings, Services] = {}
+        self.overrides: dict[str, Any] = {}
+
+    def services(self, settings: Settings) -> Services:
+        """The override, or the adapters of these settings (built once; tables ensured)."""
+        if "services" in self.overrides:
+            found: Services = self.overrides["services"]
+            return found
+        with self.lock:
+            if settings not in self.cache:
+                services = build(settings)
+                services.warehouse.ensure_tables([p.table for p in PROCESSORS])
+                self.cache[settings] = services
+            return self.cache[settings]
+
+    def close_all(self) -> None:
+        """Close every cached set of adapters."""
+        with self.lock:
+            for services in self.cache.values():
+                services.close()
+            self.cache.clear()
+
+
+RUNTIME = Runtime()
+"""The process's runtime state (empty until a function runs)."""

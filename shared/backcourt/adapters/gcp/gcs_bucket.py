@@ -41,7 +41,7 @@ class GcsBucket:
     def _b(self) -> Any:
         if self._bucket is None:
             if self._client is None:
-                from google.cloud import storage
+                from google.cloud import storage  # type: ignore[attr-defined, unused-ignore]
 
                 self._client = storage.Client(project=self.project)
             self._bucket = self._client.bucket(self.name)

@@ -46,7 +46,7 @@ class PubSubWorkQueue:
 
     def _client(self) -> Any:
         if self._publisher is None:
-            from google.cloud import pubsub_v1
+            from google.cloud import pubsub_v1  # type: ignore[attr-defined, unused-ignore]
 
             settings = pubsub_v1.types.BatchSettings(max_messages=self.batch_size,
                                                      max_latency=0.05)

@@ -1,0 +1,220 @@
+"""Cloud Functions entry points (functions-framework): thin — decode, one service call, ack/raise.
+
+* ``process``   Pub/Sub CloudEvent carrying one work message. A malformed message or a terminal
+                error is recorded in the status store and acknowledged (return); a transient
+                error is raised so Pub/Sub redelivers with backoff.
+* ``plan``, ``progress``, ``validate``  HTTP, JSON in and out, called by Workflows; bad input
+                answers 400 with the error.
+* ``start_daily`` Pub/Sub CloudEvent from the scheduler topic: resolves the America/New_York
+                dates once and starts a ``daily`` workflow execution with explicit dates.
+
+Module scope defines functions only: adapters are built on first use through
+``backcourt.bootstrap.build(load_settings())`` and cached per process.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import os
+from datetime import UTC, date, datetime
+from typing import Any
+
+import functions_framework
+from cloudevents.http import CloudEvent
+from flask import Request
+
+from backcourt.bootstrap import Services
+from backcourt.config import load_settings
+from backcourt.domain.dates import parse_date
+from backcourt.domain.errors import BadInput, TerminalError
+from backcourt.domain.messages import parse_message
+from backcourt.domain.status import RunRecord
+from backcourt.services import cloud
+
+log = logging.getLogger("backcourt.functions")
+
+MAX_RECORDED_PAYLOAD = 4096
+"""Bytes of a malformed message's raw payload kept in its dead-letter record."""
+
+
+
+def set_services(services: Services | None) -> None:
+    """Use these adapters instead of building them (tests); None goes back to building."""
+    cloud.RUNTIME.overrides.pop("services", None)
+    if services is not None:
+        cloud.RUNTIME.overrides["services"] = services
+
+
+def set_executions_client(client: Any | None) -> None:
+    """Use this Workflows ExecutionsClient (tests); None creates the real one on each tick."""
+    cloud.RUNTIME.overrides.pop("executions", None)
+    if client is not None:
+        cloud.RUNTIME.overrides["executions"] = client
+
+
+def get_services() -> Services:
+    """The adapters of this process, built once per settings (tables ensured once)."""
+    return cloud.RUNTIME.services(load_settings())
+
+
+def close_all() -> None:
+    """Close every cached set of adapters (tests, shutdown)."""
+    cloud.RUNTIME.close_all()
+
+
+def _record_failure(command: str, run_id: str, error: str, payload: bytes,
+                    execution_id: str) -> None:
+    """A dead-letter record in the status store: the error and the raw payload (≤ 4 KB)."""
+    services = get_services()
+    now = services.clock.now()
+    text = payload[:MAX_RECORDED_PAYLOAD].decode("utf-8", errors="replace")
+    services.status.record_run(RunRecord(
+        run_id=run_id, command=command, started_at=now, who=cloud.owner_id(execution_id),
+        scope=error[:500], state="failed", finished_at=now,
+        summary={"error": error, "payload": text, "payload_bytes": len(payload),
+                 "truncated": len(payload) > MAX_RECORDED_PAYLOAD}))
+    log.error("%s %s: %s", command, run_id, error)
+
+
+def _pubsub_data(event: CloudEvent) -> bytes:
+    """The message body of a Pub/Sub CloudEvent, base64-decoded (BadInput when absent)."""
+    data = event.data
+    if isinstance(data, bytes | str):
+        try:
+            data = json.loads(data)
+        except ValueError:
+            raise BadInput("CloudEvent data is not JSON") from None
+    message = data.get("message") if isinstance(data, dict) else None
+    raw = message.get("data") if isinstance(message, dict) else None
+    if not isinstance(raw, str):
+        raise BadInput("CloudEvent has no Pub/Sub message data")
+    try:
+        return base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadInput("Pub/Sub message data is not base64") from None
+
+
+def _event_id(event: CloudEvent) -> str:
+    return str(event["id"]) if "id" in event else "unknown"
+
+
+@functions_framework.cloud_event
+def process(event: CloudEvent) -> None:
+    """One work message. Returns (ack) on success, malformed input and terminal errors;
+    raises TransientError so Pub/Sub redelivers."""
+    execution_id = _event_id(event)
+    payload = b""
+    try:
+        payload = _pubsub_data(event)
+        msg = parse_message(payload)
+    except BadInput as exc:
+        _record_failure("malformed-message", f"malformed-{execution_id}", str(exc),
+                        payload or json.dumps(event.data, default=str).encode(), execution_id)
+        return
+    try:
+        result = cloud.process_message(get_services(), msg, execution_id=execution_id)
+    except TerminalError as exc:
+        _record_failure("process-terminal-error", f"{msg.run_id}-terminal-{execution_id}",
+                        str(exc), payload, execution_id)
+        return
+    log.info("processed %s", json.dumps(result, default=str))
+
+
+def _args(request: Request) -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise BadInput("the request body must be a JSON object")
+    return {**request.args.to_dict(), **body}
+
+
+def _date(args: dict[str, Any], name: str) -> date | None:
+    value = args.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadInput(f"bad {name} {value!r}: expected YYYY-MM-DD")
+    return parse_date(value, what=name)
+
+
+def _required(args: dict[str, Any], name: str) -> Any:
+    if args.get(name) in (None, ""):
+        raise BadInput(f"missing {name!r}")
+    return args[name]
+
+
+def _respond(fn: Any, request: Request) -> tuple[str, int, dict[str, str]]:
+    headers = {"Content-Type": "application/json"}
+    try:
+        body = fn(_args(request))
+    except BadInput as exc:
+        return json.dumps({"error": str(exc)}), 400, headers
+    except TerminalError as exc:
+        return json.dumps({"error": str(exc), "kind": "terminal"}), 422, headers
+    return json.dumps(body, default=str), 200, headers
+
+
+def _plan(args: dict[str, Any]) -> dict[str, Any]:
+    seasons = args.get("seasons") or ([args["season"]] if args.get("season") else None)
+    if seasons is not None and not (isinstance(seasons, list)
+                                    and all(isinstance(s, str) for s in seasons)):
+        raise BadInput("seasons must be a list of names like \"2024-25\"")
+    force = args.get("force", False)
+    if isinstance(force, str):
+        force = force.lower() in ("1", "true", "yes")
+    return cloud.plan_phase(get_services(), str(_required(args, "phase")), seasons=seasons,
+                            start=_date(args, "start"), end=_date(args, "end"),
+                            force=bool(force))
+
+
+def _range(args: dict[str, Any]) -> tuple[str, date, date]:
+    start, end = _date(args, "start"), _date(args, "end")
+    if start is None or end is None:
+        raise BadInput("start and end (YYYY-MM-DD) are required")
+    return str(_required(args, "phase")), start, end
+
+
+@functions_framework.http
+def plan(request: Request) -> tuple[str, int, dict[str, str]]:
+    """HTTP: ``{"phase", "season"|"seasons"|"start"+"end", "force"}`` → the units to publish."""
+    return _respond(_plan, request)
+
+
+@functions_framework.http
+def progress(request: Request) -> tuple[str, int, dict[str, str]]:
+    """HTTP: ``{"phase", "start", "end"}`` → counts by state and whether all are finished."""
+    return _respond(lambda a: cloud.progress(get_services(), *_range(a)), request)
+
+
+@functions_framework.http
+def validate(request: Request) -> tuple[str, int, dict[str, str]]:
+    """HTTP: ``{"phase", "start", "end", "run_id"?}`` → the gate verdict summary."""
+    return _respond(lambda a: cloud.validate(get_services(), *_range(a),
+                                             run_id=a.get("run_id")), request)
+
+
+def _workflow_path() -> str:
+    explicit = os.environ.get("BACKCOURT_DAILY_WORKFLOW")
+    if explicit:
+        return explicit
+    settings = load_settings()
+    region = os.environ.get("BACKCOURT_GCP__REGION", "us-central1")
+    if not settings.gcp.project:
+        raise BadInput("set BACKCOURT_DAILY_WORKFLOW or BACKCOURT_GCP__PROJECT")
+    return f"projects/{settings.gcp.project}/locations/{region}/workflows/daily"
+
+
+@functions_framework.cloud_event
+def start_daily(event: CloudEvent) -> None:
+    """Scheduler tick: resolve the dates once, start the ``daily`` workflow with them."""
+    dates = cloud.resolve_daily(datetime.now(UTC))
+    argument = {**dates, "trigger_event": _event_id(event)}
+    from backcourt.adapters.gcp.workflows_executions import WorkflowStarter
+
+    starter = WorkflowStarter(_workflow_path(), client=cloud.RUNTIME.overrides.get("executions"))
+    name = starter.start(argument)
+    log.info("started daily workflow %s with %s", name, json.dumps(argument))

@@ -1,0 +1,473 @@
+"""BigQuery warehouse: the Warehouse port on BigQuery, with atomic per-date replaces.
+
+``replace`` runs three jobs, each with a deterministic id derived from ``job_key``:
+
+1. ``…_stage``: stage the new rows in a scratch table ``{dataset}._stage_{table}_{suffix}``
+   (a parameterised CTAS for a SqlSource; a CSV load job for a RowsSource: never streaming
+   inserts), restricted to ``days``.
+2. ``…_count``: one parameterised query returning the old and new row counts per date. The
+   shrink guard decides in Python which dates to ``keep``. (A dry count first, then the
+   transaction: the per-table writer bound keeps anyone else from writing in between.)
+3. ``…_tx``: one multi-statement transaction script::
+
+       DECLARE keep ARRAY<DATE> DEFAULT @keep;
+       BEGIN TRANSACTION;
+       DELETE FROM `p.ds.t` WHERE game_date IN UNNEST(keep);
+       INSERT INTO `p.ds.t` (…) SELECT … FROM `p.ds._stage_…` WHERE game_date IN UNNEST(keep);
+       COMMIT TRANSACTION;
+
+The scratch table is dropped afterwards (and expires after a day in any case). Job ids follow
+``{run_id}_{processor}_{start}_{end}_{attempt}``: a retry that meets 409 Conflict fetches the
+existing job and waits for it instead of running it twice. Every job has ``job_timeout_ms``;
+every query job has ``maximum_bytes_billed``; a job that outlives its timeout is cancelled
+(WarehouseTimeout). ``script_dates="literal"`` exists only for bqemulator 1.4, which does not
+bind query parameters inside multi-statement scripts: it renders the ``keep`` dates (typed
+``date`` values only) as DATE literals in the DECLARE line; the script body is unchanged.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import csv
+import io
+import json
+import re
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+import sqlglot
+from google.api_core import exceptions as gexc
+from sqlglot import exp
+
+from backcourt.adapters.gcp.errors import map_gcp_error
+from backcourt.domain.errors import BadInput, TerminalError, WarehouseTimeout
+from backcourt.domain.schema import Table
+from backcourt.ports import RowsSource, SqlSource, WriteResult
+
+_JOB_ID_BAD = re.compile(r"[^A-Za-z0-9_-]")
+_MAX_JOB_ID = 1024
+
+
+def job_id(run_id: str, processor: str, start: date, end: date, attempt: int) -> str:
+    """The deterministic job key ``{run_id}_{processor}_{start}_{end}_{attempt}``, sanitised."""
+    return sanitize_job_id(f"{run_id}_{processor}_{start.isoformat()}_{end.isoformat()}_{attempt}")
+
+
+def sanitize_job_id(raw: str) -> str:
+    """Replace characters BigQuery refuses in a job id with ``_``; cap at 1,024 characters."""
+    if not raw:
+        raise BadInput("job id must not be empty")
+    return _JOB_ID_BAD.sub("_", raw)[:_MAX_JOB_ID]
+
+
+@dataclass(frozen=True)
+class JobReport:
+    """A job's real state as BigQuery reports it (``MISSING`` when it does not exist)."""
+
+    job_id: str
+    state: str
+    error: str | None = None
+
+
+def _param(name: str, value: Any) -> Any:
+    from google.cloud import bigquery
+
+    if isinstance(value, list | tuple):
+        items = list(value)
+        kind = _scalar_type(items[0]) if items else "STRING"
+        return bigquery.ArrayQueryParameter(name, kind, items)
+    return bigquery.ScalarQueryParameter(name, _scalar_type(value), value)
+
+
+def _scalar_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "BOOL"
+    if isinstance(value, int):
+        return "INT64"
+    if isinstance(value, float):
+        return "FLOAT64"
+    if isinstance(value, Decimal):
+        return "NUMERIC"
+    if isinstance(value, datetime):
+        return "TIMESTAMP"
+    if isinstance(value, date):
+        return "DATE"
+    if isinstance(value, str) or value is None:
+        return "STRING"
+    raise BadInput(f"query parameter of unsupported type {type(value).__name__}: {value!r}")
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+class BigQueryWarehouse:
+    """Warehouse port on BigQuery; datasets are ``{dataset_prefix}{table.dataset}``."""
+
+    dialect = "bigquery"
+    supports_transactions = True
+
+    def __init__(
+        self,
+        project: str,
+        location: str,
+        dataset_prefix: str = "",
+        *,
+        max_bytes_billed: int,
+        job_timeout_s: float = 300,
+        client_factory: Callable[[], Any] | None = None,
+        max_writers_per_table: int = 2,
+        script_dates: Literal["param", "literal"] = "param",
+        poll_slack_s: float = 5.0,
+    ) -> None:
+        if not project or not location:
+            raise BadInput("BigQueryWarehouse needs an explicit project and location")
+        if max_bytes_billed <= 0:
+            raise BadInput(f"max_bytes_billed must be positive, got {max_bytes_billed}")
+        self.project = project
+        self.location = location
+        self.prefix = dataset_prefix
+        self.max_bytes_billed = max_bytes_billed
+        self.job_timeout_s = job_timeout_s
+        self.script_dates = script_dates
+        self.poll_slack_s = poll_slack_s
+        self._factory = client_factory
+        self._client: Any = None
+        self._lock = threading.Lock()
+        self._max_writers = max_writers_per_table
+        self._writers: dict[str, threading.BoundedSemaphore] = {}
+
+    # -- client --------------------------------------------------------------------------
+    @property
+    def client(self) -> Any:
+        """The BigQuery client, created on first use."""
+        with self._lock:
+            if self._client is None:
+                self._client = self._factory() if self._factory else self._default_client()
+            return self._client
+
+    def _default_client(self) -> Any:
+        from google.cloud import bigquery
+
+        return bigquery.Client(project=self.project, location=self.location)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    # -- names ---------------------------------------------------------------------------
+    def dataset_id(self, dataset: str) -> str:
+        """``{prefix}{dataset}``."""
+        return f"{self.prefix}{dataset}"
+
+    def table_ref(self, dataset: str, name: str) -> str:
+        """``project.{prefix}dataset.name`` (unquoted, for API calls)."""
+        return f"{self.project}.{self.dataset_id(dataset)}.{name}"
+
+    def _sql_name(self, dataset: str, name: str) -> str:
+        return f"`{self.table_ref(dataset, name)}`"
+
+    def qualify(self, sql: str) -> str:
+        """Rewrite every ``dataset.table`` of ``sql`` to `` `project.{prefix}dataset.table` ``.
+
+        Tables that already name a project, and unqualified names (CTEs), are left alone.
+
+        Raises:
+            TerminalError: the SQL does not parse as BigQuery.
+        """
+        try:
+            trees = sqlglot.parse(sql, read="bigquery")
+        except sqlglot.errors.ParseError as exc:
+            raise TerminalError(f"SQL does not parse as BigQuery: {exc}") from exc
+        out = []
+        for tree in trees:
+            if tree is None:
+                continue
+            for tbl in tree.find_all(exp.Table):
+                if tbl.args.get("db") is not None and tbl.args.get("catalog") is None:
+                    tbl.set("catalog", exp.to_identifier(self.project, quoted=True))
+                    tbl.set("db", exp.to_identifier(self.dataset_id(tbl.db), quoted=True))
+                    tbl.set("this", exp.to_identifier(tbl.name, quoted=True))
+            out.append(tree.sql(dialect="bigquery"))
+        if len(out) != 1:
+            raise TerminalError(f"expected one SQL statement, got {len(out)}")
+        return out[0]
+
+    # -- jobs ----------------------------------------------------------------------------
+    def _query_config(self, params: Mapping[str, Any], *, dry_run: bool = False) -> Any:
+        from google.cloud import bigquery
+
+        return bigquery.QueryJobConfig(
+            query_parameters=[_param(k, v) for k, v in params.items()],
+            maximum_bytes_billed=self.max_bytes_billed,
+            job_timeout_ms=int(self.job_timeout_s * 1000),
+            dry_run=dry_run,
+            use_query_cache=not dry_run,
+        )
+
+    def _run_query(
+        self,
+        sql: str,
+        params: Mapping[str, Any],
+        job: str,
+        what: str,
+        timeout_s: float | None = None,
+    ) -> list[dict[str, Any]]:
+        cfg = self._query_config(params)
+        if timeout_s is not None:
+            cfg.job_timeout_ms = int(timeout_s * 1000)
+        try:
+            try:
+                handle = self.client.query(
+                    sql, job_config=cfg, job_id=job, project=self.project,
+                    location=self.location, job_retry=None,
+                )
+            except gexc.Conflict:
+                handle = self.client.get_job(job, project=self.project, location=self.location)
+            rows = self._wait(handle, job, timeout_s)
+        except WarehouseTimeout:
+            raise
+        except Exception as exc:
+            raise map_gcp_error(exc, what) from exc
+        return [dict(r.items()) for r in rows]
+
+    def _wait(self, handle: Any, job: str, timeout_s: float | None) -> Any:
+        limit = (timeout_s if timeout_s is not None else self.job_timeout_s) + self.poll_slack_s
+        try:
+            return handle.result(timeout=limit)
+        except (concurrent.futures.TimeoutError, TimeoutError) as exc:
+            try:
+                self.client.cancel_job(job, project=self.project, location=self.location)
+            except Exception as cancel_exc:  # noqa: BLE001 - the timeout is the error to report
+                raise WarehouseTimeout(
+                    f"job {job} ran past {limit:g} s; cancelling it failed: {cancel_exc}"
+                ) from exc
+            raise WarehouseTimeout(f"job {job} ran past {limit:g} s and was cancelled") from exc
+
+    def reconcile(self, job: str) -> JobReport:
+        """The real state of a job after a restart: PENDING, RUNNING, DONE or MISSING.
+
+        A DONE job that failed carries its error message.
+        """
+        try:
+            handle = self.client.get_job(job, project=self.project, location=self.location)
+        except gexc.NotFound:
+            return JobReport(job, "MISSING")
+        except Exception as exc:
+            raise map_gcp_error(exc, f"reconcile {job}") from exc
+        err = handle.error_result
+        return JobReport(job, str(handle.state), err.get("message") if err else None)
+
+    def dry_run(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        """Bytes the query would process (a dry run: free, nothing runs)."""
+        cfg = self._query_config(params or {}, dry_run=True)
+        try:
+            handle = self.client.query(
+                self.qualify(sql), job_config=cfg, project=self.project,
+                location=self.location, job_retry=None,
+            )
+        except Exception as exc:
+            raise map_gcp_error(exc, "dry run") from exc
+        return int(handle.total_bytes_processed or 0)
+
+    # -- DDL -----------------------------------------------------------------------------
+    def ensure_tables(self, tables: Sequence[Table]) -> None:
+        from google.cloud import bigquery
+
+        try:
+            for ds in sorted({t.dataset for t in tables}):
+                dataset = bigquery.Dataset(f"{self.project}.{self.dataset_id(ds)}")
+                dataset.location = self.location
+                self.client.create_dataset(dataset, exists_ok=True)
+            for table in tables:
+                self.client.create_table(self.bq_table(table), exists_ok=True)
+        except Exception as exc:
+            raise map_gcp_error(exc, "ensure_tables") from exc
+
+    def bq_table(self, table: Table) -> Any:
+        """The ``bigquery.Table`` of a declaration: DAY partitions on game_date, clustering,
+        REQUIRED modes and descriptions."""
+        from google.cloud import bigquery
+
+        schema = [
+            bigquery.SchemaField(
+                c.name, c.type, mode="REQUIRED" if c.required else "NULLABLE",
+                description=c.description,
+            )
+            for c in table.columns
+        ]
+        out = bigquery.Table(self.table_ref(table.dataset, table.name), schema=schema)
+        out.time_partitioning = bigquery.TimePartitioning(
+            type_=bigquery.TimePartitioningType.DAY, field="game_date"
+        )
+        if table.cluster:
+            out.clustering_fields = list(table.cluster)
+        if table.description:
+            out.description = table.description
+        return out
+
+    # -- writes --------------------------------------------------------------------------
+    def replace(
+        self,
+        table: Table,
+        days: Sequence[date],
+        source: SqlSource | RowsSource,
+        *,
+        max_shrink: float,
+        force: bool = False,
+        job_key: str | None = None,
+    ) -> WriteResult:
+        wanted = sorted(set(days))
+        if not wanted:
+            return WriteResult({}, {})
+        key = sanitize_job_id(job_key) if job_key else f"bc_{uuid.uuid4().hex}"
+        stage = f"_stage_{table.name}_{key}"[:1000]
+        with self._writer(table):
+            try:
+                self._stage(table, wanted, source, stage, key)
+                old, new = self._counts(table, wanted, stage, key)
+                refused = {
+                    d: (old[d], new.get(d, 0))
+                    for d in wanted
+                    if not force and old.get(d, 0) > 0
+                    and new.get(d, 0) < old[d] * (1 - max_shrink)
+                }
+                keep = [d for d in wanted if d not in refused]
+                if keep:
+                    self._run_query(
+                        self.transaction_script(table, stage, keep),
+                        {"keep": keep} if self.script_dates == "param" else {},
+                        f"{key}_tx", f"replace {table.fqn}",
+                    )
+            finally:
+                self._drop(table.dataset, stage)
+        rows = {d: (new.get(d, 0) if d in keep else old.get(d, 0)) for d in wanted}
+        return WriteResult(rows, {d: old.get(d, 0) for d in wanted}, refused)
+
+    def _writer(self, table: Table) -> threading.BoundedSemaphore:
+        with self._lock:
+            return self._writers.setdefault(
+                table.fqn, threading.BoundedSemaphore(self._max_writers)
+            )
+
+    def transaction_script(self, table: Table, stage: str, keep: Sequence[date]) -> str:
+        """The DELETE + INSERT transaction for the ``keep`` dates (see the module doc)."""
+        cols = ", ".join(f"`{c}`" for c in table.column_names)
+        target = self._sql_name(table.dataset, table.name)
+        if self.script_dates == "param":
+            declare = "DECLARE keep ARRAY<DATE> DEFAULT @keep;"
+        else:
+            literals = ", ".join(f"DATE '{_typed_date(d).isoformat()}'" for d in keep)
+            declare = f"DECLARE keep ARRAY<DATE> DEFAULT [{literals}];"
+        return "\n".join([
+            declare,
+            "BEGIN TRANSACTION;",
+            f"DELETE FROM {target} WHERE game_date IN UNNEST(keep);",
+            f"INSERT INTO {target} ({cols})",
+            f"SELECT {cols} FROM {self._sql_name(table.dataset, stage)}"
+            " WHERE game_date IN UNNEST(keep);",
+            "COMMIT TRANSACTION;",
+        ])
+
+    def _stage(
+        self, table: Table, days: list[date], source: SqlSource | RowsSource, stage: str,
+        key: str,
+    ) -> None:
+        if isinstance(source, RowsSource):
+            self._load_rows(table, days, source, stage, key)
+            return
+        cols = ", ".join(f"`{c}`" for c in table.column_names)
+        params = {"start_date": days[0], "end_date": days[-1], **source.params, "days": days}
+        sql = (
+            f"CREATE OR REPLACE TABLE {self._sql_name(table.dataset, stage)} "
+            "OPTIONS(expiration_timestamp=TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) "
+            f"AS SELECT {cols} FROM ({self.qualify(source.sql)}) AS q "
+            "WHERE game_date IN UNNEST(@days)"
+        )
+        used = {k: v for k, v in params.items() if f"@{k}" in sql}
+        self._run_query(sql, used, f"{key}_stage", f"stage {table.fqn}")
+
+    def _load_rows(
+        self, table: Table, days: list[date], source: RowsSource, stage: str, key: str
+    ) -> None:
+        from google.cloud import bigquery
+
+        wanted = set(days)
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(table.column_names)
+        for row in source.rows:
+            if row.get("game_date") in wanted:
+                writer.writerow([_csv_cell(row.get(c)) for c in table.column_names])
+        cfg = bigquery.LoadJobConfig(
+            source_format=bigquery.SourceFormat.CSV,
+            schema=self.bq_table(table).schema,
+            skip_leading_rows=1,
+            write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
+            job_timeout_ms=int(self.job_timeout_s * 1000),
+        )
+        job = f"{key}_load"
+        try:
+            try:
+                handle = self.client.load_table_from_file(
+                    io.BytesIO(buf.getvalue().encode()),
+                    self.table_ref(table.dataset, stage),
+                    job_config=cfg, job_id=job, project=self.project, location=self.location,
+                )
+            except gexc.Conflict:
+                handle = self.client.get_job(job, project=self.project, location=self.location)
+            self._wait(handle, job, None)
+        except WarehouseTimeout:
+            raise
+        except Exception as exc:
+            raise map_gcp_error(exc, f"load {table.fqn}") from exc
+
+    def _counts(
+        self, table: Table, days: list[date], stage: str, key: str
+    ) -> tuple[dict[date, int], dict[date, int]]:
+        sql = (
+            "SELECT 'old' AS kind, game_date, COUNT(*) AS n FROM "
+            f"{self._sql_name(table.dataset, table.name)} WHERE game_date IN UNNEST(@days) "
+            "GROUP BY game_date UNION ALL SELECT 'new' AS kind, game_date, COUNT(*) AS n FROM "
+            f"{self._sql_name(table.dataset, stage)} WHERE game_date IN UNNEST(@days) "
+            "GROUP BY game_date"
+        )
+        rows = self._run_query(sql, {"days": days}, f"{key}_count", f"count {table.fqn}")
+        old = {r["game_date"]: int(r["n"]) for r in rows if r["kind"] == "old"}
+        new = {r["game_date"]: int(r["n"]) for r in rows if r["kind"] == "new"}
+        return old, new
+
+    def _drop(self, dataset: str, name: str) -> None:
+        try:
+            self.client.delete_table(self.table_ref(dataset, name), not_found_ok=True)
+        except Exception:  # noqa: BLE001 - best effort: the scratch table expires anyway
+            pass
+
+    # -- reads ---------------------------------------------------------------------------
+    def query(
+        self, sql: str, params: Mapping[str, Any] | None = None, *, timeout_s: float | None = None
+    ) -> list[dict[str, Any]]:
+        return self._run_query(
+            self.qualify(sql), params or {}, f"bc_q_{uuid.uuid4().hex}", "query", timeout_s
+        )
+
+
+def _typed_date(value: object) -> date:
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise BadInput(f"expected a date, got {type(value).__name__}: {value!r}")
+    return value

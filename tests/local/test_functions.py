@@ -1,0 +1,282 @@
+"""The Cloud Functions in process (functions-framework test client) on the local adapters:
+real phase-2/3 units on sample data, idempotent redelivery, malformed messages acknowledged
+and recorded, transient errors raised for redelivery."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import functions_framework
+import pytest
+from cloudevents.conversion import to_structured
+from cloudevents.http import CloudEvent
+from flask.testing import FlaskClient
+
+from backcourt.bootstrap import Services, build
+from backcourt.config import load_settings
+from backcourt.domain.errors import TransientError
+from backcourt.domain.registry import Phase, of_phase
+from backcourt.domain.status import State
+from backcourt.sample import generate_season
+
+pytestmark = pytest.mark.local
+
+SOURCE = str(Path(__file__).resolve().parents[2] / "functions" / "main.py")
+START, END = date(2024, 10, 22), date(2024, 10, 23)
+PHASE3 = [p.name for p in of_phase(Phase.ANALYTICS)]
+
+
+def _client(target: str, kind: str) -> FlaskClient:
+    return functions_framework.create_app(target, source=SOURCE, signature_type=kind).test_client()
+
+
+def _main() -> ModuleType:
+    _client("plan", "http")  # loads functions/main.py
+    return next(m for m in sys.modules.values()
+                if getattr(m, "__file__", None) == SOURCE)
+
+
+def _body(msg: dict[str, Any] | bytes) -> str:
+    raw = msg if isinstance(msg, bytes) else json.dumps(msg).encode()
+    return base64.b64encode(raw).decode()
+
+
+def _event(msg: dict[str, Any] | bytes, event_id: str) -> tuple[dict[str, str], bytes]:
+    ce = CloudEvent({"type": "google.cloud.pubsub.topic.v1.messagePublished",
+                     "source": "//pubsub.googleapis.com/projects/demo/topics/work",
+                     "id": event_id},
+                    {"message": {"data": _body(msg), "messageId": event_id,
+                                 "attributes": {"run_id": "r1", "phase": "3"}},
+                     "subscription": "projects/demo/subscriptions/work-push"})
+    headers, body = to_structured(ce)
+    return dict(headers), body
+
+
+def _message(phase: str, processors: list[str], start: date = START, end: date = END,
+             ) -> dict[str, Any]:
+    return {"run_id": "r1", "phase": phase, "processors": processors,
+            "start_date": start.isoformat(), "end_date": end.isoformat(), "mode": "backfill",
+            "attempt": 0}
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    """Env pointing the functions at a fresh local home holding the 2024-25 sample raw files."""
+    root = tmp_path_factory.mktemp("fn")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("BACKCOURT_BACKEND", "local")
+    mp.setenv("BACKCOURT_HOME", str(root))
+    main = _main()
+    services = main.get_services()
+    generate_season(services.bucket, "2024-25")
+    yield services
+    main.close_all()
+    mp.undo()
+
+
+def _post_plan(args: dict[str, Any]) -> Any:
+    reply = _client("plan", "http").post("/", json=args)
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+    return reply.get_json()
+
+
+def _publish_plan(phase: str) -> list[dict[str, Any]]:
+    """What the workflow does: plan, deliver every unit, replan while asked to."""
+    process = _client("process", "cloudevent")
+    sent = []
+    for _ in range(3):
+        plan = _post_plan({"phase": phase, "start": START.isoformat(), "end": END.isoformat()})
+        for wave in plan["waves"]:
+            for unit in wave:
+                msg = _message(phase, unit["processors"], date.fromisoformat(unit["start_date"]),
+                               date.fromisoformat(unit["end_date"]))
+                headers, body = _event(msg, f"plan-{phase}-{len(sent)}")
+                assert process.post("/", headers=headers, data=body).status_code == 200
+                sent.append(msg)
+        if not plan["replan"]:
+            break
+    return sent
+
+
+def _counts(services: Services) -> dict[str, int]:
+    return {name: services.warehouse.query(
+        f"SELECT COUNT(*) AS n FROM {p.table.fqn} WHERE game_date BETWEEN @s AND @e",
+        {"s": START, "e": END})[0]["n"] for name, p in
+        ((p.name, p) for p in of_phase(Phase.ANALYTICS))}
+
+
+@pytest.fixture(scope="module")
+def loaded(home: Services) -> Services:
+    """Phases 2 and 3 run through plan → process for two opening-week dates."""
+    assert _publish_plan("2")
+    assert _publish_plan("3")
+    return home
+
+
+def test_valid_messages_process_the_dates(loaded: Services) -> None:
+    for proc in ("schedule", "player_boxscores", "team_boxscores", *PHASE3):
+        for day in (START, END):
+            st = loaded.status.get(proc, day)
+            assert st is not None and st.state is State.SUCCEEDED, (proc, day, st)
+    counts = _counts(loaded)
+    # The real schedule: 2 games on opening night 2024-10-22 and 10 on 10-23 → 24 team rows.
+    assert counts["team_offense_game_summary"] == 24
+    assert counts["player_game_summary"] > 24 * 5
+    reply = _client("progress", "http").post("/", json={
+        "phase": "3", "start": START.isoformat(), "end": END.isoformat()})
+    assert reply.get_json()["finished"] is True
+    assert reply.get_json()["by_state"] == {"succeeded": 2 * len(PHASE3)}
+
+
+def test_redelivery_five_times_and_concurrently_changes_nothing(loaded: Services) -> None:
+    before = _counts(loaded)
+    attempts = {(p, d): loaded.status.get(p, d).attempts  # type: ignore[union-attr]
+                for p in PHASE3 for d in (START, END)}
+    process = _client("process", "cloudevent")
+    msg = _message("3", PHASE3)
+    for i in range(5):
+        headers, body = _event(msg, f"again-{i}")
+        assert process.post("/", headers=headers, data=body).status_code == 200
+
+    def deliver(i: int) -> int:
+        headers, body = _event(msg, f"thread-{i}")
+        return int(_client("process", "cloudevent").post("/", headers=headers,
+                                                        data=body).status_code)
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        assert list(pool.map(deliver, range(5))) == [200] * 5
+    assert _counts(loaded) == before
+    for (proc, day), n in attempts.items():
+        st = loaded.status.get(proc, day)
+        assert st is not None and st.state is State.SUCCEEDED and st.attempts == n
+
+
+@pytest.mark.parametrize("payload, needle", [
+    (_message("3", ["no_such_processor"]), "unknown processor"),
+    ({**_message("3", PHASE3), "start_date": "2024-13-45"}, "start_date"),
+    (b"{not json", "Invalid JSON"),
+    ({**_message("3", PHASE3), "surprise": 1}, "surprise"),
+])
+def test_malformed_message_is_acked_and_recorded(loaded: Services, payload: Any,
+                                                 needle: str) -> None:
+    event_id = f"bad-{abs(hash(needle))}"
+    headers, body = _event(payload, event_id)
+    reply = _client("process", "cloudevent").post("/", headers=headers, data=body)
+    assert 200 <= reply.status_code < 300
+    run = next(r for r in loaded.status.runs(100) if r.run_id == f"malformed-{event_id}")
+    assert run.command == "malformed-message" and run.state == "failed"
+    assert needle in run.summary["error"]
+    raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    assert run.summary["payload"] == raw.decode()
+
+
+def test_raw_push_body_is_accepted(loaded: Services) -> None:
+    push = {"message": {"data": _body(b"[]"), "messageId": "push-1",
+                        "publishTime": "2024-10-24T00:00:00Z"},
+            "subscription": "projects/demo/subscriptions/work-push"}
+    reply = _client("process", "cloudevent").post("/", json=push)
+    assert reply.status_code == 200
+    assert any(r.command == "malformed-message" and "object" in r.summary["error"]
+               for r in loaded.status.runs(100))
+
+
+def test_huge_payload_is_recorded_truncated(loaded: Services) -> None:
+    headers, body = _event(b"x" * 50_000, "huge")
+    assert _client("process", "cloudevent").post("/", headers=headers,
+                                                 data=body).status_code == 200
+    run = next(r for r in loaded.status.runs(100) if r.run_id == "malformed-huge")
+    assert len(run.summary["payload"]) == 4096 and run.summary["truncated"] is True
+
+
+class _FlakyWarehouse:
+    """Delegates to the real warehouse but every replace hits a lock conflict."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.dialect = real.dialect
+        self.supports_transactions = real.supports_transactions
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def replace(self, *args: Any, **kwargs: Any) -> Any:
+        raise TransientError("concurrent update: too many DML statements outstanding")
+
+
+def test_transient_error_is_raised_for_redelivery(tmp_path: Path, loaded: Services) -> None:
+    services = build(load_settings(tmp_path / "flaky", env={}))
+    services.warehouse = _FlakyWarehouse(services.warehouse)  # type: ignore[assignment]
+    services.status.seed("team_offense_game_summary", [START], [])
+    main = _main()
+    main.set_services(services)
+    try:
+        headers, body = _event(_message("3", ["team_offense_game_summary"], START, START), "tr")
+        reply = _client("process", "cloudevent").post("/", headers=headers, data=body)
+        assert reply.status_code >= 500
+        st = services.status.get("team_offense_game_summary", START)
+        assert st is not None and st.state is State.PENDING and st.attempts == 1
+        assert "concurrent update" in (st.error or "")
+    finally:
+        main.set_services(None)
+        services.close()
+
+
+@pytest.mark.parametrize("target, args, needle", [
+    ("plan", {"phase": "9", "season": "2024-25"}, "unknown phase"),
+    ("plan", {"phase": "3"}, "seasons, or both start and end"),
+    ("progress", {"phase": "3", "start": "2024-10-40", "end": "2024-10-23"}, "start"),
+    ("validate", {"phase": "3", "start": "2024-10-22"}, "start and end"),
+])
+def test_http_bad_input_is_400(loaded: Services, target: str, args: dict[str, Any],
+                               needle: str) -> None:
+    reply = _client(target, "http").post("/", json=args)
+    assert reply.status_code == 400
+    assert needle in reply.get_json()["error"]
+
+
+def test_validate_answers_the_gate_verdict(loaded: Services) -> None:
+    reply = _client("validate", "http").post("/", json={
+        "phase": "3", "start": START.isoformat(), "end": END.isoformat()})
+    assert reply.status_code == 200
+    body = reply.get_json()
+    assert body["dates"] == 2 and sum(body["counts"].values()) == 2
+    assert body["verdict"] in ("PASS", "WARN")
+
+
+class _Executions:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+
+    def create_execution(self, parent: str, execution: Any) -> Any:
+        self.calls.append((parent, execution))
+        return execution
+
+
+def test_start_daily_starts_the_workflow_with_explicit_dates(monkeypatch: pytest.MonkeyPatch,
+                                                             ) -> None:
+    monkeypatch.setenv("BACKCOURT_DAILY_WORKFLOW", "projects/demo/locations/x/workflows/daily")
+    main = _main()
+    fake = _Executions()
+    main.set_executions_client(fake)
+    try:
+        ce = CloudEvent({"type": "google.cloud.pubsub.topic.v1.messagePublished",
+                         "source": "//pubsub.googleapis.com/projects/demo/topics/daily",
+                         "id": "tick-1"}, {"message": {"data": _body(b"{}")}})
+        headers, body = to_structured(ce)
+        reply = _client("start_daily", "cloudevent").post("/", headers=dict(headers), data=body)
+        assert reply.status_code == 200
+    finally:
+        main.set_executions_client(None)
+    (parent, execution), = fake.calls
+    assert parent == "projects/demo/locations/x/workflows/daily"
+    arg = json.loads(execution.argument)
+    post, pre = date.fromisoformat(arg["post_game_date"]), date.fromisoformat(arg["pre_game_date"])
+    assert (pre - post).days == 1

@@ -1,0 +1,239 @@
+"""BigQueryWarehouse offline: a fake client records jobs and injects faults (409, timeouts)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from datetime import date
+from typing import Any
+
+import pytest
+from google.api_core import exceptions as gexc
+
+from backcourt.adapters.gcp.bigquery_warehouse import BigQueryWarehouse, job_id, sanitize_job_id
+from backcourt.adapters.gcp.errors import map_gcp_error
+from backcourt.domain.errors import TerminalError, TransientError, WarehouseTimeout
+from backcourt.domain.schema import Table, col
+from backcourt.ports import RowsSource, SqlSource
+
+OUT = Table("nba_analytics", "pts", (col("game_date", "DATE", required=True),
+                                     col("player_id", "INT64", required=True),
+                                     col("pts", "INT64")), key=("game_date", "player_id"))
+D1, D2 = date(2024, 1, 1), date(2024, 1, 2)
+
+
+class FakeJob:
+    def __init__(self, job_id: str, rows: list[dict[str, Any]], *, hang: bool = False,
+                 bytes_processed: int = 0) -> None:
+        self.job_id, self.rows, self.hang = job_id, rows, hang
+        self.total_bytes_processed = bytes_processed
+        self.state, self.error_result = "DONE", None
+        self.result_timeouts: list[float | None] = []
+
+    def result(self, timeout: float | None = None) -> list[dict[str, Any]]:
+        self.result_timeouts.append(timeout)
+        if self.hang:
+            raise concurrent.futures.TimeoutError()
+        return self.rows
+
+
+class FakeClient:
+    """Answers the count query from ``old``/``new``; every other job returns no rows."""
+
+    def __init__(self, old: dict[date, int] | None = None, new: dict[date, int] | None = None,
+                 existing: dict[str, FakeJob] | None = None, hang: bool = False) -> None:
+        self.old, self.new = old or {}, new or {}
+        self.jobs: dict[str, FakeJob] = dict(existing or {})
+        self.queries: list[tuple[str, Any, str | None]] = []
+        self.loads: list[tuple[bytes, str, Any, str]] = []
+        self.cancelled: list[str] = []
+        self.hang = hang
+
+    def query(self, sql: str, job_config: Any, job_id: str | None = None, **kw: Any) -> FakeJob:
+        if job_id in self.jobs:
+            raise gexc.Conflict(f"Already Exists: Job demo:US.{job_id}")
+        self.queries.append((sql, job_config, job_id))
+        rows: list[dict[str, Any]] = []
+        if job_id and job_id.endswith("_count"):
+            rows = [{"kind": "old", "game_date": d, "n": n} for d, n in self.old.items()]
+            rows += [{"kind": "new", "game_date": d, "n": n} for d, n in self.new.items()]
+        job = FakeJob(job_id or "anon", rows, hang=self.hang, bytes_processed=123_456)
+        if job_id:
+            self.jobs[job_id] = job
+        return job
+
+    def get_job(self, job_id: str, **kw: Any) -> FakeJob:
+        if job_id not in self.jobs:
+            raise gexc.NotFound(f"Not found: Job demo:US.{job_id}")
+        return self.jobs[job_id]
+
+    def cancel_job(self, job_id: str, **kw: Any) -> None:
+        self.cancelled.append(job_id)
+
+    def load_table_from_file(self, f: Any, dest: str, job_config: Any, job_id: str,
+                             **kw: Any) -> FakeJob:
+        self.loads.append((f.read(), dest, job_config, job_id))
+        return FakeJob(job_id, [])
+
+    def delete_table(self, ref: str, not_found_ok: bool = False) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _wh(client: FakeClient, **kw: Any) -> BigQueryWarehouse:
+    return BigQueryWarehouse("proj", "US", "dev_", max_bytes_billed=5_000_000,
+                             job_timeout_s=60, client_factory=lambda: client, **kw)
+
+
+def _params(cfg: Any) -> dict[str, Any]:
+    out = {}
+    for p in cfg.query_parameters:
+        out[p.name] = p.values if hasattr(p, "values") else p.value
+    return out
+
+
+def test_job_id_format_and_sanitising() -> None:
+    assert job_id("run 7", "p3.player", D1, D2, 2) == "run_7_p3_player_2024-01-01_2024-01-02_2"
+    assert len(sanitize_job_id("x" * 3000)) == 1024
+    with pytest.raises(Exception, match="empty"):
+        sanitize_job_id("")
+
+
+def test_client_is_lazy() -> None:
+    made: list[int] = []
+    wh = BigQueryWarehouse("p", "US", max_bytes_billed=1,
+                           client_factory=lambda: made.append(1) or FakeClient())
+    assert made == []
+    wh.query("SELECT 1 AS x")
+    assert made == [1]
+
+
+def test_transaction_script_deletes_and_inserts_only_kept_dates_with_parameters() -> None:
+    client = FakeClient(old={D1: 10, D2: 10}, new={D1: 2, D2: 9})
+    res = _wh(client).replace(
+        OUT, [D2, D1], SqlSource("SELECT * FROM nba_raw.box WHERE game_date BETWEEN "
+                                 "@start_date AND @end_date"),
+        max_shrink=0.5, job_key="r1_pts_2024-01-01_2024-01-02_1")
+    assert res.refused == {D1: (10, 2)}
+    assert res.rows_by_date == {D1: 10, D2: 9}
+    ids = [q[2] for q in client.queries]
+    key = "r1_pts_2024-01-01_2024-01-02_1"
+    assert ids == [f"{key}_stage", f"{key}_count", f"{key}_tx"]
+    stage_sql, stage_cfg, _ = client.queries[0]
+    assert "`proj`.`dev_nba_raw`.`box`" in stage_sql  # dataset-qualified by sqlglot
+    assert _params(stage_cfg) == {"start_date": D1, "end_date": D2, "days": [D1, D2]}
+    tx_sql, tx_cfg, _ = client.queries[2]
+    assert tx_sql.startswith("DECLARE keep ARRAY<DATE> DEFAULT @keep;\nBEGIN TRANSACTION;")
+    assert "DELETE FROM `proj.dev_nba_analytics.pts` WHERE game_date IN UNNEST(keep)" in tx_sql
+    assert "INSERT INTO `proj.dev_nba_analytics.pts`" in tx_sql
+    assert tx_sql.rstrip().endswith("COMMIT TRANSACTION;")
+    assert "DATE '" not in tx_sql and "'2024-01-02'" not in tx_sql  # a parameter, no literal
+    assert _params(tx_cfg) == {"keep": [D2]}
+
+
+def test_every_refused_date_means_no_transaction() -> None:
+    client = FakeClient(old={D1: 10}, new={D1: 0})
+    res = _wh(client).replace(OUT, [D1], SqlSource("SELECT 1"), max_shrink=0.2)
+    assert res.refused == {D1: (10, 0)}
+    assert not any(q[2] and q[2].endswith("_tx") for q in client.queries)
+
+
+def test_max_bytes_billed_and_job_timeout_on_every_query_job() -> None:
+    client = FakeClient(old={}, new={D1: 1})
+    wh = _wh(client)
+    wh.replace(OUT, [D1], SqlSource("SELECT 1"), max_shrink=0.5)
+    wh.query("SELECT 1")
+    assert len(client.queries) == 4
+    for _, cfg, _ in client.queries:
+        assert cfg.maximum_bytes_billed == 5_000_000
+        assert int(cfg.job_timeout_ms) == 60_000
+
+
+def test_conflict_fetches_the_existing_job_instead_of_rerunning() -> None:
+    key = "r1_pts_2024-01-01_2024-01-01_1"
+    done = {f"{key}_stage": FakeJob(f"{key}_stage", []),
+            f"{key}_count": FakeJob(f"{key}_count", [{"kind": "new", "game_date": D1, "n": 4}])}
+    client = FakeClient(existing=done)
+    res = _wh(client).replace(OUT, [D1], SqlSource("SELECT 1"), max_shrink=0.5, job_key=key)
+    assert res.rows_by_date == {D1: 4}  # counts came from the existing job
+    assert [q[2] for q in client.queries] == [f"{key}_tx"]  # only the missing job ran
+    assert done[f"{key}_count"].result_timeouts  # it was waited for
+
+
+def test_timeout_cancels_the_job_and_raises_warehouse_timeout() -> None:
+    client = FakeClient(hang=True)
+    with pytest.raises(WarehouseTimeout, match="cancelled"):
+        _wh(client).query("SELECT 1", timeout_s=2)
+    assert len(client.cancelled) == 1 and client.cancelled[0].startswith("bc_q_")
+    assert int(client.queries[0][1].job_timeout_ms) == 2000
+
+
+def test_reconcile_reports_real_state() -> None:
+    failed = FakeJob("j1", [])
+    failed.error_result = {"reason": "invalidQuery", "message": "Syntax error"}
+    running = FakeJob("j2", [])
+    running.state = "RUNNING"
+    wh = _wh(FakeClient(existing={"j1": failed, "j2": running}))
+    assert wh.reconcile("j1").error == "Syntax error"
+    assert wh.reconcile("j2").state == "RUNNING"
+    assert wh.reconcile("nope").state == "MISSING"
+
+
+def test_dry_run_returns_bytes_processed() -> None:
+    client = FakeClient()
+    assert _wh(client).dry_run("SELECT * FROM nba_raw.box WHERE game_date = @d", {"d": D1}) \
+        == 123_456
+    assert client.queries[0][1].dry_run is True
+    assert "`dev_nba_raw`" in client.queries[0][0]
+
+
+def test_rows_source_is_a_csv_load_job_into_a_stage_table() -> None:
+    client = FakeClient(new={D1: 1})
+    rows = [{"game_date": D1, "player_id": 7, "pts": None},
+            {"game_date": D2, "player_id": 8, "pts": 3}]
+    _wh(client).replace(OUT, [D1], RowsSource(rows), max_shrink=0.5, job_key="k")
+    data, dest, cfg, jid = client.loads[0]
+    assert data == b"game_date,player_id,pts\n2024-01-01,7,\n"  # D2 is not owned: dropped
+    assert dest == "proj.dev_nba_analytics._stage_pts_k" and jid == "k_load"
+    assert cfg.source_format == "CSV" and cfg.skip_leading_rows == 1
+
+
+@pytest.mark.parametrize(("exc", "kind"), [
+    (gexc.InternalServerError("boom"), TransientError),
+    (gexc.ServiceUnavailable("down"), TransientError),
+    (gexc.TooManyRequests("slow down"), TransientError),
+    (gexc.BadRequest("Too many DML statements outstanding against table x"), TransientError),
+    (gexc.BadRequest("Transaction is aborted due to concurrent update against table x"),
+     TransientError),
+    (gexc.Forbidden("Exceeded rate limits", errors=[{"reason": "rateLimitExceeded"}]),
+     TransientError),
+    (concurrent.futures.TimeoutError(), TransientError),
+    (ConnectionError("reset"), TransientError),
+    (RuntimeError("who knows"), TransientError),
+    (gexc.BadRequest("Syntax error: Unexpected keyword"), TerminalError),
+    (gexc.NotFound("Not found: Table x"), TerminalError),
+    (gexc.Forbidden("Access Denied", errors=[{"reason": "accessDenied"}]), TerminalError),
+])
+def test_error_mapping(exc: BaseException, kind: type[Exception]) -> None:
+    mapped = map_gcp_error(exc, "replace nba_analytics.pts")
+    assert type(mapped) is kind
+    assert "replace nba_analytics.pts" in str(mapped) and type(exc).__name__ in str(mapped)
+
+
+def test_sdk_error_in_replace_is_mapped() -> None:
+    class Failing(FakeClient):
+        def query(self, sql: str, job_config: Any, job_id: str | None = None,
+                  **kw: Any) -> FakeJob:
+            raise gexc.BadRequest("Syntax error at [1:1]")
+    with pytest.raises(TerminalError, match="stage nba_analytics.pts"):
+        _wh(Failing()).replace(OUT, [D1], SqlSource("SELECT 1"), max_shrink=0.5)
+
+
+def test_literal_script_dates_mode_renders_typed_dates_only() -> None:
+    wh = _wh(FakeClient(), script_dates="literal")
+    script = wh.transaction_script(OUT, "_stage_pts_k", [D1, D2])
+    assert script.splitlines()[0] == \
+        "DECLARE keep ARRAY<DATE> DEFAULT [DATE '2024-01-01', DATE '2024-01-02'];"
+    with pytest.raises(Exception, match="expected a date"):
+        wh.transaction_script(OUT, "_stage_pts_k", ["2024-01-01'; DROP TABLE x; --"])  # type: ignore[list-item]
