@@ -30,6 +30,7 @@ from backcourt.bootstrap import Services
 from backcourt.config import load_settings
 from backcourt.domain.dates import parse_date
 from backcourt.domain.errors import BadInput, TerminalError
+from backcourt.domain.ids import season_bounds
 from backcourt.domain.messages import parse_message
 from backcourt.domain.status import RunRecord
 from backcourt.services import cloud
@@ -168,13 +169,15 @@ def _plan(args: dict[str, Any]) -> dict[str, Any]:
         force = force.lower() in ("1", "true", "yes")
     return cloud.plan_phase(get_services(), str(_required(args, "phase")), seasons=seasons,
                             start=_date(args, "start"), end=_date(args, "end"),
-                            force=bool(force))
+                            force=bool(force), run_id=str(args.get("run_id") or "manual"))
 
 
 def _range(args: dict[str, Any]) -> tuple[str, date, date]:
     start, end = _date(args, "start"), _date(args, "end")
+    if (start is None or end is None) and isinstance(args.get("season"), str):
+        start, end = season_bounds(args["season"])  # the whole season
     if start is None or end is None:
-        raise BadInput("start and end (YYYY-MM-DD) are required")
+        raise BadInput("give start and end (YYYY-MM-DD), or a season like \"2024-25\"")
     return str(_required(args, "phase")), start, end
 
 

@@ -79,7 +79,7 @@ class GcpConfig:
     """Prefix of the BigQuery datasets (``{prefix}nba_raw`` …), e.g. ``dev_``."""
     topic: str = "backcourt-work"
     """Pub/Sub topic the work messages go to."""
-    collection_prefix: str = ""
+    collection_prefix: str = "backcourt"
     """Prefix of the Firestore collections (status, verdicts, runs)."""
     bucket: str = ""
     """GCS bucket of raw files, quarantine, model artifacts and exports."""

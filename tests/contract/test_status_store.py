@@ -401,8 +401,9 @@ def test_threads_acquire_each_partition_once(store: StatusStore) -> None:
     store.seed(P, RACE_DAYS, [])
     go, won, failures = threading.Barrier(8), {}, []
 
-    def grab(owner: str, reverse: bool) -> None:
-        order = list(reversed(RACE_DAYS)) if reverse else RACE_DAYS
+    def grab(owner: str, start: int, reverse: bool) -> None:
+        order = RACE_DAYS[start:] + RACE_DAYS[:start]  # every thread tries all 20
+        order = order[:1] + order[:0:-1] if reverse else order
         try:
             go.wait(timeout=30)
             won[owner] = [d for d in order if store.acquire(
@@ -410,7 +411,8 @@ def test_threads_acquire_each_partition_once(store: StatusStore) -> None:
         except Exception as exc:  # surfaced below with the owner's name
             failures.append(f"{owner}: {exc!r}")
 
-    threads = [threading.Thread(target=grab, args=(f"thread{i}", i % 2 == 1)) for i in range(8)]
+    threads = [threading.Thread(target=grab, args=(f"thread{i}", i * 5 // 2, i % 2 == 1))
+               for i in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -4,6 +4,7 @@ progress, validate a phase and resolve the daily dates. Every answer is small an
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -18,7 +19,7 @@ from backcourt.config import Settings
 from backcourt.domain.dates import date_range, eastern_date, runs
 from backcourt.domain.errors import BadInput, TransientError
 from backcourt.domain.ids import season_bounds, season_of
-from backcourt.domain.messages import MAX_RANGE_DAYS, WorkMessage
+from backcourt.domain.messages import MAX_RANGE_DAYS, WorkMessage, make_message
 from backcourt.domain.registry import BY_NAME, PROCESSORS, Phase, Processor, of_phase
 from backcourt.domain.status import DONE, State, Verdict
 from backcourt.services.calendar import calendars
@@ -135,7 +136,7 @@ def _spans(days: Sequence[date], chunk_days: int) -> list[tuple[date, date]]:
 
 def plan_phase(services: Services, phase: Phase | str, *, seasons: Sequence[str] | None = None,
                start: date | None = None, end: date | None = None,
-               force: bool = False) -> dict[str, Any]:
+               force: bool = False, run_id: str = "manual") -> dict[str, Any]:
     """Seed the phase's status documents and return the units to publish as messages.
 
     Every unit of a wave may run at once. One unit = the phase's processors with work over a
@@ -160,7 +161,7 @@ def plan_phase(services: Services, phase: Phase | str, *, seasons: Sequence[str]
         for plan in level:
             for unit in plan.units:
                 if plan.processor.name == "schedule":
-                    first += [_unit([plan.processor.name], a, b)
+                    first += [_unit(run_id, ph, [plan.processor.name], a, b)
                               for a, b in _spans(unit.days, len(unit.days) or 1)]
                 else:
                     todo.setdefault(plan.processor.name, set()).update(unit.days)
@@ -169,7 +170,7 @@ def plan_phase(services: Services, phase: Phase | str, *, seasons: Sequence[str]
     for a, b in _spans(all_days, services.settings.chunk_days):
         procs = [p.name for p in of_phase(ph)
                  if any(a <= d <= b for d in todo.get(p.name, ()))]
-        second.append(_unit(procs, a, b))
+        second.append(_unit(run_id, ph, procs, a, b))
     if first:  # the schedule decides the calendar: plan again once it is loaded
         return {"phase": ph.value, "waves": [first], "units": len(first), "dates": 0,
                 "replan": True}
@@ -177,9 +178,12 @@ def plan_phase(services: Services, phase: Phase | str, *, seasons: Sequence[str]
             "dates": len(all_days), "replan": False}
 
 
-def _unit(processors: list[str], start: date, end: date) -> dict[str, Any]:
-    return {"processors": processors, "start_date": start.isoformat(),
-            "end_date": end.isoformat()}
+def _unit(run_id: str, phase: Phase, processors: list[str], start: date, end: date,
+          ) -> dict[str, Any]:
+    """A complete work message (the workflow publishes it as is)."""
+    message: dict[str, Any] = json.loads(make_message(run_id, phase, processors, start,
+                                                      end).to_json())
+    return message
 
 
 def _phase(text: str) -> Phase:

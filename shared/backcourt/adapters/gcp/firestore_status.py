@@ -259,6 +259,13 @@ class FirestoreStatusStore:
         tr.require_aware(now)
         tr.require_ttl(ttl)
         ref = self._ref(processor, game_date)
+        with self._errors("acquire"):
+            seen = self._read(ref)
+        if tr.take_lease(seen, owner=owner, run_id=run_id, ttl=ttl, now=now) is None:
+            # Plainly not takeable (absent, finished or leased live): answer without taking
+            # transaction locks, so workers racing for a partition someone already holds do
+            # not queue on it. A takeable one is decided again inside the transaction.
+            return None
 
         def work(txn: firestore.Transaction) -> PartitionStatus | None:
             new = tr.take_lease(self._read(ref, txn), owner=owner, run_id=run_id, ttl=ttl,
