@@ -401,9 +401,8 @@ def test_threads_acquire_each_partition_once(store: StatusStore) -> None:
     store.seed(P, RACE_DAYS, [])
     go, won, failures = threading.Barrier(8), {}, []
 
-    def grab(owner: str, start: int, reverse: bool) -> None:
-        order = RACE_DAYS[start:] + RACE_DAYS[:start]  # every thread tries all 20
-        order = order[:1] + order[:0:-1] if reverse else order
+    def grab(owner: str, reverse: bool) -> None:
+        order = list(reversed(RACE_DAYS)) if reverse else RACE_DAYS
         try:
             go.wait(timeout=30)
             won[owner] = [d for d in order if store.acquire(
@@ -411,8 +410,7 @@ def test_threads_acquire_each_partition_once(store: StatusStore) -> None:
         except Exception as exc:  # surfaced below with the owner's name
             failures.append(f"{owner}: {exc!r}")
 
-    threads = [threading.Thread(target=grab, args=(f"thread{i}", i * 5 // 2, i % 2 == 1))
-               for i in range(8)]
+    threads = [threading.Thread(target=grab, args=(f"thread{i}", i % 2 == 1)) for i in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -423,3 +421,34 @@ def test_threads_acquire_each_partition_once(store: StatusStore) -> None:
     assert sorted(d for d, _ in winners) == RACE_DAYS  # every partition exactly once
     docs = {d.game_date: d for d in store.list([P], RACE_DAYS[0], RACE_DAYS[-1])}
     assert all(docs[d].lease_owner == owner and docs[d].attempts == 1 for d, owner in winners)
+
+
+# -- SDK errors (pure: no emulator) ------------------------------------------------------------
+
+
+def test_firestore_sdk_errors_map_to_transient_or_terminal() -> None:
+    from google.api_core import exceptions as gexc
+
+    from backcourt.adapters.gcp.firestore_status import FirestoreStatusStore, map_error
+
+    transient = [gexc.Aborted("contention"), gexc.DeadlineExceeded("slow"),
+                 gexc.ServiceUnavailable("down"), gexc.TooManyRequests("429"),
+                 gexc.InternalServerError("500"), gexc.Unknown("?")]
+    terminal = [gexc.InvalidArgument("bad"), gexc.PermissionDenied("no"),
+                gexc.NotFound("db"), gexc.FailedPrecondition("needs an index")]
+    assert all(type(map_error(e, "get")) is TransientError for e in transient)
+    assert all(type(map_error(e, "get")) is TerminalError for e in terminal)
+    assert "firestore get: PermissionDenied" in str(map_error(terminal[1], "get"))
+    calls: list[str] = []
+
+    def refuse() -> object:
+        calls.append("client")
+        raise gexc.PermissionDenied("caller lacks datastore.entities.get")
+
+    store = FirestoreStatusStore("p", client_factory=refuse)  # type: ignore[arg-type]
+    assert calls == []  # no client at construction
+    with pytest.raises(TerminalError, match="PermissionDenied"):
+        store.get(P, D)
+    assert calls == ["client"]
+    with pytest.raises(BadInput, match="project"):
+        FirestoreStatusStore("")

@@ -10,11 +10,13 @@ Collections (``{prefix}`` defaults to ``backcourt``):
 * ``{prefix}_runs``: one document per run_id.
 
 ``metrics`` and ``summary`` are kept as JSON text, as on SQLite: Firestore refuses nested arrays.
-Every read-modify-write runs in a Firestore transaction and asks ``backcourt.domain.transitions``
-for the next document, so both stores share one state machine. Queries that real Firestore serves
-only with composite indexes: partitions (processor, game_date), verdicts (phase, game_date).
-The client is created on first use; with ``FIRESTORE_EMULATOR_HOST`` set it talks to the emulator
-without credentials. SDK errors become TransientError / TerminalError (``map_error``).
+Every read-modify-write asks ``backcourt.domain.transitions`` for the next document, so both
+stores share one state machine; ``acquire`` writes it with an update-time precondition
+(compare-and-set), every other change runs in a Firestore transaction. Queries that real
+Firestore serves only with composite indexes: partitions (processor, game_date), verdicts
+(phase, game_date). The client is created on first use; with ``FIRESTORE_EMULATOR_HOST`` set
+it talks to the emulator without credentials. SDK errors become TransientError or
+TerminalError (``map_error``).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ _MAX_WRITES = 500  # Firestore's limit of writes per transaction / batch
 _MAX_IN = 30  # values in one ``in`` filter
 _TX_ATTEMPTS = 5  # commit attempts inside one Firestore transaction call
 _TX_ROUNDS = 6  # transaction calls before contention is reported as transient
+_CAS_ROUNDS = 20  # compare-and-set rounds of one acquire
 _TRANSIENT = (gexc.Aborted, gexc.DeadlineExceeded, gexc.ServiceUnavailable,
               gexc.TooManyRequests, gexc.InternalServerError, gexc.RetryError)
 
@@ -256,26 +259,30 @@ class FirestoreStatusStore:
 
     def acquire(self, processor: str, game_date: date, *, owner: str, run_id: str,
                 ttl: timedelta, now: datetime) -> PartitionStatus | None:
+        """Take the lease by compare-and-set: read the document, ask ``transitions.take_lease``,
+        write only if the document's update time is still the one read (a Firestore write
+        precondition, atomic on the server). A lost race re-reads and decides again. Unlike a
+        read-locking transaction this never waits on another worker's lock, which on the
+        emulator costs a 2 s lock timeout per collision."""
         tr.require_aware(now)
         tr.require_ttl(ttl)
         ref = self._ref(processor, game_date)
-        with self._errors("acquire"):
-            seen = self._read(ref)
-        if tr.take_lease(seen, owner=owner, run_id=run_id, ttl=ttl, now=now) is None:
-            # Plainly not takeable (absent, finished or leased live): answer without taking
-            # transaction locks, so workers racing for a partition someone already holds do
-            # not queue on it. A takeable one is decided again inside the transaction.
-            return None
-
-        def work(txn: firestore.Transaction) -> PartitionStatus | None:
-            new = tr.take_lease(self._read(ref, txn), owner=owner, run_id=run_id, ttl=ttl,
-                                now=now)
-            if new is not None:
-                txn.set(ref, _encode(new))
-            return new
-
-        new = self._in_tx("acquire", work)
-        return new if tr.granted(new, owner) else None
+        for _ in range(_CAS_ROUNDS):
+            with self._errors("acquire"):
+                snap = ref.get()
+                data = snap.to_dict() if snap.exists else None
+                new = tr.take_lease(None if data is None else _decode(data), owner=owner,
+                                    run_id=run_id, ttl=ttl, now=now)
+                if new is None:
+                    return None
+                guard = self._client().write_option(last_update_time=snap.update_time)
+                try:
+                    ref.update(_encode(new), option=guard)
+                except gexc.FailedPrecondition:
+                    continue  # someone wrote it since we read it: decide again
+            return new if tr.granted(new, owner) else None
+        raise TransientError(f"acquire: lost the compare-and-set {_CAS_ROUNDS} times in a row",
+                             processor=processor, game_date=game_date)
 
     def renew(self, processor: str, game_date: date, owner: str, ttl: timedelta,
               now: datetime) -> bool:
