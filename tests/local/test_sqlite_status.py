@@ -1,4 +1,8 @@
-"""SqliteStatusStore: the state machine on disk, history tables, and leases under real races."""
+"""SqliteStatusStore: what only SQLite has (schema, WAL, locking, multi-process races).
+
+The behaviour shared with the Firestore store (state machine, leases, attempts, seed, verdicts,
+runs) is in tests/contract/test_status_store.py, parametrized over both stores.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from backcourt.adapters.local.sqlite_status import SqliteStatusStore
-from backcourt.domain.errors import BadInput, TerminalError, TransientError
-from backcourt.domain.status import GateVerdict, Outcome, PartitionStatus, RunRecord, State, Verdict
-from backcourt.ports import StatusStore
+from backcourt.domain.errors import TerminalError, TransientError
+from backcourt.domain.status import Outcome, PartitionStatus, State
 
 pytestmark = pytest.mark.local
 
@@ -135,181 +137,29 @@ def run_step(store: SqliteStatusStore, step: Step) -> None:
         assert store.release_expired(now) == int(step.ok)
 
 
-@pytest.mark.parametrize("steps", list(SCENARIOS.values()), ids=list(SCENARIOS))
-def test_state_machine(store: SqliteStatusStore, steps: list[Step]) -> None:
-    store.seed(P, [D], [])
-    for i, step in enumerate(steps):
-        run_step(store, step)
-        doc = store.get(P, D)
-        assert doc is not None
-        assert (doc.state, doc.attempts) == (step.state, step.attempts), f"after step {i}: {step}"
 
 
-def test_not_expected_and_absent_are_never_acquired(store: SqliteStatusStore) -> None:
-    store.seed(P, [], [D])
-    assert store.acquire(P, D, owner="a", run_id="r", ttl=TTL, now=T0) is None
-    assert store.get(P, D) == PartitionStatus(P, D, State.NOT_EXPECTED, reason="no_games")
-    other = date(2025, 1, 20)
-    assert store.acquire(P, other, owner="a", run_id="r", ttl=TTL, now=T0) is None
-    assert store.get(P, other) is None  # acquire does not create documents
 
 
-def test_finish_records_the_outcome_and_keeps_the_error_for_why(
-        store: SqliteStatusStore) -> None:
-    store.seed(P, [D], [])
-    taken = store.acquire(P, D, owner="a", run_id="r1", ttl=TTL, now=T0)
-    assert taken is not None and taken.started_at == T0
-    back = store.finish(P, D, "a", FLAKY, at(2))
-    assert (back.state, back.error_kind, back.error) == (PE, "transient", "503 backend error")
-    assert store.acquire(P, D, owner="b", run_id="r2", ttl=TTL, now=at(3)) is not None
-    outcome = Outcome(State.DEGRADED, rows_written=12, expected_rows=30, reason="shrink_refused")
-    store.finish(P, D, "b", outcome, at(4))
-    assert store.get(P, D) == PartitionStatus(
-        P, D, State.DEGRADED, attempts=2, run_id="r2", started_at=at(3), finished_at=at(4),
-        rows_written=12, expected_rows=30, reason="shrink_refused")
 
 
-def test_release_expired_and_dead_owners(store: SqliteStatusStore) -> None:
-    ds = days(5)
-    store.seed(P, ds, [])
-    store.seed("team_offense_game_summary", [D], [])
-    for d in ds[:4]:
-        assert store.acquire(P, d, owner=f"w{d.day}", run_id="r", ttl=TTL, now=T0)
-    for n in (1, 2):  # ds[3] expires twice more, so it has used all three attempts
-        assert store.acquire(P, ds[3], owner="x", run_id="r", ttl=TTL, now=at(10 * n))
-    assert store.acquire(P, ds[1], owner="live", run_id="r", ttl=TTL * 6, now=at(10))
-    assert store.acquire("team_offense_game_summary", D, owner="dead", run_id="r", ttl=TTL * 6,
-                         now=at(1))
-    # at minute 35: ds[0], ds[2] expired (attempt 1); ds[3] expired on attempt 3;
-    # ds[1] live (owner alive); the team row is live but its owner is dead; ds[4] pending.
-    assert store.release_expired(at(35), dead_owners=["dead", "nobody"]) == 4
-    states = {(d.processor, d.game_date): (d.state, d.attempts, d.lease_owner)
-              for d in store.list(None, D, ds[-1])}
-    assert states == {
-        (P, ds[0]): (PE, 1, None), (P, ds[1]): (R, 2, "live"), (P, ds[2]): (PE, 1, None),
-        (P, ds[3]): (F, 3, None), (P, ds[4]): (PE, 0, None),
-        ("team_offense_game_summary", D): (PE, 1, None),
-    }
-    failed = store.get(P, ds[3])
-    assert failed is not None and failed.error == "lease expired after 3 attempts"
-    assert store.release_expired(at(35)) == 0
 
 
-def test_reset_re_arms_failed_only_in_the_given_states(store: SqliteStatusStore) -> None:
-    ds = days(3)
-    store.seed(P, ds, [])
-    for d, outcome in zip(ds, (BROKEN, OK, Outcome(State.BLOCKED)), strict=True):
-        assert store.acquire(P, d, owner="a", run_id="r", ttl=TTL, now=T0)
-        store.finish(P, d, "a", outcome, at(1))
-    assert store.reset(P, ds + [date(2025, 3, 1)], [State.FAILED]) == 1
-    re_armed = store.get(P, ds[0])
-    assert re_armed is not None
-    assert (re_armed.state, re_armed.attempts, re_armed.error, re_armed.error_kind) == (
-        PE, 0, None, None)
-    assert [d.state for d in store.list([P], ds[0], ds[-1])] == [PE, State.SUCCEEDED,
-                                                                 State.BLOCKED]
-    assert store.reset("team_offense_game_summary", ds, [State.FAILED]) == 0
-    got = store.acquire(P, ds[0], owner="b", run_id="r2", ttl=TTL, now=at(2))
-    assert got is not None and got.attempts == 1
 
 
-def test_mark_stale(store: SqliteStatusStore) -> None:
-    ds = days(7)
-    store.seed(P, ds[:6], [ds[6]])
-    finals = (OK, Outcome(State.DEGRADED), Outcome(State.BLOCKED), BROKEN)
-    for d, outcome in zip(ds, finals, strict=False):
-        assert store.acquire(P, d, owner="a", run_id="r", ttl=TTL, now=T0)
-        store.finish(P, d, "a", outcome, at(1))
-    assert store.acquire(P, ds[4], owner="a", run_id="r", ttl=TTL, now=T0)  # stays running
-    assert store.mark_stale(P, ds) == 4
-    got = [(d.state, d.attempts) for d in store.list([P], ds[0], ds[-1])]
-    assert got == [(PE, 0)] * 4 + [(R, 1), (PE, 0), (State.NOT_EXPECTED, 0)]
 
 
-def test_seed_semantics(store: SqliteStatusStore) -> None:
-    d1, d2, d3, d4, d5 = days(5)
-    store.seed(P, [d1, d2, d4], [d5])
-    assert store.acquire(P, d2, owner="a", run_id="r", ttl=TTL, now=T0)
-    store.finish(P, d2, "a", OK, at(1))
-    assert store.acquire(P, d4, owner="a", run_id="r", ttl=TTL, now=T0)
-    store.finish(P, d4, "a", OK, at(1))
-    # re-plan: d3 is new; d4 turned out to have no games; d5 now has games
-    store.seed(P, [d1, d2, d3, d5], [d4])
-    got = {d.game_date: (d.state, d.reason) for d in store.list([P], d1, d5)}
-    assert got == {d1: (PE, None), d2: (State.SUCCEEDED, None), d3: (PE, None),
-                   d4: (State.NOT_EXPECTED, "no_games"), d5: (PE, None)}
-    with pytest.raises(BadInput, match="both expected and not_expected"):
-        store.seed(P, [d1], [d1])
 
 
-def test_list_and_counts(store: SqliteStatusStore) -> None:
-    ds = days(4)
-    store.seed("b_proc", ds, [])
-    store.seed("a_proc", ds[:2], ds[2:])
-    store.seed("c_proc", [date(2025, 2, 1)], [])
-    assert store.acquire("b_proc", ds[1], owner="a", run_id="r", ttl=TTL, now=T0)
-    listed = store.list(["a_proc", "b_proc"], ds[1], ds[2])
-    assert [(d.processor, d.game_date) for d in listed] == [
-        ("a_proc", ds[1]), ("a_proc", ds[2]), ("b_proc", ds[1]), ("b_proc", ds[2])]
-    assert store.list([], D, ds[-1]) == []
-    assert len(store.list(None, D, date(2025, 2, 1))) == 9
-    assert store.counts(None, D, ds[-1]) == {
-        ("a_proc", PE): 2, ("a_proc", State.NOT_EXPECTED): 2, ("b_proc", PE): 3,
-        ("b_proc", R): 1}
-    assert store.counts(["c_proc"], D, date(2025, 2, 1)) == {("c_proc", PE): 1}
-    with pytest.raises(BadInput, match="after end"):
-        store.counts(None, ds[1], ds[0])
 
 
-def test_annotate_from_outside_a_lease(store: SqliteStatusStore) -> None:
-    d1, d2, d3 = days(3)
-    store.seed(P, [d1, d2], [])
-    assert store.acquire(P, d1, owner="a", run_id="r", ttl=TTL, now=T0)
-    store.finish(P, d1, "a", OK, at(1))
-    store.annotate(P, d1, State.DEGRADED, "rows 200 of 250 expected")
-    store.annotate(P, d2, State.BLOCKED, "upstream gate 3 blocked")
-    store.annotate(P, d3, State.BLOCKED, "upstream gate 3 blocked")
-    got = {d.game_date: (d.state, d.attempts, d.rows_written, d.reason)
-           for d in store.list([P], d1, d3)}
-    assert got == {d1: (State.DEGRADED, 1, 250, "rows 200 of 250 expected"),
-                   d2: (State.BLOCKED, 0, None, "upstream gate 3 blocked"),
-                   d3: (State.BLOCKED, 0, None, "upstream gate 3 blocked")}
-    assert store.acquire(P, d2, owner="b", run_id="r", ttl=TTL, now=at(2)) is None
-    with pytest.raises(BadInput, match="annotate state"):
-        store.annotate(P, d1, State.RUNNING, "no")
 
 
 # -- verdicts and runs -----------------------------------------------------------------------
 
 
-def test_verdict_round_trip_oldest_first(store: SqliteStatusStore) -> None:
-    eastern = datetime(2025, 1, 15, 23, 30, tzinfo=ZoneInfo("America/New_York"))
-    warn = GateVerdict("3", D, Verdict.WARN, ("minutes coverage 61%", "2 late games"),
-                       {"rows": 250, "coverage": 0.61, "by_team": {"BOS": 13}}, "r1", eastern)
-    passed = GateVerdict("3", D, Verdict.PASS, (), {}, "r2", at(60))
-    other = GateVerdict("4", D, Verdict.BLOCK, ("lookback_incomplete",), {}, None, None)
-    outside = GateVerdict("3", date(2025, 1, 20), Verdict.PASS)
-    for v in (warn, passed, other, outside):
-        store.record_verdict(v)
-    assert store.verdicts("3", D, date(2025, 1, 16)) == [warn, passed]
-    assert store.verdicts(None, D, D) == [warn, passed, other]
-    got = store.verdicts("3", D, D)[0]
-    assert got.decided_at == datetime(2025, 1, 16, 4, 30, tzinfo=UTC)
-    assert isinstance(got.reasons, tuple) and got.verdict is Verdict.WARN
 
 
-def test_runs_upsert_and_newest_first(store: SqliteStatusStore) -> None:
-    first = RunRecord("r1", "backfill", T0, "ops", "2024-25 phases 2-3")
-    second = RunRecord("r2", "daily", at(60), "scheduler", "2025-01-16")
-    store.record_run(first)
-    store.record_run(second)
-    done = RunRecord("r1", "backfill", T0, "ops", "2024-25 phases 2-3", "succeeded", at(90),
-                     {"dates": 120, "failed": []})
-    store.record_run(done)
-    assert store.runs() == [second, done]
-    assert store.runs(limit=1) == [second]
-    with pytest.raises(BadInput, match="timezone-aware"):
-        store.record_run(RunRecord("r3", "daily", datetime(2025, 1, 1), "x", "y"))
 
 
 # -- the file itself -------------------------------------------------------------------------
@@ -352,25 +202,8 @@ def test_locked_database_is_transient(tmp_path: Path) -> None:
     store.close()
 
 
-def test_bad_arguments_are_named(store: SqliteStatusStore) -> None:
-    store.seed(P, [D], [])
-    with pytest.raises(BadInput, match="timezone-aware"):
-        store.acquire(P, D, owner="a", run_id="r", ttl=TTL, now=datetime(2025, 1, 16))
-    with pytest.raises(BadInput, match="ttl must be positive"):
-        store.acquire(P, D, owner="a", run_id="r", ttl=timedelta(0), now=T0)
-    assert store.acquire(P, D, owner="a", run_id="r", ttl=TTL, now=T0) is not None
-    with pytest.raises(BadInput, match="outcome state"):
-        store.finish(P, D, "a", Outcome(State.PENDING), at(1))
-    held = store.get(P, D)
-    assert held is not None and (held.state, held.lease_owner) == (R, "a")
 
 
-def test_satisfies_the_port(store: SqliteStatusStore) -> None:
-    port: StatusStore = store
-    methods = [n for n, v in vars(StatusStore).items() if callable(v) and not n.startswith("_")]
-    assert len(methods) >= 16
-    missing = [n for n in methods if not callable(getattr(port, n, None))]
-    assert missing == []
 
 
 # -- a real race: 8 threads and 2 processes on the same 50 partitions ----------------------------
