@@ -9,7 +9,7 @@ SEASON ?= 2024-25
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help venv cloud-venvs bq-venv demo test test-fast lint clean
+.PHONY: help venv cloud-venvs bq-venv demo test test-fast test-cloud lint clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -35,10 +35,13 @@ demo: $(STAMP) ## Generate the 2024-25 sample season and backfill it through the
 	$(BC) status --season $(SEASON)
 
 test: $(STAMP) cloud-venvs ## Run the test suite (unit, local, contract and emulator tests)
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q --ignore=tests/cloud
 
 test-fast: $(STAMP) ## Unit tests only
 	$(PY) -m pytest -q tests/unit
+
+test-cloud: $(STAMP) cloud-venvs ## End to end: backfill workflow on the functions and the emulators
+	$(PY) -m pytest -q tests/cloud -p no:xdist -s
 
 lint: $(STAMP) ## ruff + mypy (strict on the package)
 	$(VENV)/bin/ruff check shared tests bench functions

@@ -22,9 +22,9 @@ from flask import Request
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions"))
 
-import main  # noqa: E402  (functions/main.py, found through the path above)
 from cloudevents.http import CloudEvent  # noqa: E402
 
+import main  # noqa: E402  (functions/main.py, found through the path above)
 from backcourt.adapters.local.bucket import FolderBucket  # noqa: E402
 from backcourt.bootstrap import Services, SystemClock  # noqa: E402
 from backcourt.config import load_settings  # noqa: E402
@@ -67,6 +67,7 @@ def process(event: CloudEvent) -> None:
     """``main.process`` on the emulator adapters."""
     _wired()
     main.process(event)
+    print("DELIVERED", event["id"] if "id" in event else "?", flush=True)  # counted by the test
 
 
 def plan(request: Request) -> Any:
