@@ -13,7 +13,7 @@ from backcourt.config import load_settings
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "nba"
 
-pytest_plugins = ["emulator_fixtures", "bq_fixtures"]  # firestore, pubsub, bqemulator (session)
+pytest_plugins = ["emulator_fixtures", "bq_fixtures", "gcs_fixtures"]  # emulators (session)
 
 
 @pytest.fixture

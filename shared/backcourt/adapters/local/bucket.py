@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from backcourt.domain.errors import BadInput
+
 
 class FolderBucket:
     """Bucket port on a local folder: object paths are relative POSIX paths below ``root``."""
@@ -14,8 +16,8 @@ class FolderBucket:
 
     def _path(self, path: str) -> Path:
         clean = Path(path)
-        if clean.is_absolute() or ".." in clean.parts:
-            raise ValueError(f"bad object path {path!r}")
+        if not path.strip("/") or clean.is_absolute() or ".." in clean.parts:
+            raise BadInput(f"bad object path {path!r}: a relative path below the bucket")
         return self.root / clean
 
     def write(self, path: str, data: bytes) -> None:
