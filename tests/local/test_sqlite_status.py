@@ -10,7 +10,6 @@ import multiprocessing
 import sqlite3
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,17 +18,12 @@ import pytest
 
 from backcourt.adapters.local.sqlite_status import SqliteStatusStore
 from backcourt.domain.errors import TerminalError, TransientError
-from backcourt.domain.status import Outcome, PartitionStatus, State
-
-pytestmark = pytest.mark.local
+from backcourt.domain.status import PartitionStatus, State
 
 P = "player_game_summary"
 D = date(2025, 1, 15)
 T0 = datetime(2025, 1, 16, 4, 0, tzinfo=UTC)
 TTL = timedelta(minutes=10)
-OK = Outcome(State.SUCCEEDED, rows_written=250, expected_rows=250)
-FLAKY = Outcome(State.FAILED, error_kind="transient", error="503 backend error")
-BROKEN = Outcome(State.FAILED, error_kind="terminal", error="column not found")
 
 
 @pytest.fixture
@@ -39,127 +33,8 @@ def store(tmp_path: Path) -> Iterator[SqliteStatusStore]:
     s.close()
 
 
-def at(minutes: float) -> datetime:
-    return T0 + timedelta(minutes=minutes)
-
-
 def days(n: int, first: date = D) -> list[date]:
     return [first + timedelta(days=i) for i in range(n)]
-
-
-# -- the state machine, table-driven ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Step:
-    """One call on (P, D) at minute ``at``; ``ok`` is its expected answer (granted / renewed /
-    finished without "lease lost"); ``state``/``attempts`` describe the document afterwards."""
-
-    op: str
-    owner: str
-    at: float
-    ok: bool
-    state: State
-    attempts: int
-    outcome: Outcome = OK
-
-
-def acq(owner: str, t: float, ok: bool, state: State, attempts: int) -> Step:
-    return Step("acquire", owner, t, ok, state, attempts)
-
-
-def fin(owner: str, t: float, outcome: Outcome, ok: bool, state: State, attempts: int) -> Step:
-    return Step("finish", owner, t, ok, state, attempts, outcome)
-
-
-R, PE, F = State.RUNNING, State.PENDING, State.FAILED
-SCENARIOS: dict[str, list[Step]] = {
-    "pending→running→succeeded, then never taken again": [
-        acq("a", 0, True, R, 1), fin("a", 3, OK, True, State.SUCCEEDED, 1),
-        acq("b", 60, False, State.SUCCEEDED, 1),
-    ],
-    "transient, transient, transient → failed": [
-        acq("a", 0, True, R, 1), fin("a", 1, FLAKY, True, PE, 1),
-        acq("b", 2, True, R, 2), fin("b", 3, FLAKY, True, PE, 2),
-        acq("c", 4, True, R, 3), fin("c", 5, FLAKY, True, F, 3),
-        acq("d", 6, False, F, 3),
-    ],
-    "terminal → failed at once": [
-        acq("a", 0, True, R, 1), fin("a", 1, BROKEN, True, F, 1), acq("b", 2, False, F, 1),
-    ],
-    "live lease kept; expired lease taken over; old owner's finish is lease lost": [
-        acq("a", 0, True, R, 1), acq("b", 5, False, R, 1), acq("b", 10, True, R, 2),
-        fin("a", 11, OK, False, R, 2), fin("b", 12, OK, True, State.SUCCEEDED, 2),
-    ],
-    "third lease expiring → failed on the next acquire": [
-        acq("a", 0, True, R, 1), acq("b", 10, True, R, 2), acq("c", 20, True, R, 3),
-        acq("d", 30, False, F, 3),
-    ],
-    "renewal keeps the lease; only the holder renews": [
-        acq("a", 0, True, R, 1), Step("renew", "a", 8, True, R, 1), acq("b", 12, False, R, 1),
-        Step("renew", "b", 13, False, R, 1), acq("b", 18, True, R, 2),
-        Step("renew", "a", 19, False, R, 2),
-    ],
-    "sweeper returns an expired lease to pending": [
-        acq("a", 0, True, R, 1), Step("release", "-", 5, False, R, 1),
-        Step("release", "-", 10, True, PE, 1), fin("a", 11, OK, False, PE, 1),
-        acq("b", 12, True, R, 2),
-    ],
-    "degraded is final": [
-        acq("a", 0, True, R, 1),
-        fin("a", 1, Outcome(State.DEGRADED, reason="shrink_refused"), True, State.DEGRADED, 1),
-        acq("b", 20, False, State.DEGRADED, 1),
-    ],
-    "blocked is not taken again by acquire": [
-        acq("a", 0, True, R, 1),
-        fin("a", 1, Outcome(State.BLOCKED, reason="lookback_incomplete"), True, State.BLOCKED, 1),
-        acq("b", 20, False, State.BLOCKED, 1),
-    ],
-}
-
-
-def run_step(store: SqliteStatusStore, step: Step) -> None:
-    now = at(step.at)
-    if step.op == "acquire":
-        got = store.acquire(P, D, owner=step.owner, run_id=f"run-{step.owner}", ttl=TTL, now=now)
-        assert (got is not None) is step.ok
-        if got is not None:
-            assert got == store.get(P, D)
-            assert (got.lease_owner, got.lease_expires_at) == (step.owner, now + TTL)
-    elif step.op == "finish" and step.ok:
-        assert store.finish(P, D, step.owner, step.outcome, now) == store.get(P, D)
-    elif step.op == "finish":
-        with pytest.raises(TransientError, match="lease lost"):
-            store.finish(P, D, step.owner, step.outcome, now)
-    elif step.op == "renew":
-        assert store.renew(P, D, step.owner, TTL, now) is step.ok
-    else:
-        assert store.release_expired(now) == int(step.ok)
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-# -- verdicts and runs -----------------------------------------------------------------------
-
-
-
-
 
 
 # -- the file itself -------------------------------------------------------------------------
@@ -200,10 +75,6 @@ def test_locked_database_is_transient(tmp_path: Path) -> None:
     blocker.close()
     assert store.acquire(P, D, owner="a", run_id="r", ttl=TTL, now=T0) is not None
     store.close()
-
-
-
-
 
 
 # -- a real race: 8 threads and 2 processes on the same 50 partitions ----------------------------
