@@ -400,6 +400,21 @@ def retry_failed(season: SeasonsOpt,
     console.print(f"re-armed {total} failed date(s); run `backcourt backfill` to retry them")
 
 
+def _register_command_modules() -> None:
+    """Commands that live in ``backcourt.commands.<name>`` add themselves via ``register(app)``."""
+    import importlib
+    import pkgutil
+
+    from backcourt import commands
+
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"backcourt.commands.{info.name}").register(app)
+
+
+_register_command_modules()
+
+
 def main() -> None:
     """Console-script entry point: clear one-line errors, exit 2 for bad input."""
     try:
