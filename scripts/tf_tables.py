@@ -1,16 +1,22 @@
-"""Render Terraform's table list from the processor registry (``backcourt.domain.registry``).
+"""Render Terraform's generated files: the table list from the processor registry
+(``backcourt.domain.registry``) and the inputs/outputs tables of the module READMEs.
 
 The BigQuery datasets and tables of ``terraform/`` come from this one render of the same schema
-declarations the code uses, so there is no hand-written second copy. Run from the repository root::
+declarations the code uses, so there is no hand-written second copy. Each module README carries
+a table of its variables and outputs between ``<!-- BEGIN_TF_DOCS -->`` and
+``<!-- END_TF_DOCS -->``, rendered from its ``variables.tf`` and ``outputs.tf`` (needs
+python-hcl2, a dev dependency).
+Run from the repository root::
 
-    .venv/bin/python scripts/tf_tables.py          # rewrite terraform/generated/tables.json
-    .venv/bin/python scripts/tf_tables.py --check  # exit 1 when the committed file is stale
+    .venv/bin/python scripts/tf_tables.py          # rewrite tables.json and the README tables
+    .venv/bin/python scripts/tf_tables.py --check  # exit 1 when anything is stale
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,8 +24,10 @@ from typing import Any
 from backcourt.domain.registry import PROCESSORS
 from backcourt.domain.schema import Column, Table
 
-OUTPUT = Path(__file__).resolve().parents[1] / "terraform" / "generated" / "tables.json"
+TERRAFORM = Path(__file__).resolve().parents[1] / "terraform"
+OUTPUT = TERRAFORM / "generated" / "tables.json"
 PARTITION_FIELD = "game_date"
+BEGIN_DOCS, END_DOCS = "<!-- BEGIN_TF_DOCS -->", "<!-- END_TF_DOCS -->"
 
 # The names the BigQuery API reports back, so `terraform plan` shows no perpetual type diff.
 _API_TYPES = {"INT64": "INTEGER", "FLOAT64": "FLOAT", "BOOL": "BOOLEAN"}
@@ -68,20 +76,84 @@ def render() -> str:
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"
 
 
+def _type_text(source: str, name: str) -> str:
+    """The ``type = …`` expression of variable ``name`` as written (whitespace collapsed, long
+    object types shortened to ``object({…})``)."""
+    block = source[source.index(f'variable "{name}"'):]
+    found = re.search(r"^\s*type\s*=\s*", block, flags=re.MULTILINE)
+    if found is None:
+        return ""
+    text, depth = "", 0
+    for ch in block[found.end():]:
+        if ch == "\n" and depth == 0:
+            break
+        if ch in "({[":
+            depth += 1
+        elif ch in ")}]":
+            depth -= 1
+        text += ch
+    text = " ".join(text.split())
+    return re.sub(r"object\(\{.*\}\)", "object({…})", text) if len(text) > 50 else text
+
+
+def _cell(value: Any) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def module_docs(module: Path) -> str:
+    """The README table block of one module: inputs (name, type, default, description) and
+    outputs (name, description), alphabetical as declared."""
+    import hcl2
+
+    source = (module / "variables.tf").read_text(encoding="utf-8")
+    with (module / "variables.tf").open(encoding="utf-8") as fh:
+        variables = {n: b for block in hcl2.load(fh).get("variable", []) for n, b in block.items()}
+    with (module / "outputs.tf").open(encoding="utf-8") as fh:
+        outputs = {n: b for block in hcl2.load(fh).get("output", []) for n, b in block.items()}
+    lines = [BEGIN_DOCS, "## Inputs", "", "| Name | Type | Default | Description |",
+             "|---|---|---|---|"]
+    for name, body in variables.items():
+        default = ("required" if "default" not in body
+                   else f"`{json.dumps(body['default'], separators=(',', ':'))}`")
+        lines.append(f"| `{name}` | `{_cell(_type_text(source, name))}` | {_cell(default)} "
+                     f"| {_cell(body.get('description', ''))} |")
+    lines += ["", "## Outputs", "", "| Name | Description |", "|---|---|"]
+    lines += [f"| `{n}` | {_cell(b.get('description', ''))} |" for n, b in outputs.items()]
+    return "\n".join([*lines, END_DOCS])
+
+
+def readme_with_docs(module: Path) -> str:
+    """The module's README with its table block replaced by a fresh render (appended when the
+    README has no block yet)."""
+    text = (module / "README.md").read_text(encoding="utf-8")
+    block = module_docs(module)
+    if BEGIN_DOCS in text and END_DOCS in text:
+        head, rest = text.split(BEGIN_DOCS, 1)
+        return head + block + rest.split(END_DOCS, 1)[1]
+    return text.rstrip("\n") + "\n\n" + block + "\n"
+
+
+def modules() -> list[Path]:
+    """Every module folder under terraform/modules/."""
+    return sorted(p for p in (TERRAFORM / "modules").iterdir() if (p / "variables.tf").is_file())
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Write the file, or with ``--check`` report whether the committed one is current."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail when the file is stale")
+    """Write the files, or with ``--check`` report whether the committed ones are current."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail when a file is stale")
     args = parser.parse_args(argv)
-    text = render()
+    wanted = {OUTPUT: render(), **{m / "README.md": readme_with_docs(m) for m in modules()}}
     if args.check:
-        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
-        if current != text:
-            print(f"{OUTPUT.name} is stale: run scripts/tf_tables.py", file=sys.stderr)
-            return 1
-        return 0
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_text(text, encoding="utf-8")
+        stale = [p for p, text in wanted.items()
+                 if not p.exists() or p.read_text(encoding="utf-8") != text]
+        for path in stale:
+            print(f"{path.relative_to(TERRAFORM)} is stale: run scripts/tf_tables.py",
+                  file=sys.stderr)
+        return 1 if stale else 0
+    for path, text in wanted.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
     return 0
 
 

@@ -1,9 +1,15 @@
-# Root composition of backcourt's deployment. The warehouse tables come from
-# generated/tables.json, rendered by scripts/tf_tables.py from backcourt.domain.registry.
+# Root composition of backcourt's deployment: the APIs, the warehouse (tables generated from the
+# registry into generated/tables.json by scripts/tf_tables.py), the status database and the
+# bucket. functions.tf holds the functions and the work queue, orchestration.tf the workflows and
+# the daily schedule, alerting.tf the alerts and the budget.
 
 provider "google" {
   project = var.project_id
   region  = var.region
+}
+
+data "google_project" "this" {
+  project_id = var.project_id
 }
 
 locals {
@@ -15,50 +21,45 @@ locals {
     prefix = var.prefix
   }
 
-  runtime_env = {
-    BACKCOURT_BACKEND                = "gcp"
-    BACKCOURT_GCP__BUCKET            = var.bucket_name
-    BACKCOURT_GCP__COLLECTION_PREFIX = "backcourt"
-    BACKCOURT_GCP__DATASET_PREFIX    = var.dataset_prefix
-    BACKCOURT_GCP__LOCATION          = var.bigquery_location
-    BACKCOURT_GCP__PROJECT           = var.project_id
-    BACKCOURT_GCP__TOPIC             = local.work_topic
-  }
+  apis = toset([
+    "artifactregistry.googleapis.com",
+    "bigquery.googleapis.com",
+    "billingbudgets.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "cloudfunctions.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
+    "cloudscheduler.googleapis.com",
+    "eventarc.googleapis.com",
+    "firestore.googleapis.com",
+    "iam.googleapis.com",
+    "logging.googleapis.com",
+    "monitoring.googleapis.com",
+    "pubsub.googleapis.com",
+    "run.googleapis.com",
+    "storage.googleapis.com",
+    "workflowexecutions.googleapis.com",
+    "workflows.googleapis.com",
+  ])
 
-  # Entry points of functions/main.py served over HTTP(S) (push or Workflows calls), each with
-  # only the project roles it needs.
-  functions = {
-    process = {
-      memory  = "1Gi"
-      timeout = 540
-      max     = 20
+  # Who reads or writes the warehouse, on each dataset (never project-wide).
+  dataset_access = merge([
+    for fn, spec in local.functions : {
+      for role in spec.dataset_roles : "${fn} ${role}" => {
+        member = module.pipeline_function[fn].service_account_member
+        role   = role
+      }
+    }
+  ]...)
+}
 
-      roles = [
-        "roles/bigquery.dataEditor",
-        "roles/bigquery.jobUser",
-        "roles/datastore.user",
-        "roles/storage.objectAdmin",
-      ]
-    }
-    plan = {
-      memory  = "512Mi"
-      timeout = 300
-      max     = 2
-      roles   = ["roles/bigquery.dataViewer", "roles/bigquery.jobUser", "roles/datastore.user"]
-    }
-    progress = {
-      memory  = "256Mi"
-      timeout = 60
-      max     = 2
-      roles   = ["roles/datastore.viewer"]
-    }
-    validate = {
-      memory  = "512Mi"
-      timeout = 300
-      max     = 2
-      roles   = ["roles/bigquery.dataViewer", "roles/bigquery.jobUser", "roles/datastore.user"]
-    }
-  }
+# Enabled once; never disabled by a destroy (other things in the project may use them).
+resource "google_project_service" "apis" {
+  for_each = local.apis
+
+  project                    = var.project_id
+  service                    = each.value
+  disable_on_destroy         = false
+  disable_dependent_services = false
 }
 
 module "warehouse_dataset" {
@@ -71,6 +72,9 @@ module "warehouse_dataset" {
   deletion_protection = var.deletion_protection
   labels              = local.labels
   tables              = { for k, t in local.registry.tables : k => t if t.dataset == each.key }
+  iam_members         = local.dataset_access
+
+  depends_on = [google_project_service.apis]
 }
 
 module "state_db" {
@@ -79,40 +83,24 @@ module "state_db" {
   project_id          = var.project_id
   location_id         = var.firestore_location
   deletion_protection = var.deletion_protection
+
+  depends_on = [google_project_service.apis]
 }
 
-# Identity whose OIDC token Pub/Sub attaches when pushing work to the process function.
-resource "google_service_account" "push" {
-  project      = var.project_id
-  account_id   = "${var.prefix}-push"
-  display_name = "backcourt Pub/Sub push to process"
-}
+module "raw_bucket" {
+  source = "./modules/raw_bucket"
 
-module "pipeline_function" {
-  source   = "./modules/pipeline_function"
-  for_each = local.functions
+  project_id = var.project_id
+  name       = var.bucket_name
+  location   = var.bucket_location
+  labels     = local.labels
 
-  project_id            = var.project_id
-  region                = var.region
-  name                  = "${var.prefix}-${replace(each.key, "_", "-")}"
-  entry_point           = each.key
-  available_memory      = each.value.memory
-  timeout_seconds       = each.value.timeout
-  max_instance_count    = each.value.max
-  project_roles         = each.value.roles
-  environment_variables = local.runtime_env
-  source_bucket         = var.function_source_bucket
-  source_object         = var.function_source_object
-  labels                = local.labels
-  invoker_members       = each.key == "process" ? ["serviceAccount:${google_service_account.push.email}"] : []
-}
+  iam_members = {
+    process-writer = {
+      member = module.pipeline_function["process"].service_account_member
+      role   = "roles/storage.objectAdmin"
+    }
+  }
 
-module "work_topic" {
-  source = "./modules/work_topic"
-
-  project_id                 = var.project_id
-  name                       = local.work_topic
-  labels                     = local.labels
-  push_endpoint              = module.pipeline_function["process"].uri
-  push_service_account_email = google_service_account.push.email
+  depends_on = [google_project_service.apis]
 }

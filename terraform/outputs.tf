@@ -1,3 +1,23 @@
+output "backfill_workflow" {
+  description = "Name of the backfill workflow: gcloud workflows run <this> --location=<region> --data='{\"season\":\"2023-24\"}'."
+  value       = module.backfill_workflow.name
+}
+
+output "bucket" {
+  description = "The raw/exports bucket (BACKCOURT_GCP__BUCKET)."
+  value       = module.raw_bucket.name
+}
+
+output "daily_jobs" {
+  description = "Cloud Scheduler jobs of the daily run, keyed by job."
+  value       = module.daily_trigger.job_names
+}
+
+output "daily_workflow" {
+  description = "Name of the daily workflow (started by the start-daily function)."
+  value       = module.daily_workflow.name
+}
+
 output "dataset_ids" {
   description = "BigQuery dataset ids, keyed by the registry dataset name."
   value       = { for k, m in module.warehouse_dataset : k => m.dataset_id }
@@ -13,14 +33,34 @@ output "firestore_database" {
   value       = module.state_db.database_id
 }
 
+output "function_source_object" {
+  description = "Content-addressed source zip the functions run (functions-<sha256>.zip)."
+  value       = module.function_source.object
+}
+
 output "function_uris" {
   description = "HTTPS URIs of the functions, keyed by entry point."
   value       = { for k, m in module.pipeline_function : k => m.uri }
 }
 
+output "functions_url" {
+  description = "FUNCTIONS_URL given to the backfill workflow (https://REGION-PROJECT.cloudfunctions.net)."
+  value       = local.functions_url
+}
+
+output "runtime_env" {
+  description = "The BACKCOURT_* settings of the functions: export them to run `backcourt status` against this deployment."
+  value       = local.runtime_env
+}
+
 output "season_active" {
-  description = "Whether the daily schedules are meant to run (read by the scheduler slice)."
+  description = "Whether the daily scheduler jobs run (false: paused for the off-season)."
   value       = var.season_active
+}
+
+output "status_url" {
+  description = "URL of the HTML status report (private: operator_members only; send an identity token)."
+  value       = module.pipeline_function["status"].uri
 }
 
 output "work_topic" {

@@ -7,4 +7,8 @@ terraform {
       version = "~> 6.0"
     }
   }
+
+  # State lives in a GCS bucket made once by hand (versioned):
+  #   terraform init -backend-config=bucket=<state bucket> -backend-config=prefix=<prefix>
+  backend "gcs" {}
 }

@@ -1,14 +1,26 @@
 output "name" {
-  description = "Function name."
+  description = "Function name (also the name of its Cloud Run service)."
   value       = google_cloudfunctions2_function.this.name
 }
 
 output "service_account_email" {
-  description = "Email of the function's own service account."
+  description = "Email of the function's own runtime service account."
   value       = google_service_account.this.email
 }
 
+output "service_account_member" {
+  description = "IAM member string (serviceAccount:…) of the function's runtime service account."
+  value       = "serviceAccount:${google_service_account.this.email}"
+}
+
 output "uri" {
-  description = "HTTPS URI of the function (push endpoint / workflow call target)."
+  description = "Cloud Run URI of the function (push endpoint); available once the invokers are bound."
   value       = google_cloudfunctions2_function.this.service_config[0].uri
+  depends_on  = [google_cloud_run_service_iam_member.invoker]
+}
+
+output "url" {
+  description = "cloudfunctions.net URL of the function: https://REGION-PROJECT.cloudfunctions.net/NAME (the Workflows call target)."
+  value       = google_cloudfunctions2_function.this.url
+  depends_on  = [google_cloud_run_service_iam_member.invoker]
 }

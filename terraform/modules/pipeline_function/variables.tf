@@ -9,8 +9,24 @@ variable "available_memory" {
   }
 }
 
+variable "build_service_account_id" {
+  description = "Full id (projects/P/serviceAccounts/EMAIL) of the service account Cloud Build uses to build the function (not the default compute account)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^projects/[^/]+/serviceAccounts/[^/]+@[^/]+$", var.build_service_account_id))
+    error_message = "build_service_account_id must look like projects/P/serviceAccounts/NAME@P.iam.gserviceaccount.com."
+  }
+}
+
+variable "description" {
+  description = "What the function does (shown in the console)."
+  type        = string
+  default     = ""
+}
+
 variable "entry_point" {
-  description = "Python function in functions/main.py that serves requests (process, plan, progress, validate, start_daily)."
+  description = "Python function in functions/main.py that serves requests (process, plan, progress, validate, status, start_daily)."
   type        = string
 
   validation {
@@ -25,6 +41,20 @@ variable "environment_variables" {
   default     = {}
 }
 
+variable "event_trigger" {
+  description = "Pub/Sub topic (projects/P/topics/T) feeding the function through an Eventarc trigger, and the identity the trigger pushes with (it must be an invoker); null for a function called over HTTP(S) or by a push subscription."
+  type = object({
+    pubsub_topic          = string
+    service_account_email = string
+  })
+  default = null
+
+  validation {
+    condition     = var.event_trigger == null || can(regex("^projects/[^/]+/topics/[^/]+$", var.event_trigger.pubsub_topic))
+    error_message = "event_trigger.pubsub_topic must be a full topic id projects/P/topics/T."
+  }
+}
+
 variable "ingress_settings" {
   description = "Who may reach the function over the network (IAM still applies)."
   type        = string
@@ -37,12 +67,12 @@ variable "ingress_settings" {
 }
 
 variable "invoker_members" {
-  description = "Principals allowed to invoke the function (roles/run.invoker), e.g. serviceAccount:push@…; never public."
-  type        = list(string)
-  default     = []
+  description = "Principals allowed to invoke the function (roles/run.invoker) keyed by a stable label, e.g. push => serviceAccount:…; never public."
+  type        = map(string)
+  default     = {}
 
   validation {
-    condition     = alltrue([for m in var.invoker_members : !contains(["allUsers", "allAuthenticatedUsers"], m)])
+    condition     = alltrue([for m in values(var.invoker_members) : !contains(["allUsers", "allAuthenticatedUsers"], m)])
     error_message = "invoker_members must not contain allUsers or allAuthenticatedUsers."
   }
 }
@@ -76,7 +106,7 @@ variable "min_instance_count" {
 }
 
 variable "name" {
-  description = "Function name (also the name of its service account, shortened)."
+  description = "Function name: the entry point with hyphens (start_daily → start-daily), which is also its cloudfunctions.net URL path."
   type        = string
 
   validation {
@@ -117,6 +147,16 @@ variable "runtime" {
   default     = "python311"
 }
 
+variable "service_account_id" {
+  description = "account_id of the function's own runtime service account (6-30 characters)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.service_account_id))
+    error_message = "service_account_id must be 6-30 lowercase letters, digits and hyphens, starting with a letter."
+  }
+}
+
 variable "source_bucket" {
   description = "GCS bucket holding the source zip (functions/ + the backcourt package)."
   type        = string
@@ -128,7 +168,7 @@ variable "source_object" {
 }
 
 variable "timeout_seconds" {
-  description = "Request timeout (HTTP functions up to 3600)."
+  description = "Request timeout: HTTP functions up to 3600 s, event-driven ones up to 540 s (checked by a precondition)."
   type        = number
   default     = 540
 

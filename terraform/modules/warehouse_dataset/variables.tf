@@ -20,6 +20,25 @@ variable "description" {
   default     = ""
 }
 
+variable "iam_members" {
+  description = "Dataset-level grants keyed by a stable label (e.g. process-writer): member (serviceAccount:…, group:…) and role, one of roles/bigquery.dataEditor, roles/bigquery.dataViewer, roles/bigquery.metadataViewer; never public."
+  type = map(object({
+    member = string
+    role   = string
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for g in values(var.iam_members) : contains(["roles/bigquery.dataEditor", "roles/bigquery.dataViewer", "roles/bigquery.metadataViewer"], g.role)])
+    error_message = "iam_members roles must be roles/bigquery.dataEditor, roles/bigquery.dataViewer or roles/bigquery.metadataViewer."
+  }
+
+  validation {
+    condition     = alltrue([for g in values(var.iam_members) : !contains(["allUsers", "allAuthenticatedUsers"], g.member)])
+    error_message = "iam_members must not grant allUsers or allAuthenticatedUsers."
+  }
+}
+
 variable "labels" {
   description = "Labels put on the dataset and its tables."
   type        = map(string)

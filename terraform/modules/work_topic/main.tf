@@ -11,12 +11,14 @@ locals {
 }
 
 resource "google_pubsub_topic" "work" {
+  #checkov:skip=CKV_GCP_83:Work messages carry ids and date ranges of public NBA data, no personal data: Google-managed encryption.
   project = var.project_id
   name    = var.name
   labels  = var.labels
 }
 
 resource "google_pubsub_topic" "dead_letter" {
+  #checkov:skip=CKV_GCP_83:Dead letters are copies of work messages (ids and date ranges, no personal data): Google-managed encryption.
   project = var.project_id
   name    = "${var.name}-dead-letter"
   labels  = var.labels
@@ -85,4 +87,14 @@ resource "google_pubsub_subscription_iam_member" "push_subscriber" {
   subscription = google_pubsub_subscription.push.name
   role         = "roles/pubsub.subscriber"
   member       = local.pubsub_service_agent
+}
+
+# Who may publish work: the backfill workflow's own service account, on this topic only.
+resource "google_pubsub_topic_iam_member" "publisher" {
+  for_each = var.publisher_members
+
+  project = var.project_id
+  topic   = google_pubsub_topic.work.name
+  role    = "roles/pubsub.publisher"
+  member  = each.value
 }

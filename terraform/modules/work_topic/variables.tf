@@ -79,6 +79,17 @@ variable "project_id" {
   }
 }
 
+variable "publisher_members" {
+  description = "Principals allowed to publish work messages (roles/pubsub.publisher on the work topic only) keyed by a stable label, e.g. backfill-workflow => serviceAccount:…; never public."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for m in values(var.publisher_members) : !contains(["allUsers", "allAuthenticatedUsers"], m)])
+    error_message = "publisher_members must not contain allUsers or allAuthenticatedUsers."
+  }
+}
+
 variable "push_endpoint" {
   description = "HTTPS URL of the function that processes work messages (the gen2 function's service URI)."
   type        = string
