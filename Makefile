@@ -9,7 +9,7 @@ SEASON ?= 2024-25
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help venv cloud-venvs bq-venv demo test test-fast test-cloud lint clean
+.PHONY: help venv cloud-venvs bq-venv checkov-venv browser demo test test-fast test-cloud lint soak bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -29,12 +29,18 @@ cloud-venvs: ## Create the emulator venvs (.venv-wf: workflows-emulator, .venv-b
 bq-venv: ## Create .venv-bq with bqemulator (TOOLING.md recipe)
 	bash scripts/bq-venv.sh
 
+checkov-venv: ## Create .venv-checkov with checkov (Terraform policy checks)
+	bash scripts/checkov-venv.sh
+
+browser: ## Install Debian's chromium for the HTML report test (needs root/apt; CI does it)
+	bash scripts/install-chromium.sh
+
 demo: $(STAMP) ## Generate the 2024-25 sample season and backfill it through the available phases
 	$(BC) sample-data --season $(SEASON)
 	$(BC) backfill --season $(SEASON)
 	$(BC) status --season $(SEASON)
 
-test: $(STAMP) cloud-venvs ## Run the test suite (unit, local, contract and emulator tests)
+test: $(STAMP) cloud-venvs checkov-venv browser ## Run the test suite (unit, local, contract and emulator tests)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q --ignore=tests/cloud
 
 test-fast: $(STAMP) ## Unit tests only
@@ -46,6 +52,12 @@ test-cloud: $(STAMP) cloud-venvs ## End to end: backfill workflow on the functio
 lint: $(STAMP) ## ruff + mypy (strict on the package)
 	$(VENV)/bin/ruff check shared tests bench functions
 	$(VENV)/bin/mypy
+
+soak: $(STAMP) ## Fault-injection soak: a sample season under random faults vs a clean run
+	$(PY) bench/soak.py $(SOAK_ARGS)
+
+bench: $(STAMP) ## Benchmark: four sample seasons, batched vs per-date backfill (phases 2-6)
+	$(PY) bench/backfill.py $(BENCH_ARGS)
 
 clean: ## Remove the local home (.backcourt/) and caches
 	rm -rf .backcourt .pytest_cache .mypy_cache .ruff_cache

@@ -5,6 +5,7 @@
                 error is raised so Pub/Sub redelivers with backoff.
 * ``plan``, ``progress``, ``validate``  HTTP, JSON in and out, called by Workflows; bad input
                 answers 400 with the error.
+* ``status``    HTTP GET ``?season=2024-25``: the HTML status report (``backcourt report``).
 * ``start_daily`` Pub/Sub CloudEvent from the scheduler topic: resolves the America/New_York
                 dates once and starts a ``daily`` workflow execution with explicit dates.
 
@@ -33,8 +34,10 @@ from backcourt.domain.errors import BadInput, TerminalError
 from backcourt.domain.ids import season_bounds
 from backcourt.domain.messages import parse_message
 from backcourt.domain.status import RunRecord
+from backcourt.logs import configure_logging
 from backcourt.services import cloud
 
+configure_logging(logging.INFO)  # JSON lines for Cloud Logging when K_SERVICE is set
 log = logging.getLogger("backcourt.functions")
 
 MAX_RECORDED_PAYLOAD = 4096
@@ -77,7 +80,8 @@ def _record_failure(command: str, run_id: str, error: str, payload: bytes,
         scope=error[:500], state="failed", finished_at=now,
         summary={"error": error, "payload": text, "payload_bytes": len(payload),
                  "truncated": len(payload) > MAX_RECORDED_PAYLOAD}))
-    log.error("%s %s: %s", command, run_id, error)
+    log.error("%s %s: %s", command, run_id, error,
+              extra={"run_id": run_id, "execution_id": execution_id})
 
 
 def _pubsub_data(event: CloudEvent) -> bytes:
@@ -121,7 +125,10 @@ def process(event: CloudEvent) -> None:
         _record_failure("process-terminal-error", f"{msg.run_id}-terminal-{execution_id}",
                         str(exc), payload, execution_id)
         return
-    log.info("processed %s", json.dumps(result, default=str))
+    log.info("processed %s", json.dumps(result, default=str),
+             extra={"run_id": msg.run_id, "phase": msg.phase.value,
+                    "start_date": msg.start_date, "end_date": msg.end_date,
+                    "execution_id": execution_id})
 
 
 def _args(request: Request) -> dict[str, Any]:
@@ -200,6 +207,24 @@ def validate(request: Request) -> tuple[str, int, dict[str, str]]:
                                              run_id=a.get("run_id")), request)
 
 
+@functions_framework.http
+def status(request: Request) -> tuple[str, int, dict[str, str]]:
+    """HTTP GET ``?season=2024-25`` (repeatable or comma-separated) → the HTML status report
+    built from the status store and the warehouse (Firestore + BigQuery in the cloud), the same
+    page as ``backcourt report``. A missing or bad season answers 400 with the error."""
+    from backcourt.services import html_report
+
+    if request.method not in ("GET", "HEAD"):
+        return (json.dumps({"error": f"{request.method} not allowed: use GET"}), 405,
+                {"Content-Type": "application/json", "Allow": "GET, HEAD"})
+    try:
+        seasons = html_report.parse_seasons(request.args.getlist("season"))
+        page = html_report.build_report(get_services(), seasons)
+    except BadInput as exc:
+        return json.dumps({"error": str(exc)}), 400, {"Content-Type": "application/json"}
+    return page, 200, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
+
+
 def _workflow_path() -> str:
     explicit = os.environ.get("BACKCOURT_DAILY_WORKFLOW")
     if explicit:
@@ -211,10 +236,21 @@ def _workflow_path() -> str:
     return f"projects/{settings.gcp.project}/locations/{region}/workflows/daily"
 
 
+def _tick_time(event: CloudEvent) -> datetime:
+    """When the tick was published (the CloudEvent ``time``), so a redelivery after midnight
+    still resolves the tick's dates; now when the event carries no usable time."""
+    try:
+        moment = datetime.fromisoformat(str(event["time"])) if "time" in event else None
+    except ValueError:
+        moment = None
+    return moment if moment is not None and moment.tzinfo is not None else datetime.now(UTC)
+
+
 @functions_framework.cloud_event
 def start_daily(event: CloudEvent) -> None:
-    """Scheduler tick: resolve the dates once, start the ``daily`` workflow with them."""
-    dates = cloud.resolve_daily(datetime.now(UTC))
+    """Scheduler tick: resolve the dates once (from the tick's publish time), start the
+    ``daily`` workflow with them."""
+    dates = cloud.resolve_daily(_tick_time(event))
     argument = {**dates, "trigger_event": _event_id(event)}
     from backcourt.adapters.gcp.workflows_executions import WorkflowStarter
 

@@ -71,7 +71,9 @@ def _build_gcp(settings: Settings, clock: Clock | None) -> Services:
     return Services(
         settings=settings,
         warehouse=BigQueryWarehouse(cfg.project, cfg.location, cfg.dataset_prefix,
-                                    max_bytes_billed=cfg.max_bytes_billed),
+                                    max_bytes_billed=cfg.max_bytes_billed,
+                                    script_dates=cfg.bigquery_script_dates,
+                                    api_endpoint=cfg.bigquery_endpoint),
         status=FirestoreStatusStore(cfg.project, collection_prefix=cfg.collection_prefix),
         bucket=GcsBucket(cfg.project, cfg.bucket),
         clock=clock or SystemClock(),

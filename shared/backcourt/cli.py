@@ -50,9 +50,10 @@ VERDICT_STYLE = {Verdict.PASS: "green", Verdict.WARN: "yellow", Verdict.BLOCK: "
 
 @app.callback()
 def _main(home: HomeOpt = None, verbose: Annotated[bool, typer.Option("-v")] = False) -> None:
+    from backcourt.logs import configure_logging
+
     _state["home"] = home
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(logging.INFO if verbose else logging.WARNING)
 
 
 @contextmanager
@@ -196,18 +197,30 @@ def backfill(
     start: Annotated[str | None, typer.Option(help="First date (YYYY-MM-DD).")] = None,
     end: Annotated[str | None, typer.Option(help="Last date (YYYY-MM-DD).")] = None,
     force: Annotated[bool, typer.Option(help="Recompute dates that already succeeded.")] = False,
+    max_cost: Annotated[float | None, typer.Option(
+        "--max-cost", metavar="USD", help="Refuse to start when the plan's BigQuery on-demand "
+        "estimate is above this (see `backcourt plan`).")] = None,
 ) -> None:
     """Run phases over seasons: plan from status, process, gate, next phase. Resumable."""
-    window = Window(parse_date(start, what="--start") if start else None,
-                    parse_date(end, what="--end") if end else None)
-    if window.start and window.end and window.start > window.end:
-        raise BadInput(f"--start {window.start} is after --end {window.end}")
+    window = _window(start, end)
     seasons = _seasons(season)
     phases = _phases(phase)
-    with _services() as s, Progress(TextColumn("{task.description}"), BarColumn(),
-                                    MofNCompleteColumn(), TextColumn("dates"),
-                                    TimeElapsedColumn(), console=console) as bar:
-        result = bf.Runner(s, _RichProgress(bar)).backfill(seasons, phases, window, force=force)
+    run_id = bf.new_run_id()
+    with _services() as s:
+        if max_cost is not None:
+            from backcourt.commands.plan import check_budget
+
+            check_budget(s, seasons, phases, window, force, max_cost)
+        err.print(f"run {run_id} (stop it with `backcourt cancel {run_id}`)", highlight=False)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("dates"), TimeElapsedColumn(), console=console) as bar:
+            result = bf.Runner(s, _RichProgress(bar)).backfill(seasons, phases, window,
+                                                               force=force, run_id=run_id)
+    if result.cancelled_by is not None:
+        err.print(f"[yellow]run {result.run_id} cancelled by {result.cancelled_by}[/]: "
+                  f"{result.cancelled_units} planned unit(s) not started (marked cancelled); "
+                  "run the same backfill again to resume", highlight=False)
+        raise typer.Exit(3)
     if not result.did_work:
         console.print("[green]Nothing to do:[/] every expected date is already complete "
                       "(no processing work was done). Use --force to recompute.")
@@ -218,6 +231,15 @@ def backfill(
     if result.stopped_at:
         err.print(f"[red]stopped: phase {result.stopped_at.value} gate BLOCKED every date[/]")
         raise typer.Exit(1)
+
+
+def _window(start: str | None, end: str | None) -> Window:
+    """The --start/--end window (BadInput when start is after end)."""
+    window = Window(parse_date(start, what="--start") if start else None,
+                    parse_date(end, what="--end") if end else None)
+    if window.start and window.end and window.start > window.end:
+        raise BadInput(f"--start {window.start} is after --end {window.end}")
+    return window
 
 
 @app.command()
@@ -249,8 +271,8 @@ def status(season: SeasonsOpt, as_json: Annotated[bool, typer.Option("--json")] 
     table = Table(title=f"backcourt coverage {', '.join(seasons)}: dates per processor",
                   box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
                   caption="done = succeeded/expected dates; degraded, failed, blocked and "
-                          "pending are expected dates not done; n/a = not expected (no games "
-                          "or the processor does not apply)")
+                          "pending (with running and cancelled) are expected dates not done; "
+                          "n/a = not expected (no games or the processor does not apply)")
     table.add_column("ph", min_width=2)
     table.add_column("processor", no_wrap=True, overflow="ellipsis")
     multi = len({c.season for c in cells}) > 1  # one season: it goes in the title
@@ -267,7 +289,8 @@ def status(season: SeasonsOpt, as_json: Annotated[bool, typer.Option("--json")] 
                       *(str(c.states.get(k.value, 0)) for k in (
                           State.DEGRADED, State.FAILED, State.BLOCKED)),
                       str(c.states.get(State.PENDING.value, 0)
-                          + c.states.get(State.RUNNING.value, 0)),
+                          + c.states.get(State.RUNNING.value, 0)
+                          + c.states.get(State.CANCELLED.value, 0)),
                       str(c.states.get(State.NOT_EXPECTED.value, 0)), f"{c.rows:,}")
     console.print(table)
     notes: dict[tuple[str, str], list[str]] = {}
@@ -381,23 +404,6 @@ def sql(query: str, as_json: Annotated[bool, typer.Option("--json")] = False) ->
         table.add_row(*("" if v is None else str(v) for v in row.values()))
     console.print(table)
     console.print(f"{len(rows)} row(s)" + (" (first 500 shown)" if len(rows) > 500 else ""))
-
-
-@app.command("retry-failed")
-def retry_failed(season: SeasonsOpt,
-                 phase: Annotated[str | None, typer.Option("--phase")] = None,
-                 processor: Annotated[str | None, typer.Option("--processor")] = None) -> None:
-    """Re-arm failed dates (attempts back to 0); the next backfill retries only those."""
-    procs = ([registry.get(processor)] if processor else
-             registry.of_phase(registry.parse_phase(phase)) if phase else registry.PROCESSORS)
-    total = 0
-    with _services() as s:
-        s.warehouse.ensure_tables([p.table for p in registry.PROCESSORS])
-        for name in _seasons(season):
-            cal = season_calendar(s.warehouse, name)
-            for p in procs:
-                total += s.status.reset(p.name, cal.expected_dates(p), [State.FAILED])
-    console.print(f"re-armed {total} failed date(s); run `backcourt backfill` to retry them")
 
 
 def _register_command_modules() -> None:

@@ -85,6 +85,16 @@ class GcpConfig:
     """GCS bucket of raw files, quarantine, model artifacts and exports."""
     max_bytes_billed: int = 10 * 1024**3
     """``maximum_bytes_billed`` set on every BigQuery job."""
+    region: str = "us-central1"
+    """Region of the Workflows (``backcourt cancel`` finds executions there)."""
+    bigquery_endpoint: str = ""
+    """BigQuery API endpoint (``client_options.api_endpoint``); empty = Google's. An
+    ``http://`` endpoint is an emulator (bqemulator): the client then uses no credentials.
+    Firestore and GCS emulators are picked up by their clients from the standard
+    ``FIRESTORE_EMULATOR_HOST`` and ``STORAGE_EMULATOR_HOST`` variables."""
+    bigquery_script_dates: Literal["param", "literal"] = "param"
+    """How the replace transaction gets its dates: ``literal`` only for bqemulator, which does
+    not bind query parameters inside multi-statement scripts."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +119,10 @@ class Settings:
     """Gate thresholds."""
     gcp: GcpConfig = field(default_factory=GcpConfig)
     """Google Cloud settings (used when ``backend`` is ``gcp``)."""
+    price_per_tib_usd: float = 6.25
+    """BigQuery on-demand price per TiB processed, for ``backcourt plan`` and ``backfill
+    --max-cost``. Default: the list price of the US and EU multi-regions
+    (https://cloud.google.com/bigquery/pricing#on_demand_pricing); other regions differ."""
 
 
 def _num(env: dict[str, str], name: str, default: float) -> float:
@@ -135,7 +149,18 @@ def _gcp(env: dict[str, str]) -> GcpConfig:
         collection_prefix=get("COLLECTION_PREFIX", d.collection_prefix),
         bucket=get("BUCKET", d.bucket),
         max_bytes_billed=int(_num(env, "GCP__MAX_BYTES_BILLED", d.max_bytes_billed)),
+        region=get("REGION", d.region),
+        bigquery_endpoint=get("BIGQUERY_ENDPOINT", d.bigquery_endpoint),
+        bigquery_script_dates=_script_dates(get("BIGQUERY_SCRIPT_DATES", d.bigquery_script_dates)),
     )
+
+
+def _script_dates(raw: str) -> Literal["param", "literal"]:
+    if raw == "param":
+        return "param"
+    if raw == "literal":
+        return "literal"
+    raise BadInput(f"bad BACKCOURT_GCP__BIGQUERY_SCRIPT_DATES={raw!r}: expected param or literal")
 
 
 def load_settings(home: Path | None = None, env: dict[str, str] | None = None) -> Settings:
@@ -157,4 +182,12 @@ def load_settings(home: Path | None = None, env: dict[str, str] | None = None) -
         max_shrink=_num(env, "MAX_SHRINK", 0.5),
         query_timeout_s=_num(env, "QUERY_TIMEOUT_S", 300.0),
         gcp=_gcp(env),
+        price_per_tib_usd=_price(env),
     )
+
+
+def _price(env: dict[str, str]) -> float:
+    price = _num(env, "PRICE_PER_TIB_USD", Settings.price_per_tib_usd)
+    if price < 0:
+        raise BadInput("BACKCOURT_PRICE_PER_TIB_USD must not be negative")
+    return price

@@ -11,7 +11,7 @@ import builtins
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from backcourt.domain.schema import Table
 from backcourt.domain.status import GateVerdict, Outcome, PartitionStatus, RunRecord, State
@@ -164,6 +164,19 @@ class StatusStore(Protocol):
         """
         ...
 
+    def cancel(self, processor: str, dates: Sequence[date], reason: str) -> int:
+        """Mark ``pending`` partitions ``cancelled`` (a cancelled run's work not yet started).
+
+        Args:
+            processor: the processor whose partitions to cancel.
+            dates: the game dates (dates without a document are ignored).
+            reason: who cancelled which run, kept for ``why``.
+        Returns:
+            How many documents went from pending to cancelled (running and finished ones are
+            left alone; the next plan re-arms cancelled ones).
+        """
+        ...
+
     def counts(self, processors: Sequence[str] | None, start: date,
                end: date) -> dict[tuple[str, State], int]:
         """How many documents each (processor, state) has in a date range (one aggregate query).
@@ -209,8 +222,26 @@ class StatusStore(Protocol):
         """The newest run records first."""
         ...
 
+    def get_run(self, run_id: str) -> RunRecord | None:
+        """One run record, or None (the runner polls it for a cancel request)."""
+        ...
+
     def close(self) -> None:
         """Release connections."""
+        ...
+
+
+@runtime_checkable
+class DryRunner(Protocol):
+    """A warehouse that can price a query before running it (BigQuery's dry run). DuckDB has
+    no such thing: on the embedded default the bytes a query scans are unknown."""
+
+    def dry_run(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        """Bytes the query would process (BigQuery dialect, ``@name`` parameters); nothing runs.
+
+        Raises:
+            TransientError | TerminalError: the service refused or failed the dry run.
+        """
         ...
 
 

@@ -255,6 +255,31 @@ def test_mark_stale(store: StatusStore) -> None:
     assert {d.reason for d in store.list([P], ds[0], ds[3])} == {"stale"}
 
 
+def test_cancel_only_pending_then_stale_and_plan_re_arm_it(store: StatusStore) -> None:
+    ds = days(5)
+    store.seed(P, ds[:4], [ds[4]])
+    assert store.acquire(P, ds[0], owner="a", run_id="r", ttl=TTL, now=T0)
+    store.finish(P, ds[0], "a", OK, at(1))
+    assert store.acquire(P, ds[1], owner="a", run_id="r", ttl=TTL, now=T0)  # in flight
+    why = "cancelled by ops@host (run r)"
+    assert store.cancel(P, ds + [date(2025, 3, 1)], why) == 2  # ds[2], ds[3]
+    got = {d.game_date: (d.state, d.reason) for d in store.list([P], ds[0], ds[-1])}
+    assert got == {ds[0]: (State.SUCCEEDED, None), ds[1]: (R, None),
+                   ds[2]: (State.CANCELLED, why), ds[3]: (State.CANCELLED, why),
+                   ds[4]: (State.NOT_EXPECTED, "no_games")}
+    assert store.get(P, date(2025, 3, 1)) is None  # cancel creates nothing
+    assert store.acquire(P, ds[2], owner="b", run_id="r2", ttl=TTL, now=at(2)) is None
+    assert store.counts([P], ds[2], ds[3]) == {(P, State.CANCELLED): 2}
+    store.seed(P, ds[:4], [ds[4]])  # seeding leaves a cancelled document alone
+    assert store.reset(P, [ds[2]], [State.CANCELLED]) == 1  # the planner's re-arm
+    assert store.mark_stale(P, [ds[3]]) == 1  # invalidate / --force re-arm it too
+    assert [d.state for d in store.list([P], ds[2], ds[3])] == [PE, PE]
+    got_lease = store.acquire(P, ds[3], owner="b", run_id="r2", ttl=TTL, now=at(3))
+    assert got_lease is not None and got_lease.attempts == 1
+    with pytest.raises(BadInput, match="reason"):
+        store.cancel(P, ds, "")
+
+
 def test_seed_semantics(store: StatusStore) -> None:
     d1, d2, d3, d4, d5 = days(5)
     store.seed(P, [d1, d2, d4], [d5])
@@ -350,6 +375,8 @@ def test_runs_upsert_and_newest_first(store: StatusStore) -> None:
                      {"dates": 120, "failed": [["2025-01-02", "terminal"]]})
     store.record_run(done)
     assert store.runs() == [second, done]
+    assert store.get_run("r1") == done and store.get_run("r2") == second
+    assert store.get_run("nope") is None
     assert store.runs(limit=1) == [second]
     assert store.runs(limit=0) == []
     with pytest.raises(BadInput, match="timezone-aware"):

@@ -50,7 +50,7 @@ def test_schema_wal_and_reopen(tmp_path: Path) -> None:
     raw = sqlite3.connect(path)
     tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"partitions", "verdicts", "runs"} <= tables
-    assert raw.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == 2  # 2: the cancelled state
     assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     raw.close()
     again = SqliteStatusStore(path)

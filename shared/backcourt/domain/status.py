@@ -7,9 +7,12 @@ State machine (ARCHITECTURE.md)::
                          ├─→ failed(transient) with attempts < 3 ─→ pending
                          ├─→ failed(terminal) or attempts = 3       (stays failed)
                          └─ lease expired ─→ pending (the attempt is already counted)
+    pending ─cancel→ cancelled ─next plan→ pending
 
 Attempts are counted in one place, when the lease is taken. Only an explicit operator reset
-(``backcourt retry-failed``) re-arms a failed partition.
+(``backcourt retry-failed``) re-arms a failed partition. ``cancelled`` marks work a cancelled run
+had planned but not started: no worker takes it (a queued message for it does nothing), and the
+next plan re-arms it, so a rerun resumes where the cancelled run stopped.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class State(StrEnum):
     DEGRADED = "degraded"
     BLOCKED = "blocked"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 DONE = frozenset({State.SUCCEEDED, State.DEGRADED})
@@ -98,6 +102,14 @@ class GateVerdict:
     decided_at: datetime | None = None
 
 
+RUN_CANCELLING = "cancelling"
+"""Run state set by ``backcourt cancel``: the runner stops after the units in flight."""
+RUN_CANCELLED = "cancelled"
+"""Run state of a run that stopped because it was cancelled."""
+RUN_FINISHED = frozenset({"succeeded", "blocked", "failed", RUN_CANCELLED})
+"""Run states after which nothing of the run is running any more."""
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """One backfill or daily run: who started it, what it covered and how it ended."""
@@ -107,6 +119,6 @@ class RunRecord:
     started_at: datetime
     who: str
     scope: str
-    state: str = "running"  # running | succeeded | blocked | failed | cancelled
+    state: str = "running"  # running | cancelling | succeeded | blocked | failed | cancelled
     finished_at: datetime | None = None
     summary: dict[str, Any] = field(default_factory=dict)

@@ -29,6 +29,7 @@ FINISH_STATES = frozenset(
     {State.SUCCEEDED, State.DEGRADED, State.BLOCKED, State.FAILED, State.NOT_EXPECTED}
 )  # not_expected: the schedule processor found no games that day
 STALE_STATES = frozenset({State.SUCCEEDED, State.DEGRADED, State.BLOCKED, State.FAILED})
+REARM_STATES = STALE_STATES | {State.CANCELLED}  # what mark_stale sends back to pending
 ERROR_KINDS = frozenset({"transient", "terminal"})
 NO_GAMES = "no_games"
 STALE = "stale"
@@ -185,11 +186,26 @@ def reset_partition(doc: PartitionStatus, states: Collection[State]) -> Partitio
 
 
 def stale_partition(doc: PartitionStatus) -> PartitionStatus | None:
-    """A finished (succeeded/degraded/blocked/failed) document back to ``pending`` with 0
-    attempts and reason ``stale`` (--force, invalidate); None for any other state."""
-    if doc.state not in STALE_STATES:
+    """A finished (succeeded/degraded/blocked/failed) or cancelled document back to ``pending``
+    with 0 attempts and reason ``stale`` (--force, invalidate); None for any other state."""
+    if doc.state not in REARM_STATES:
         return None
     return _unleased(doc, State.PENDING, attempts=0, error_kind=None, error=None, reason=STALE)
+
+
+def cancel_partition(doc: PartitionStatus, reason: str) -> PartitionStatus | None:
+    """A ``pending`` document (planned, not started) to ``cancelled`` with ``reason`` (who
+    cancelled which run); None for any other state: running work finishes, finished work stays.
+    Attempts are kept; no worker takes a cancelled document, the next plan re-arms it.
+
+    Raises:
+        BadInput: ``reason`` is empty.
+    """
+    if not reason:
+        raise BadInput("cancel needs a reason (who cancelled which run)")
+    if doc.state is not State.PENDING:
+        return None
+    return _unleased(doc, State.CANCELLED, reason=reason)
 
 
 def seed_partition(

@@ -16,6 +16,7 @@ from typing import Any
 
 from backcourt.bootstrap import Services, build
 from backcourt.config import Settings
+from backcourt.domain.calendar import SeasonCalendar
 from backcourt.domain.dates import date_range, eastern_date, runs
 from backcourt.domain.errors import BadInput, TransientError
 from backcourt.domain.ids import season_bounds, season_of
@@ -24,7 +25,7 @@ from backcourt.domain.registry import BY_NAME, PROCESSORS, Phase, Processor, of_
 from backcourt.domain.status import DONE, State, Verdict
 from backcourt.services.calendar import calendars
 from backcourt.services.gate import Gate, degraded_by_gate
-from backcourt.services.lookback import bootstrap_dates
+from backcourt.services.lookback import bootstrap_dates, lookback_missing
 from backcourt.services.plan import Window
 from backcourt.services.plan import plan_phase as plan_levels
 from backcourt.services.process import run_unit
@@ -60,13 +61,35 @@ def _upstream_not_ready(services: Services, proc: Processor, msg: WorkMessage,
     return out
 
 
+def _lookback_blocked(services: Services, proc: Processor, cals: Sequence[SeasonCalendar],
+                      days: Sequence[date]) -> dict[date, list[str]]:
+    """Dates whose earlier-phase lookback window is incomplete, recorded ``blocked`` with reason
+    ``lookback_incomplete`` naming what is missing (as the local runner does): a message that
+    runs phase 4 alone (the daily pre-game chain) never computes on a hole in its history."""
+    out: dict[date, list[str]] = {}
+    for cal in cals:
+        missing = lookback_missing(services.status, proc, cal, [d for d in days
+                                                                if cal.start <= d <= cal.end])
+        for d, names in missing.items():
+            if not names:
+                continue
+            out[d] = names
+            current = services.status.get(proc.name, d)
+            if current and current.state in (State.PENDING, State.BLOCKED):
+                more = f" (+{len(names) - 6} more)" if len(names) > 6 else ""
+                services.status.annotate(proc.name, d, State.BLOCKED,
+                                         "lookback_incomplete: " + ", ".join(names[:6]) + more)
+    return out
+
+
 def process_message(services: Services, msg: WorkMessage, *,
                     execution_id: str = "local") -> dict[str, Any]:
     """Run every processor of the message in level order over its dates, under leases.
 
     Dates another execution holds are skipped (a duplicate delivery does nothing). A date whose
     same-phase upstream is not done is left alone (blocked when the upstream ended failed or
-    blocked). Terminal failures are recorded per date in the status store by ``run_unit``.
+    blocked), and so is one whose earlier-phase lookback is incomplete (blocked,
+    ``lookback_incomplete``). Terminal failures are recorded per date in the status store by ``run_unit``.
 
     Returns:
         Per processor: dates leased and skipped, states reached and rows written.
@@ -78,7 +101,7 @@ def process_message(services: Services, msg: WorkMessage, *,
     days = msg.dates()
     procs = sorted((BY_NAME[p] for p in msg.processors), key=lambda p: p.level)
     cals = (calendars(services.warehouse, seasons_between(days[0], days[-1]))
-            if any(p.min_history_dates for p in procs) else [])
+            if any(p.min_history_dates or p.lookback_days for p in procs) else [])
     result: dict[str, Any] = {"run_id": msg.run_id, "phase": msg.phase.value,
                               "start_date": msg.start_date.isoformat(),
                               "end_date": msg.end_date.isoformat(), "processors": {}}
@@ -90,6 +113,8 @@ def process_message(services: Services, msg: WorkMessage, *,
                     and current and current.state in (State.PENDING, State.BLOCKED):
                 services.status.annotate(proc.name, d, State.BLOCKED,
                                          "upstream_incomplete: " + ", ".join(names))
+        waiting.update(_lookback_blocked(services, proc, cals,
+                                         [d for d in days if d not in waiting]))
         mine = [d for d in days if d not in waiting]
         report = run_unit(services, proc, mine, run_id=msg.run_id, owner=owner,
                           bootstrap=bootstrap_dates(proc, cals))
@@ -102,6 +127,11 @@ def process_message(services: Services, msg: WorkMessage, *,
                  and st.state is State.PENDING]
         if again:
             first = report.outcomes[again[0]]
+            log.warning("%s: %d date(s) failed transiently, message redelivered: %s",
+                        proc.name, len(again), first.error,
+                        extra={"run_id": msg.run_id, "processor": proc.name,
+                               "phase": msg.phase.value, "game_date": again[0],
+                               "execution_id": execution_id})
             raise TransientError(f"{len(again)} date(s) failed transiently and will be retried: "
                                  f"{first.error}", processor=proc.name, game_date=again[0],
                                  run_id=msg.run_id)
@@ -152,9 +182,15 @@ def plan_phase(services: Services, phase: Phase | str, *, seasons: Sequence[str]
     ph = phase if isinstance(phase, Phase) else _phase(phase)
     names, window = _window(seasons, start, end)
     services.warehouse.ensure_tables([p.table for p in of_phase(ph)])
+    # A worker killed mid-unit never finishes its lease and nothing renews it: once it has
+    # expired the date goes back to pending (or failed after 3 attempts), so this plan retries
+    # it (the local runner does the same when it starts).
+    services.status.release_expired(services.clock.now())
     cals = calendars(services.warehouse, names)
     levels = plan_levels(services.status, ph, cals, window, services.settings.chunk_days,
                          force=force)
+    log.info("plan phase %s over %s", ph.value, ", ".join(names),
+             extra={"run_id": run_id, "phase": ph.value})
     first: list[dict[str, Any]] = []
     todo: dict[str, set[date]] = {}
     for level in levels:

@@ -1,20 +1,29 @@
 """The planner: what a backfill must do, recomputed from the status store every time (no
-cursor; LESSONS R12.2). Expected dates come from the calendar; work = expected − done."""
+cursor; LESSONS R12.2). Expected dates come from the calendar; work = expected − done.
+
+``PreviewStore`` lets the same planning code run without side effects (``backcourt plan``):
+its writes go to an in-memory overlay through the shared state machine. ``invalidation`` says
+which dates an upstream change makes stale (``backcourt invalidate``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import builtins
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 
+from backcourt.domain import transitions as tr
 from backcourt.domain.calendar import SeasonCalendar
 from backcourt.domain.dates import chunk, date_range
+from backcourt.domain.errors import TerminalError
 from backcourt.domain.ids import season_bounds
-from backcourt.domain.registry import Phase, Processor, levels
-from backcourt.domain.status import State
+from backcourt.domain.registry import BY_NAME, PHASE_ORDER, PROCESSORS, Phase, Processor, levels
+from backcourt.domain.status import GateVerdict, Outcome, PartitionStatus, RunRecord, State
+from backcourt.domain.transitions import require_range
 from backcourt.ports import StatusStore
 
-RERUN = (State.PENDING, State.DEGRADED, State.BLOCKED)
+RERUN = (State.PENDING, State.DEGRADED, State.BLOCKED, State.CANCELLED)
 
 
 @dataclass(frozen=True)
@@ -151,3 +160,219 @@ def plan_phase(
         [plan_processor(store, p, cals, window, chunk_days, force=force, only=only) for p in lvl]
         for lvl in levels(phase)
     ]
+
+
+class PreviewStore:
+    """A StatusStore view for planning without side effects: reads come from the real store,
+    writes (seed, reset, mark_stale, cancel, annotate) land in an in-memory overlay through the
+    same transitions the stores use. Work itself (leases, verdicts, runs) is refused."""
+
+    def __init__(self, inner: StatusStore) -> None:
+        self.inner = inner
+        self.overlay: dict[tuple[str, date], PartitionStatus] = {}
+        self.assumed: list[GateVerdict] = []
+
+    def assume_succeeded(self, processor: str, dates: Sequence[date]) -> None:
+        """Treat these dates as succeeded (a preview's assumption about work it planned)."""
+        for day in dates:
+            doc = self.get(processor, day) or PartitionStatus(processor, day, State.PENDING)
+            self.overlay[(processor, day)] = PartitionStatus(
+                processor, day, State.SUCCEEDED, attempts=doc.attempts, reason="plan preview")
+
+    def assume_verdict(self, verdict: GateVerdict) -> None:
+        """Treat this verdict as the newest of its (phase, date) (a preview's assumption)."""
+        self.assumed.append(verdict)
+
+    # -- reads ---------------------------------------------------------------------------
+    def get(self, processor: str, game_date: date) -> PartitionStatus | None:
+        """The overlay's document, else the real one."""
+        key = (processor, game_date)
+        return self.overlay[key] if key in self.overlay else self.inner.get(processor, game_date)
+
+    def list(self, processors: Sequence[str] | None, start: date,
+             end: date) -> list[PartitionStatus]:
+        """The real documents with the overlay's changes, sorted like the stores sort them."""
+        docs = {(d.processor, d.game_date): d for d in self.inner.list(processors, start, end)}
+        wanted = None if processors is None else set(processors)
+        for (proc, day), doc in self.overlay.items():
+            if start <= day <= end and (wanted is None or proc in wanted):
+                docs[(proc, day)] = doc
+        return [docs[k] for k in sorted(docs)]
+
+    def counts(self, processors: Sequence[str] | None, start: date,
+               end: date) -> dict[tuple[str, State], int]:
+        """Counts by (processor, state) of ``list``."""
+        out: dict[tuple[str, State], int] = {}
+        for doc in self.list(processors, start, end):
+            out[(doc.processor, doc.state)] = out.get((doc.processor, doc.state), 0) + 1
+        return out
+
+    def verdicts(self, phase: str | None, start: date,
+                 end: date) -> builtins.list[GateVerdict]:
+        """The real gate history, then the verdicts the preview assumed (newest last)."""
+        mine = [v for v in self.assumed if start <= v.game_date <= end
+                and (phase is None or v.phase == phase)]
+        return self.inner.verdicts(phase, start, end) + mine
+
+    def runs(self, limit: int = 50) -> builtins.list[RunRecord]:
+        """The real run records."""
+        return self.inner.runs(limit)
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        """One real run record."""
+        return self.inner.get_run(run_id)
+
+    # -- planning writes, kept in the overlay -----------------------------------------------
+    def _change(self, processor: str, dates: Sequence[date],
+                fn: Callable[[PartitionStatus], PartitionStatus | None]) -> int:
+        changed = 0
+        for day in sorted(set(dates)):
+            doc = self.get(processor, day)
+            new = None if doc is None else fn(doc)
+            if new is not None:
+                self.overlay[(processor, day)] = new
+                changed += 1
+        return changed
+
+    def seed(self, processor: str, expected: Sequence[date], not_expected: Sequence[date]) -> None:
+        """Seed in the overlay (same rules as the stores)."""
+        tr.check_seed(expected, not_expected)
+        for days, flag in ((expected, True), (not_expected, False)):
+            for day in days:
+                new = tr.seed_partition(self.get(processor, day), processor, day, expected=flag)
+                if new is not None:
+                    self.overlay[(processor, day)] = new
+
+    def reset(self, processor: str, dates: Sequence[date], states: Sequence[State]) -> int:
+        """Operator/planner reset in the overlay."""
+        wanted = frozenset(State(s) for s in states)
+        return self._change(processor, dates, lambda d: tr.reset_partition(d, wanted))
+
+    def mark_stale(self, processor: str, dates: Sequence[date]) -> int:
+        """Re-arm finished documents in the overlay."""
+        return self._change(processor, dates, tr.stale_partition)
+
+    def cancel(self, processor: str, dates: Sequence[date], reason: str) -> int:
+        """Cancel pending documents in the overlay."""
+        return self._change(processor, dates, lambda d: tr.cancel_partition(d, reason))
+
+    def annotate(self, processor: str, game_date: date, state: State, reason: str) -> None:
+        """Annotate in the overlay (the runner's blocked marks)."""
+        self.overlay[(processor, game_date)] = tr.annotate_partition(
+            self.get(processor, game_date), processor, game_date, state, reason)
+
+    # -- work: never during a preview -----------------------------------------------------
+    def _refuse(self, what: str) -> TerminalError:
+        return TerminalError(f"a plan preview does no work: {what} refused")
+
+    def acquire(self, processor: str, game_date: date, *, owner: str, run_id: str,
+                ttl: timedelta, now: datetime) -> PartitionStatus | None:
+        """Refused."""
+        raise self._refuse("acquire")
+
+    def renew(self, processor: str, game_date: date, owner: str, ttl: timedelta,
+              now: datetime) -> bool:
+        """Refused."""
+        raise self._refuse("renew")
+
+    def finish(self, processor: str, game_date: date, owner: str, outcome: Outcome,
+               now: datetime) -> PartitionStatus:
+        """Refused."""
+        raise self._refuse("finish")
+
+    def release_expired(self, now: datetime, dead_owners: Sequence[str] = ()) -> int:
+        """Nothing is released by a preview."""
+        return 0
+
+    def record_verdict(self, verdict: GateVerdict) -> None:
+        """Refused."""
+        raise self._refuse("record_verdict")
+
+    def record_run(self, run: RunRecord) -> None:
+        """Refused."""
+        raise self._refuse("record_run")
+
+    def close(self) -> None:
+        """The real store is closed by its owner."""
+
+
+# -- invalidation: an upstream change makes downstream dates stale --------------------------
+
+
+def downstream(processor: Processor) -> list[Processor]:
+    """Every processor that reads ``processor``, directly or transitively, in run order."""
+    found: set[str] = {processor.name}
+    out: list[Processor] = []
+    for proc in sorted(PROCESSORS, key=lambda p: (PHASE_ORDER.index(p.phase), p.level)):
+        if proc.name not in found and any(u.processor in found for u in proc.upstream):
+            found.add(proc.name)
+            out.append(proc)
+    return out
+
+
+def _team_dates(cal: SeasonCalendar) -> dict[str, list[date]]:
+    """Each team's game dates of the season, in order."""
+    out: dict[str, list[date]] = {}
+    for day in cal.days:
+        for game in day.games:
+            for team in (game.home, game.away):
+                out.setdefault(team, []).append(day.game_date)
+    return out
+
+
+def _reach(cal: SeasonCalendar, teams: dict[str, list[date]], last: date, games: int,
+           days: int) -> date:
+    """The last date a change on ``last`` can reach through an edge that reads ``games``
+    earlier games (each team's ``games``-th game after ``last``) or ``days`` earlier days,
+    within the season."""
+    reach = last + timedelta(days=days)
+    if games:
+        for dates in teams.values():
+            later = [d for d in dates if d > last]
+            reach = max(reach, later[games - 1] if len(later) >= games else cal.end)
+    return min(reach, cal.end)
+
+
+def invalidation(processor: Processor, start: date, end: date,
+                 cals: Sequence[SeasonCalendar]) -> dict[str, list[date]]:
+    """The dates to mark stale when ``processor``'s output changed on [start, end].
+
+    The processor's own expected dates in the range, and for every processor downstream of it
+    (transitively) its expected dates from ``start`` through the last date the change can reach:
+    an edge that reads N earlier games reaches each team's N-th game after the range, a
+    processor with ``lookback_days`` K reaches K days further; same-date edges reach the same
+    dates. Lookback never crosses a season.
+
+    Returns:
+        ``{processor name: sorted dates}`` (the processor itself first, then in run order).
+    """
+    require_range(start, end)
+    found: dict[str, set[date]] = {}
+    chain = [processor, *downstream(processor)]
+    for cal in cals:
+        if not cal.days:
+            continue
+        lo, hi = max(start, cal.start), min(end, cal.end)
+        if lo > hi:
+            continue
+        teams = _team_dates(cal)
+        span: dict[str, tuple[date, date]] = {processor.name: (lo, hi)}
+        for proc in chain[1:]:
+            for up in proc.upstream:
+                if up.processor not in span:
+                    continue
+                first, last = span[up.processor]
+                earlier = PHASE_ORDER.index(BY_NAME[up.processor].phase) < PHASE_ORDER.index(
+                    proc.phase)
+                reach = _reach(cal, teams, last, up.lookback_games,
+                               proc.lookback_days if earlier else 0)
+                old = span.get(proc.name, (first, reach))
+                span[proc.name] = (min(old[0], first), max(old[1], reach))
+        for proc in chain:
+            if proc.name not in span:
+                continue
+            first, last = span[proc.name]
+            pool = (date_range(first, last) if proc.name == "schedule"
+                    else cal.expected_dates(proc))
+            found.setdefault(proc.name, set()).update(d for d in pool if first <= d <= last)
+    return {p.name: sorted(found[p.name]) for p in chain if found.get(p.name)}

@@ -75,14 +75,34 @@ def run_unit(
     except BackcourtError as exc:
         report.outcomes = {d: _failure(exc) for d in report.leased}
     except Exception as exc:  # an unknown error is transient: it is retried, then failed
-        log.exception("unexpected error in %s", processor.name)
+        log.exception("unexpected error in %s", processor.name, extra=_fields(
+            run_id, processor, report.leased))
         report.outcomes = {
             d: Outcome(State.FAILED, error_kind="transient", error=f"{type(exc).__name__}: {exc}")
             for d in report.leased
         }
     for day, outcome in report.outcomes.items():
         services.status.finish(processor.name, day, owner, outcome, services.clock.now())
+    failed = sorted(d for d, o in report.outcomes.items() if o.state is State.FAILED)
+    if failed:
+        first = report.outcomes[failed[0]]
+        log.warning("%s failed on %d date(s) (%s): %s", processor.name, len(failed),
+                    first.error_kind, first.error, extra=_fields(run_id, processor, failed))
+    log.info("%s: %d date(s) leased, %d skipped, %d rows", processor.name, len(report.leased),
+             len(report.skipped), report.rows, extra=_fields(run_id, processor, report.leased))
     return report
+
+
+def _fields(run_id: str, processor: Processor, days: Sequence[date]) -> dict[str, object]:
+    """Log correlation fields (``extra=``): the run, the processor and its phase, and the
+    date (one date) or the date range (several)."""
+    out: dict[str, object] = {"run_id": run_id, "processor": processor.name,
+                              "phase": processor.phase.value}
+    if len(days) == 1:
+        out["game_date"] = days[0]
+    elif days:
+        out["start_date"], out["end_date"] = min(days), max(days)
+    return out
 
 
 def _failure(exc: BackcourtError) -> Outcome:

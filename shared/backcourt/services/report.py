@@ -13,7 +13,8 @@ from backcourt.domain.registry import PHASE_ORDER, PROCESSORS, Phase, Processor
 from backcourt.domain.status import State, Verdict
 from backcourt.ports import StatusStore, Warehouse
 
-_NOT_DONE = {State.DEGRADED.value, State.FAILED.value, State.BLOCKED.value}
+_NOT_DONE = {State.DEGRADED.value, State.FAILED.value, State.BLOCKED.value,
+             State.CANCELLED.value}
 
 
 @dataclass

@@ -132,6 +132,7 @@ class BigQueryWarehouse:
         max_writers_per_table: int = 2,
         script_dates: Literal["param", "literal"] = "param",
         poll_slack_s: float = 5.0,
+        api_endpoint: str = "",
     ) -> None:
         if not project or not location:
             raise BadInput("BigQueryWarehouse needs an explicit project and location")
@@ -144,6 +145,7 @@ class BigQueryWarehouse:
         self.job_timeout_s = job_timeout_s
         self.script_dates = script_dates
         self.poll_slack_s = poll_slack_s
+        self.api_endpoint = api_endpoint
         self._factory = client_factory
         self._client: Any = None
         self._lock = threading.Lock()
@@ -160,9 +162,20 @@ class BigQueryWarehouse:
             return self._client
 
     def _default_client(self) -> Any:
+        """A client on Google's endpoint, or on ``api_endpoint``; a plain ``http://`` endpoint
+        is an emulator, reached without credentials."""
         from google.cloud import bigquery
 
-        return bigquery.Client(project=self.project, location=self.location)
+        if not self.api_endpoint:
+            return bigquery.Client(project=self.project, location=self.location)
+        from google.api_core.client_options import ClientOptions
+        from google.auth.credentials import AnonymousCredentials
+
+        anonymous = (AnonymousCredentials()  # type: ignore[no-untyped-call, unused-ignore]
+                     if self.api_endpoint.startswith("http://") else None)
+        return bigquery.Client(project=self.project, location=self.location,
+                               credentials=anonymous,
+                               client_options=ClientOptions(api_endpoint=self.api_endpoint))
 
     def close(self) -> None:
         with self._lock:
@@ -287,15 +300,25 @@ class BigQueryWarehouse:
 
     # -- DDL -----------------------------------------------------------------------------
     def ensure_tables(self, tables: Sequence[Table]) -> None:
+        """Create what is missing. Existing datasets and tables are only read (``get``): a
+        ``create`` needs create permission even when the target exists, and the deployed
+        read-only functions (terraform/: plan, progress, validate, status) may only read."""
         from google.cloud import bigquery
 
         try:
             for ds in sorted({t.dataset for t in tables}):
                 dataset = bigquery.Dataset(f"{self.project}.{self.dataset_id(ds)}")
                 dataset.location = self.location
-                self.client.create_dataset(dataset, exists_ok=True)
+                try:
+                    self.client.get_dataset(dataset.reference)
+                except gexc.NotFound:
+                    self.client.create_dataset(dataset, exists_ok=True)
             for table in tables:
-                self.client.create_table(self.bq_table(table), exists_ok=True)
+                bq_table = self.bq_table(table)
+                try:
+                    self.client.get_table(bq_table.reference)
+                except gexc.NotFound:
+                    self.client.create_table(bq_table, exists_ok=True)
         except Exception as exc:
             raise map_gcp_error(exc, "ensure_tables") from exc
 

@@ -130,6 +130,13 @@ def _decode(data: Mapping[str, Any]) -> PartitionStatus:
     return PartitionStatus(**values)
 
 
+def _run(data: Mapping[str, Any]) -> RunRecord:
+    """A run document as a run record."""
+    return RunRecord(data["run_id"], data["command"], _stamp(data["started_at"]), data["who"],
+                     data["scope"], data["state"], _time(data.get("finished_at")),
+                     json.loads(data["summary"]))
+
+
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     """``items`` in consecutive slices of at most ``size``."""
     for i in range(0, len(items), size):
@@ -339,6 +346,12 @@ class FirestoreStatusStore:
     def mark_stale(self, processor: str, dates: Sequence[date]) -> int:
         return self._rewrite("mark_stale", processor, dates, tr.stale_partition)
 
+    def cancel(self, processor: str, dates: Sequence[date], reason: str) -> int:
+        if not reason:
+            raise BadInput("cancel needs a reason (who cancelled which run)")
+        return self._rewrite("cancel", processor, dates,
+                             lambda d: tr.cancel_partition(d, reason))
+
     def annotate(self, processor: str, game_date: date, state: State, reason: str) -> None:
         ref = self._ref(processor, game_date)
 
@@ -433,12 +446,14 @@ class FirestoreStatusStore:
             FieldPath.document_id(), direction=firestore.Query.DESCENDING).limit(limit)
         with self._errors("runs"):
             rows = [s.to_dict() or {} for s in query.stream()]
-        return [
-            RunRecord(r["run_id"], r["command"], _stamp(r["started_at"]),
-                      r["who"], r["scope"], r["state"], _time(r.get("finished_at")),
-                      json.loads(r["summary"]))
-            for r in rows
-        ]
+        return [_run(r) for r in rows]
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        ref = self._coll("runs").document(_name(run_id, "run_id"))
+        with self._errors("get_run"):
+            snap = ref.get()
+        data = snap.to_dict() if snap.exists else None
+        return None if data is None else _run(data)
 
     def close(self) -> None:
         with self._guard:

@@ -26,19 +26,29 @@ from backcourt.domain.status import GateVerdict, Outcome, PartitionStatus, RunRe
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the ``cancelled`` state joined the partitions CHECK constraint
 _COLUMNS = tuple(f.name for f in fields(PartitionStatus))
 _TIMES = frozenset({"lease_expires_at", "started_at", "finished_at"})
 _STATES = ", ".join(f"'{s.value}'" for s in State)
-_SCHEMA = (
-    f"""CREATE TABLE IF NOT EXISTS partitions (
+
+
+def _partitions_ddl(name: str) -> str:
+    """CREATE TABLE of the partition documents (the CHECK lists every State)."""
+    return f"""CREATE TABLE IF NOT EXISTS {name} (
         processor TEXT NOT NULL, game_date TEXT NOT NULL,
         state TEXT NOT NULL CHECK (state IN ({_STATES})), attempts INTEGER NOT NULL DEFAULT 0,
         lease_owner TEXT, lease_expires_at TEXT, run_id TEXT, started_at TEXT, finished_at TEXT,
         rows_written INTEGER, expected_rows INTEGER, error_kind TEXT, error TEXT, reason TEXT,
-        code_version TEXT, verdict TEXT, PRIMARY KEY (processor, game_date)) WITHOUT ROWID""",
+        code_version TEXT, verdict TEXT, PRIMARY KEY (processor, game_date)) WITHOUT ROWID"""
+
+
+_INDEXES = (
     "CREATE INDEX IF NOT EXISTS partitions_lease ON partitions (state, lease_expires_at)",
     "CREATE INDEX IF NOT EXISTS partitions_date ON partitions (game_date, processor)",
+)
+_SCHEMA = (
+    _partitions_ddl("partitions"),
+    *_INDEXES,
     """CREATE TABLE IF NOT EXISTS verdicts (
         id INTEGER PRIMARY KEY AUTOINCREMENT, phase TEXT NOT NULL, game_date TEXT NOT NULL,
         verdict TEXT NOT NULL, reasons TEXT NOT NULL, metrics TEXT NOT NULL, run_id TEXT,
@@ -88,6 +98,13 @@ def _decode(row: sqlite3.Row) -> PartitionStatus:
     for name in _TIMES:
         values[name] = _time(values[name])
     return PartitionStatus(**values)
+
+
+def _run(row: sqlite3.Row) -> RunRecord:
+    """A ``runs`` row as a run record."""
+    return RunRecord(row["run_id"], row["command"], datetime.fromisoformat(row["started_at"]),
+                     row["who"], row["scope"], row["state"], _time(row["finished_at"]),
+                     json.loads(row["summary"]))
 
 
 def _in(column: str, values: Sequence[str] | None) -> tuple[str, list[str]]:
@@ -177,6 +194,11 @@ class SqliteStatusStore:
                 raise TerminalError(f"status store {self.path} has schema version {version}, "
                                     f"newer than this code's {SCHEMA_VERSION}")
             if version < SCHEMA_VERSION:
+                if version == 1:  # rebuild partitions: SQLite cannot alter a CHECK constraint
+                    conn.execute(_partitions_ddl("partitions_v2"))
+                    conn.execute("INSERT INTO partitions_v2 SELECT * FROM partitions")
+                    conn.execute("DROP TABLE partitions")
+                    conn.execute("ALTER TABLE partitions_v2 RENAME TO partitions")
                 for statement in _SCHEMA:
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -271,6 +293,11 @@ class SqliteStatusStore:
     def mark_stale(self, processor: str, dates: Sequence[date]) -> int:
         return self._rewrite(processor, dates, tr.stale_partition)
 
+    def cancel(self, processor: str, dates: Sequence[date], reason: str) -> int:
+        if not reason:
+            raise BadInput("cancel needs a reason (who cancelled which run)")
+        return self._rewrite(processor, dates, lambda d: tr.cancel_partition(d, reason))
+
     def annotate(self, processor: str, game_date: date, state: State, reason: str) -> None:
         with self._tx() as conn:
             current = self._fetch(conn, processor, game_date)
@@ -328,11 +355,11 @@ class SqliteStatusStore:
         if limit < 0:
             raise BadInput(f"runs limit must be >= 0, got {limit}")
         sql = "SELECT * FROM runs ORDER BY started_at DESC, run_id DESC LIMIT ?"
-        return [
-            RunRecord(r["run_id"], r["command"], datetime.fromisoformat(r["started_at"]), r["who"],
-                      r["scope"], r["state"], _time(r["finished_at"]), json.loads(r["summary"]))
-            for r in self._read(sql, [limit])
-        ]
+        return [_run(r) for r in self._read(sql, [limit])]
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        rows = self._read("SELECT * FROM runs WHERE run_id = ?", [run_id])
+        return _run(rows[0]) if rows else None
 
     def close(self) -> None:
         with self._guard:

@@ -1,0 +1,179 @@
+"""Operations on runs and dates: ``retry-failed``, ``cancel`` and ``invalidate``.
+
+* ``retry-failed`` re-arms failed dates only (attempts back to 0), optionally one phase or one
+  processor; the next backfill retries exactly those.
+* ``cancel RUN`` — embedded default: the run's record becomes ``cancelling``; the runner (any
+  process) stops after the units in flight, marks the units it did not start ``cancelled`` and
+  records the run ``cancelled``. Google Cloud: cancels the ``backfill`` workflow execution RUN
+  and marks its pending tasks ``cancelled`` (queued work messages for them then do nothing).
+  Either way the next backfill re-arms the cancelled dates and resumes.
+* ``invalidate PROCESSOR --start D --end D`` marks those dates, and every downstream
+  processor's dates the change reaches through its lookback, stale (pending) so the next
+  backfill recomputes them.
+
+No ``from __future__ import annotations``: typer reads the commands' annotations, and
+``SeasonsOpt`` is imported inside ``register`` (``backcourt.cli`` imports this package).
+"""
+
+import getpass
+import socket
+from datetime import date
+from typing import Annotated, Any
+
+import typer
+
+from backcourt.bootstrap import Services
+from backcourt.domain import registry
+from backcourt.domain.dates import parse_date, runs
+from backcourt.domain.errors import BadInput
+from backcourt.domain.ids import season_of
+from backcourt.domain.status import State
+from backcourt.domain.transitions import REARM_STATES
+
+
+def operator() -> str:
+    """Who is running this command: ``user@host``."""
+    return f"{getpass.getuser()}@{socket.gethostname()}"
+
+
+def retry_failed(services: Services, seasons: list[str], phase: str | None,
+                 processor: str | None) -> int:
+    """Re-arm the failed expected dates of the chosen processors; returns how many."""
+    from backcourt.services.calendar import season_calendar
+
+    if phase and processor:
+        proc = registry.get(processor)
+        if proc.phase is not registry.parse_phase(phase):
+            raise BadInput(f"{processor} is in phase {proc.phase.value}, not {phase}")
+    procs = ([registry.get(processor)] if processor else
+             registry.of_phase(registry.parse_phase(phase)) if phase else registry.PROCESSORS)
+    total = 0
+    services.warehouse.ensure_tables([p.table for p in registry.PROCESSORS])
+    for name in seasons:
+        cal = season_calendar(services.warehouse, name)
+        for p in procs:
+            total += services.status.reset(p.name, cal.expected_dates(p), [State.FAILED])
+    return total
+
+
+def invalidate(services: Services, processor: str, start: date,
+               end: date) -> dict[str, list[date]]:
+    """Mark ``processor`` on [start, end] and what it reaches downstream stale.
+
+    Returns:
+        Per processor, the dates that went back to pending (documents that were finished or
+        cancelled; dates never planned, pending or running are left alone).
+    """
+    from backcourt.services.calendar import calendars
+    from backcourt.services.cloud import seasons_between
+    from backcourt.services.plan import invalidation
+
+    proc = registry.get(processor)
+    services.warehouse.ensure_tables([p.table for p in registry.PROCESSORS])
+    cals = calendars(services.warehouse, seasons_between(start, end))
+    marked: dict[str, list[date]] = {}
+    for name, days in invalidation(proc, start, end, cals).items():
+        docs = services.status.list([name], days[0], days[-1])
+        wanted = set(days)
+        finished = [d.game_date for d in docs if d.game_date in wanted
+                    and d.state in REARM_STATES]
+        if finished and services.status.mark_stale(name, finished):
+            marked[name] = sorted(finished)
+    return marked
+
+
+def _spans(days: list[date]) -> str:
+    spans = runs(days)
+    text = [a.isoformat() if a == b else f"{a.isoformat()}…{b.isoformat()}"
+            for a, b in spans[:4]]
+    return ", ".join(text) + (f" (+{len(spans) - 4} more)" if len(spans) > 4 else "")
+
+
+def _cloud_cancel(services: Services, run: str, workflow: str) -> Any:
+    """Cancel a workflow execution with the real Executions client (or the test override)."""
+    from backcourt.adapters.gcp.workflows_executions import WorkflowStarter
+    from backcourt.services.backfill import cancel_execution
+    from backcourt.services.cloud import RUNTIME
+
+    cfg = services.settings.gcp
+    path = f"projects/{cfg.project}/locations/{cfg.region}/workflows/{workflow}"
+    starter = WorkflowStarter(path, client=RUNTIME.overrides.get("executions"))
+    return cancel_execution(services, starter, run, operator())
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``retry-failed``, ``cancel`` and ``invalidate`` to the CLI."""
+    from backcourt.cli import SeasonsOpt
+
+    @app.command("retry-failed")
+    def retry_failed_cmd(
+            season: SeasonsOpt,
+            phase: Annotated[str | None, typer.Option("--phase", help="Only this phase.")] = None,
+            processor: Annotated[str | None, typer.Option(
+                "--processor", help="Only this processor.")] = None) -> None:
+        """Re-arm failed dates (attempts back to 0); the next backfill retries only those."""
+        from backcourt.cli import _seasons, _services, console
+
+        with _services() as s:
+            total = retry_failed(s, _seasons(season), phase, processor)
+        console.print(f"re-armed {total} failed date(s); run `backcourt backfill` to retry them")
+
+    @app.command()
+    def cancel(
+            run: Annotated[str, typer.Argument(metavar="RUN", help="The run id (printed when a "
+                                               "backfill starts; the execution id in GCP).")],
+            wait: Annotated[bool, typer.Option(help="Wait until a local run has stopped.")]
+            = False,
+            timeout: Annotated[float, typer.Option(help="Seconds --wait waits at most.")] = 600,
+            workflow: Annotated[str, typer.Option(help="GCP: the workflow of the execution.")]
+            = "backfill") -> None:
+        """Stop a run: local — after the units in flight; GCP — cancel the workflow execution.
+        Work it planned but did not start is marked cancelled; the next backfill resumes it."""
+        from backcourt.cli import _services, console, err
+        from backcourt.services import backfill as bf
+
+        with _services() as s:
+            if s.settings.backend == "gcp":
+                done = _cloud_cancel(s, run, workflow)
+                console.print(f"execution {done.execution}: {done.state_before} → "
+                              f"{done.state_after}; {sum(done.cancelled.values())} pending "
+                              "task(s) marked cancelled", highlight=False)
+                return
+            record = bf.request_cancel(s, run, operator())
+            if record.state == "cancelled":
+                console.print(f"run {run} marked cancelled: its process is gone",
+                              highlight=False)
+                return
+            console.print(f"run {run}: cancel requested; it stops after the units in flight",
+                          highlight=False)
+            if wait:
+                final = bf.wait_finished(s, run, timeout)
+                if final is None:
+                    err.print(f"run {run} has not stopped after {timeout:g} s", highlight=False)
+                    raise typer.Exit(1)
+                console.print(f"run {run} {final.state}", highlight=False)
+
+    @app.command("invalidate")
+    def invalidate_cmd(
+            processor: Annotated[str, typer.Argument(metavar="PROCESSOR")],
+            start: Annotated[str, typer.Option(help="First date (YYYY-MM-DD).")],
+            end: Annotated[str, typer.Option(help="Last date (YYYY-MM-DD).")]) -> None:
+        """Mark a processor's dates and everything downstream within lookback stale, so the
+        next backfill recomputes them."""
+        from backcourt.cli import _services, console
+
+        first, last = parse_date(start, what="--start"), parse_date(end, what="--end")
+        if first > last:
+            raise BadInput(f"--start {first} is after --end {last}")
+        season_of(first)
+        with _services() as s:
+            marked = invalidate(s, processor, first, last)
+        if not marked:
+            console.print(f"nothing to invalidate: {processor} has no finished date in "
+                          f"{first}…{last}", highlight=False)
+            return
+        for name, days in marked.items():
+            console.print(f"{name}: {len(days)} date(s) marked stale: {_spans(days)}",
+                          highlight=False)
+        console.print(f"{sum(len(d) for d in marked.values())} processor-date(s) will be "
+                      "recomputed by the next `backcourt backfill`", highlight=False)
