@@ -265,6 +265,26 @@ def test_cancel_names_the_problem_for_unknown_finished_and_orphaned_runs(home: P
         s.close()
 
 
+def test_a_run_whose_process_died_is_recorded_failed_by_the_next_backfill(home: Path) -> None:
+    """A SIGKILLed run cannot record its own end; the next run closes its record."""
+    s = services(home)
+    try:
+        dead = subprocess.Popen([sys.executable, "-c", "pass"])
+        dead.wait()
+        owner = f"{socket.gethostname()}:{dead.pid}"
+        s.status.record_run(RunRecord("run-killed", "backfill", T0, "me@here", "x",
+                                      summary={"owner": owner}))
+        s.status.record_run(RunRecord("run-alive", "backfill", T0, "me@here", "x",
+                                      summary={"owner": f"{socket.gethostname()}:{os.getpid()}"}))
+        bf.Runner(s).backfill([SEASON], [Phase.RAW], Window(DAYS[0], DAYS[0]))
+        killed, alive = s.status.get_run("run-killed"), s.status.get_run("run-alive")
+        assert killed is not None and killed.state == "failed"
+        assert killed.finished_at is not None and "died" in str(killed.summary.get("note"))
+        assert alive is not None and alive.state == "running"
+    finally:
+        s.close()
+
+
 V1_PARTITIONS = """CREATE TABLE partitions (
     processor TEXT NOT NULL, game_date TEXT NOT NULL,
     state TEXT NOT NULL CHECK (state IN ('not_expected', 'pending', 'running', 'succeeded',

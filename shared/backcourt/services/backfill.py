@@ -168,6 +168,7 @@ class Runner:
                                                  _dead_local_owners(self.s, seasons))
         if released:
             log.warning("released %d lease(s) of crashed workers", released)
+        self._close_dead_runs()
         run = RunRecord(result.run_id, command, self.s.clock.now(),
                         f"{getpass.getuser()}@{socket.gethostname()}",
                         f"seasons={','.join(seasons)} phases={','.join(p.value for p in phases)}"
@@ -203,6 +204,17 @@ class Runner:
                 run.run_id, run.command, run.started_at, run.who, run.scope, state,
                 self.s.clock.now(), summary))
         return result
+
+    def _close_dead_runs(self) -> None:
+        """Runs still recorded as running whose local process is gone (killed, crashed) are
+        recorded ``failed`` with a note, so run history never shows a dead run as running."""
+        for run in self.s.status.runs(200):
+            if run.state in RUN_FINISHED or not _owner_gone(str(run.summary.get("owner") or "")):
+                continue
+            note = "the run's process died (killed or crashed) before it finished"
+            self.s.status.record_run(replace(run, state="failed", finished_at=self.s.clock.now(),
+                                             summary={**run.summary, "note": note}))
+            log.warning("run %s: %s", run.run_id, note, extra={"run_id": run.run_id})
 
     def _upstream_ok(self, phase: Phase, cals: list[SeasonCalendar], window: Window,
                      ) -> list[date] | None:
