@@ -1,6 +1,6 @@
 """The Cloud Functions in process (functions-framework test client) on the local adapters:
-real phase-2/3 units on sample data, idempotent redelivery, malformed messages acknowledged
-and recorded, transient errors raised for redelivery."""
+real phase-2/3 units on sample data, transient errors raised for redelivery, HTTP bad input.
+(Redelivery, malformed messages and start_daily are incident tests: tests/incidents/.)"""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import base64
 import json
 import sys
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from types import ModuleType
@@ -136,66 +135,6 @@ def test_valid_messages_process_the_dates(loaded: Services) -> None:
     assert reply.get_json()["by_state"] == {"succeeded": 2 * len(PHASE3)}
 
 
-def test_redelivery_five_times_and_concurrently_changes_nothing(loaded: Services) -> None:
-    before = _counts(loaded)
-    attempts = {(p, d): loaded.status.get(p, d).attempts  # type: ignore[union-attr]
-                for p in PHASE3 for d in (START, END)}
-    process = _client("process", "cloudevent")
-    msg = _message("3", PHASE3)
-    for i in range(5):
-        headers, body = _event(msg, f"again-{i}")
-        assert process.post("/", headers=headers, data=body).status_code == 200
-
-    def deliver(i: int) -> int:
-        headers, body = _event(msg, f"thread-{i}")
-        return int(_client("process", "cloudevent").post("/", headers=headers,
-                                                        data=body).status_code)
-
-    with ThreadPoolExecutor(max_workers=5) as pool:
-        assert list(pool.map(deliver, range(5))) == [200] * 5
-    assert _counts(loaded) == before
-    for (proc, day), n in attempts.items():
-        st = loaded.status.get(proc, day)
-        assert st is not None and st.state is State.SUCCEEDED and st.attempts == n
-
-
-@pytest.mark.parametrize("payload, needle", [
-    (_message("3", ["no_such_processor"]), "unknown processor"),
-    ({**_message("3", PHASE3), "start_date": "2024-13-45"}, "start_date"),
-    (b"{not json", "Invalid JSON"),
-    ({**_message("3", PHASE3), "surprise": 1}, "surprise"),
-])
-def test_malformed_message_is_acked_and_recorded(loaded: Services, payload: Any,
-                                                 needle: str) -> None:
-    event_id = f"bad-{abs(hash(needle))}"
-    headers, body = _event(payload, event_id)
-    reply = _client("process", "cloudevent").post("/", headers=headers, data=body)
-    assert 200 <= reply.status_code < 300
-    run = next(r for r in loaded.status.runs(100) if r.run_id == f"malformed-{event_id}")
-    assert run.command == "malformed-message" and run.state == "failed"
-    assert needle in run.summary["error"]
-    raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    assert run.summary["payload"] == raw.decode()
-
-
-def test_raw_push_body_is_accepted(loaded: Services) -> None:
-    push = {"message": {"data": _body(b"[]"), "messageId": "push-1",
-                        "publishTime": "2024-10-24T00:00:00Z"},
-            "subscription": "projects/demo/subscriptions/work-push"}
-    reply = _client("process", "cloudevent").post("/", json=push)
-    assert reply.status_code == 200
-    assert any(r.command == "malformed-message" and "object" in r.summary["error"]
-               for r in loaded.status.runs(100))
-
-
-def test_huge_payload_is_recorded_truncated(loaded: Services) -> None:
-    headers, body = _event(b"x" * 50_000, "huge")
-    assert _client("process", "cloudevent").post("/", headers=headers,
-                                                 data=body).status_code == 200
-    run = next(r for r in loaded.status.runs(100) if r.run_id == "malformed-huge")
-    assert len(run.summary["payload"]) == 4096 and run.summary["truncated"] is True
-
-
 class _FlakyWarehouse:
     """Delegates to the real warehouse but every replace hits a lock conflict."""
 
@@ -249,34 +188,3 @@ def test_validate_answers_the_gate_verdict(loaded: Services) -> None:
     body = reply.get_json()
     assert body["dates"] == 2 and sum(body["counts"].values()) == 2
     assert body["verdict"] in ("PASS", "WARN")
-
-
-class _Executions:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, Any]] = []
-
-    def create_execution(self, parent: str, execution: Any) -> Any:
-        self.calls.append((parent, execution))
-        return execution
-
-
-def test_start_daily_starts_the_workflow_with_explicit_dates(monkeypatch: pytest.MonkeyPatch,
-                                                             ) -> None:
-    monkeypatch.setenv("BACKCOURT_DAILY_WORKFLOW", "projects/demo/locations/x/workflows/daily")
-    main = _main()
-    fake = _Executions()
-    main.set_executions_client(fake)
-    try:
-        ce = CloudEvent({"type": "google.cloud.pubsub.topic.v1.messagePublished",
-                         "source": "//pubsub.googleapis.com/projects/demo/topics/daily",
-                         "id": "tick-1"}, {"message": {"data": _body(b"{}")}})
-        headers, body = to_structured(ce)
-        reply = _client("start_daily", "cloudevent").post("/", headers=dict(headers), data=body)
-        assert reply.status_code == 200
-    finally:
-        main.set_executions_client(None)
-    (parent, execution), = fake.calls
-    assert parent == "projects/demo/locations/x/workflows/daily"
-    arg = json.loads(execution.argument)
-    post, pre = date.fromisoformat(arg["post_game_date"]), date.fromisoformat(arg["pre_game_date"])
-    assert (pre - post).days == 1

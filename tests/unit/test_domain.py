@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 
 from backcourt.domain import registry
 from backcourt.domain.calendar import ScheduledGame, build_calendar, game_type_of
-from backcourt.domain.dates import chunk, parse_date, resolve_relative, runs
+from backcourt.domain.dates import chunk, parse_date, runs
 from backcourt.domain.errors import BadInput
 from backcourt.domain.ids import player_lookup, season_bounds, season_of, system_game_id
 from backcourt.domain.registry import DateType, Phase
 from backcourt.domain.teams import tricode_for
-
-
-@pytest.mark.parametrize(
-    ("moment", "expected"),
-    [
-        # 23:30 New York on Jan 15 is 04:30 UTC on Jan 16: still the 15th's "today".
-        (datetime(2025, 1, 16, 4, 30, tzinfo=UTC), date(2025, 1, 14)),
-        # 04:00 New York (09:00 UTC): yesterday is the 15th.
-        (datetime(2025, 1, 16, 9, 0, tzinfo=UTC), date(2025, 1, 15)),
-        # Spring forward 2025-03-09 at 02:00 EST: 06:59 UTC is 01:59 EST on Mar 9.
-        (datetime(2025, 3, 9, 6, 59, tzinfo=UTC), date(2025, 3, 8)),
-        # Fall back 2024-11-03: 05:30 UTC is 01:30 EDT on Nov 3.
-        (datetime(2024, 11, 3, 5, 30, tzinfo=UTC), date(2024, 11, 2)),
-    ],
-)
-def test_yesterday_is_resolved_in_new_york(moment: datetime, expected: date) -> None:
-    assert resolve_relative("yesterday", moment) == expected
 
 
 def test_bad_dates_and_seasons_name_the_value() -> None:

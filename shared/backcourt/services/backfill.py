@@ -41,7 +41,12 @@ from backcourt.domain.status import (
 )
 from backcourt.services.calendar import calendars
 from backcourt.services.gate import Gate, degraded_by_gate
-from backcourt.services.lookback import bootstrap_dates, lookback_missing, same_phase_blocked
+from backcourt.services.lookback import (
+    bootstrap_dates,
+    lookback_missing,
+    same_phase_blocked,
+    same_phase_unfinished,
+)
 from backcourt.services.plan import PreviewStore, ProcessorPlan, Unit, Window, plan_processor
 from backcourt.services.process import UnitReport, run_unit
 
@@ -278,7 +283,9 @@ class Runner:
                seasons: Sequence[str], window: Window, force: bool, run_id: str,
                allowed: list[date] | None, pr: PhaseResult) -> list[SeasonCalendar]:
         procs = [p for p in PROCESSORS if p in level]
-        only = {p.name: self._lookback_ok(p, cals, window, allowed, force) for p in procs}
+        only = {p.name: self._idle(p, cals, window,
+                                   self._lookback_ok(p, cals, window, allowed, force))
+                for p in procs}
         boot = {p.name: bootstrap_dates(p, cals) for p in procs}
         for attempt in range(MAX_ATTEMPTS + 1):
             plans = [plan_processor(self.s.status, p, cals, window, self.s.settings.chunk_days,
@@ -295,6 +302,17 @@ class Runner:
                 cals = calendars(self.s.warehouse, seasons)
             time.sleep(min(0.2 * 2**attempt, 2.0) if attempt else 0)
         return cals
+
+    def _idle(self, proc: Processor, cals: list[SeasonCalendar], window: Window,
+              only: list[date] | None) -> list[date] | None:
+        """``only`` without the dates whose same-phase upstream is still pending or running
+        once this run's earlier levels are done: another run (the daily path) is writing it
+        and computes the date after it; computing it here would read half-written input."""
+        wanted = None if only is None else set(only)
+        days = [d for cal in cals for d in window.clip(cal.expected_dates(proc))
+                if wanted is None or d in wanted]
+        busy = same_phase_unfinished(self.s.status, proc, days)
+        return [d for d in days if d not in busy] if busy else only
 
     def _lookback_ok(self, proc: Processor, cals: list[SeasonCalendar], window: Window,
                      allowed: list[date] | None, force: bool) -> list[date] | None:

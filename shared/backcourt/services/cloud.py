@@ -82,6 +82,35 @@ def _lookback_blocked(services: Services, proc: Processor, cals: Sequence[Season
     return out
 
 
+HISTORY_DAYS = 366
+"""How far back a processor reading earlier dates of a same-phase upstream looks (the
+upcoming_* SQL reads a year of history)."""
+
+
+def _history_unfinished(services: Services, proc: Processor,
+                        days: Sequence[date]) -> dict[date, list[str]]:
+    """Dates whose history is still being written: a same-phase upstream read across dates
+    (``lookback_games``, e.g. player_game_summary before upcoming_player_game_context) is
+    pending or running on an earlier date. Another message (a parallel span, a redelivery) has
+    it; computing now would read a partial history, so these dates wait for a redelivery (the
+    local runner's level barrier gives the same order)."""
+    ups = [u.processor for u in proc.upstream
+           if u.lookback_games and BY_NAME[u.processor].phase is proc.phase]
+    out: dict[date, list[str]] = {}
+    if not ups or not days:
+        return out
+    since = min(days) - timedelta(days=HISTORY_DAYS)
+    for up in ups:
+        open_days = sorted(doc.game_date for doc in services.status.list([up], since, max(days))
+                           if doc.state in IN_FLIGHT)
+        for d in days:
+            earlier = [e for e in open_days if e < d]
+            if earlier:
+                out.setdefault(d, []).append(f"{up} {earlier[0].isoformat()} "
+                                             f"(+{len(earlier) - 1} more)")
+    return out
+
+
 def process_message(services: Services, msg: WorkMessage, *,
                     execution_id: str = "local") -> dict[str, Any]:
     """Run every processor of the message in level order over its dates, under leases.
@@ -89,13 +118,16 @@ def process_message(services: Services, msg: WorkMessage, *,
     Dates another execution holds are skipped (a duplicate delivery does nothing). A date whose
     same-phase upstream is not done is left alone (blocked when the upstream ended failed or
     blocked), and so is one whose earlier-phase lookback is incomplete (blocked,
-    ``lookback_incomplete``). Terminal failures are recorded per date in the status store by ``run_unit``.
+    ``lookback_incomplete``). A date whose cross-date history (earlier dates of a same-phase
+    upstream) is still pending or running waits: the message raises once the rest is done, so
+    it is redelivered. Terminal failures are recorded per date in the status store by
+    ``run_unit``.
 
     Returns:
         Per processor: dates leased and skipped, states reached and rows written.
     Raises:
         TransientError: a date failed transiently and has attempts left (it is ``pending``
-            again), so the message must be redelivered.
+            again), or waits for its history, so the message must be redelivered.
     """
     owner = owner_id(execution_id)
     days = msg.dates()
@@ -105,6 +137,7 @@ def process_message(services: Services, msg: WorkMessage, *,
     result: dict[str, Any] = {"run_id": msg.run_id, "phase": msg.phase.value,
                               "start_date": msg.start_date.isoformat(),
                               "end_date": msg.end_date.isoformat(), "processors": {}}
+    deferred: dict[tuple[str, date], list[str]] = {}
     for proc in procs:
         waiting = _upstream_not_ready(services, proc, msg, days)
         for d, names in waiting.items():
@@ -115,6 +148,9 @@ def process_message(services: Services, msg: WorkMessage, *,
                                          "upstream_incomplete: " + ", ".join(names))
         waiting.update(_lookback_blocked(services, proc, cals,
                                          [d for d in days if d not in waiting]))
+        history = _history_unfinished(services, proc, [d for d in days if d not in waiting])
+        deferred.update({(proc.name, d): names for d, names in history.items()})
+        waiting.update(history)
         mine = [d for d in days if d not in waiting]
         report = run_unit(services, proc, mine, run_id=msg.run_id, owner=owner,
                           bootstrap=bootstrap_dates(proc, cals))
@@ -135,6 +171,11 @@ def process_message(services: Services, msg: WorkMessage, *,
             raise TransientError(f"{len(again)} date(s) failed transiently and will be retried: "
                                  f"{first.error}", processor=proc.name, game_date=again[0],
                                  run_id=msg.run_id)
+    if deferred:
+        (name, day), names = next(iter(deferred.items()))
+        raise TransientError(f"{len(deferred)} date(s) wait for earlier dates still being "
+                             f"written: {name} {day.isoformat()} needs {', '.join(names)}",
+                             processor=name, game_date=day, run_id=msg.run_id)
     return result
 
 

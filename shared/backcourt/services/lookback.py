@@ -74,3 +74,19 @@ def same_phase_blocked(store: StatusStore, proc: Processor, days: Sequence[date]
             if doc is not None and doc.state in (State.BLOCKED, State.FAILED):
                 out[d].append(f"{up.name} {doc.state.value}")
     return out
+
+
+def same_phase_unfinished(store: StatusStore, proc: Processor, days: Sequence[date],
+                          ) -> dict[date, list[str]]:
+    """For each of ``days``: same-phase upstream processors still pending or running on that
+    date. Once this run's earlier levels are done, that means another run (the daily path, a
+    second backfill) holds them: this processor must not read their half-written output, so the
+    date is left to that run (which runs it after its upstream)."""
+    ups = [u.processor for u in proc.upstream if BY_NAME[u.processor].phase is proc.phase]
+    out: dict[date, list[str]] = {}
+    wanted = set(days)
+    for up in ups if days else []:
+        for doc in store.list([up], min(days), max(days)):
+            if doc.game_date in wanted and doc.state in (State.PENDING, State.RUNNING):
+                out.setdefault(doc.game_date, []).append(f"{up} {doc.state.value}")
+    return out

@@ -15,7 +15,8 @@ team's player rows (minutes = rounded sum of player minutes, plus_minus = points
 **Schedule.** ``load_schedule`` reads every file under ``raw/nbacom_schedule/<season>/`` once per
 call for the seasons its dates fall in. When a season has several files, a game is taken from the
 file with the highest gameStatus for it, ties going to the later path in sort order. A bad season
-file is reported on every date of that season the call owns.
+file (one that does not parse, or whose seasonYear is another season) is reported on every date of
+that season the call owns.
 
 **Point-in-time sources.** Odds files must hold an event that starts (in America/New_York) on
 the date they are stored under. An injury report stored under a date contributes its records of
@@ -90,9 +91,15 @@ def _season_rows(bucket: Bucket, season: str) -> tuple[Rows, list[MalformedRawFi
     bad = []
     for path in paths:
         try:
-            rows = nbacom_schedule.parse(_read(bucket, path), path)
+            doc = _read(bucket, path)
+            rows = nbacom_schedule.parse(doc, path)
+            found = nbacom_schedule.season_of_file(doc, path)
         except MalformedRawFile as exc:
             bad.append(exc)
+            continue
+        if found != season:  # else its games silently leave every date of `season` empty
+            bad.append(MalformedRawFile(path, f"leagueSchedule.seasonYear is {found}, but the "
+                                              f"file is stored under season {season}"))
             continue
         for row in rows:
             held = best.get(row["nba_game_id"])

@@ -1,0 +1,394 @@
+"""The legacy incidents on the cloud path, where it differs from the embedded default: Pub/Sub
+delivery and the Firestore status store (Google's emulators), the ``process``, ``validate`` and
+``start_daily`` functions (functions-framework, in process) and the ``backfill`` workflow
+(workflows-emulator). The warehouse is the embedded DuckDB file (the BigQuery path has its own
+end-to-end test); the incident tests on the embedded default are in tests/incidents/.
+
+* duplicate delivery (LESSONS #5, "blind WRITE_APPEND with Pub/Sub redelivery (up to 115× row
+  amplification)"): five copies published to Pub/Sub and delivered at once, one ack lost so
+  the message comes back — each (processor, date) is leased in Firestore and written once;
+* a killed worker (LESSONS #4, R4.3, "A processor stuck "running" for 4 h blocked downstream
+  work"): a real process SIGKILLed in its write leaves a Firestore lease nobody renews; a
+  redelivery leaves it alone, and once it has expired the next plan retries the date;
+* a validator that raises (LESSONS #10, R10.2, "a broad `except` swallows the raise"): the
+  ``validate`` function answers BLOCK, Firestore keeps the verdict, and the workflow stops
+  before the next phase;
+* the daily trigger (LESSONS #5, R5.2): ``start_daily`` resolves the tick's Pub/Sub publish
+  time in America/New_York and starts the workflow with explicit dates.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "incidents"))
+
+from faults import (  # noqa: E402
+    BrokenQueries,
+    FaultyWarehouse,
+    OffsetClock,
+    copy_window,
+    duplicate_keys,
+    faulty_on,
+    function_client,
+    functions_main,
+    pubsub_event,
+    rows,
+)
+
+from backcourt.adapters.local.bucket import FolderBucket  # noqa: E402
+from backcourt.bootstrap import Services  # noqa: E402
+from backcourt.config import load_settings  # noqa: E402
+from backcourt.domain.messages import parse_message  # noqa: E402
+from backcourt.domain.registry import Phase, of_phase  # noqa: E402
+from backcourt.domain.status import State  # noqa: E402
+from backcourt.ports import StatusStore  # noqa: E402
+from backcourt.services import cloud  # noqa: E402
+from backcourt.services.backfill import Runner  # noqa: E402
+from backcourt.services.plan import Window  # noqa: E402
+
+pytestmark = pytest.mark.emulator
+
+PROJECT = "incidents"
+REPO = Path(__file__).resolve().parents[2]
+WF_PYTHON = REPO / ".venv-wf" / "bin" / "python"
+SEASON = "2024-25"
+D1, D2 = date(2025, 1, 14), date(2025, 1, 15)
+TEAM = "team_offense_game_summary"
+PHASE3 = [p.name for p in of_phase(Phase.ANALYTICS)]
+
+
+def _store() -> StatusStore:
+    from backcourt.adapters.gcp.firestore_status import FirestoreStatusStore
+
+    return FirestoreStatusStore(PROJECT, collection_prefix=f"i{uuid.uuid4().hex[:10]}")
+
+
+def _rest(host: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    req = urllib.request.Request(f"http://{host}/v1/{path}", method=method,
+                                 data=json.dumps(body or {}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as reply:
+        return json.loads(reply.read() or b"{}")
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 2024-25 sample season (a bucket folder), generated once for this module."""
+    from backcourt.sample import generate_season
+
+    root = tmp_path_factory.mktemp("cloud-incidents") / "bucket"
+    generate_season(FolderBucket(root), SEASON)
+    return root
+
+
+def _home(sample: Path, root: Path, days: list[date]) -> Path:
+    copy_window(sample, load_settings(root, env={}).local.bucket_path, days)
+    return root
+
+
+def _loaded(sample: Path, root: Path, status: StatusStore) -> tuple[Services, FaultyWarehouse]:
+    """Phase 2 of D1..D2 on Firestore + DuckDB, and phase 3 planned (seeded)."""
+    s, wh = faulty_on(_home(sample, root, [D1, D2]), status=status)
+    Runner(s).backfill([SEASON], [Phase.RAW], Window(D1, D2))
+    return s, wh
+
+
+# -- duplicate delivery through Pub/Sub, leases in Firestore ----------------------------------
+
+
+def _pull(host: str, sub: str, want: int) -> list[dict[str, Any]]:
+    got: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 30
+    while len(got) < want and time.monotonic() < deadline:
+        got += _rest(host, "POST", f"{sub}:pull", {"maxMessages": want - len(got),
+                                                   "returnImmediately": False}).get(
+            "receivedMessages", [])
+    assert len(got) == want, got
+    return got
+
+
+def _deliver_pulled(received: dict[str, Any]) -> int:
+    """What Eventarc does with a pulled message: one CloudEvent to ``process``."""
+    msg = received["message"]
+    headers, body = pubsub_event(base64.b64decode(msg["data"]), msg["messageId"],
+                                 attributes=msg.get("attributes"))
+    return int(function_client("process", "cloudevent").post("/", headers=headers,
+                                                             data=body).status_code)
+
+
+def test_duplicate_deliveries_lease_each_partition_once(
+        firestore_emulator: str, pubsub_emulator: str, sample: Path, tmp_path: Path) -> None:
+    s, wh = _loaded(sample, tmp_path / "home", _store())
+    main = functions_main()
+    main.set_services(s)
+    topic = f"projects/{PROJECT}/topics/dup-{uuid.uuid4().hex[:8]}"
+    sub = topic.replace("/topics/", "/subscriptions/")
+    try:
+        (unit,), = cloud.plan_phase(s, "3", start=D1, end=D2, run_id="dup")["waves"]
+        _rest(pubsub_emulator, "PUT", topic)
+        _rest(pubsub_emulator, "PUT", sub, {"topic": topic, "ackDeadlineSeconds": 30})
+        data = base64.b64encode(json.dumps(unit).encode()).decode()
+        _rest(pubsub_emulator, "POST", f"{topic}:publish",
+              {"messages": [{"data": data, "attributes": {"run_id": "dup", "phase": "3"}}] * 5})
+        wh.delay_s = 0.05  # writes take a moment: the five deliveries overlap
+        received = _pull(pubsub_emulator, sub, 5)
+        codes: list[int] = []
+        threads = [threading.Thread(target=lambda r=r: codes.append(_deliver_pulled(r)))
+                   for r in received]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert codes == [200] * 5
+        # Four acks arrive; one is lost, so Pub/Sub delivers that message again.
+        _rest(pubsub_emulator, "POST", f"{sub}:acknowledge",
+              {"ackIds": [r["ackId"] for r in received[1:]]})
+        _rest(pubsub_emulator, "POST", f"{sub}:modifyAckDeadline",
+              {"ackIds": [received[0]["ackId"]], "ackDeadlineSeconds": 0})
+        (again,) = _pull(pubsub_emulator, sub, 1)
+        assert again["message"]["messageId"] == received[0]["message"]["messageId"]
+        assert _deliver_pulled(again) == 200
+        _rest(pubsub_emulator, "POST", f"{sub}:acknowledge", {"ackIds": [again["ackId"]]})
+
+        written = Counter((w.table, d) for w in wh.writes for d in w.days
+                          if w.table in {p.table.name for p in of_phase(Phase.ANALYTICS)})
+        assert set(written.values()) == {1} and len(written) == len(PHASE3) * 2, written
+        for name in PHASE3:
+            for day in (D1, D2):
+                st = s.status.get(name, day)
+                assert st is not None and (st.state, st.attempts) == (State.SUCCEEDED, 1), st
+        assert duplicate_keys(s.warehouse, PHASE3) == dict.fromkeys(PHASE3, 0)
+    finally:
+        main.set_services(None)
+        s.close()
+
+
+# -- a worker killed mid-write: its Firestore lease expires ------------------------------------
+
+
+def test_killed_worker_lease_expires_on_firestore_then_the_date_is_retried(
+        firestore_emulator: str, sample: Path, tmp_path: Path) -> None:
+    prefix = f"k{uuid.uuid4().hex[:10]}"
+    from backcourt.adapters.gcp.firestore_status import FirestoreStatusStore
+
+    store = FirestoreStatusStore(PROJECT, collection_prefix=prefix)
+    home = tmp_path / "home"
+    s, _ = _loaded(sample, home, store)
+    (unit,), = cloud.plan_phase(s, "3", start=D1, end=D2, run_id="doomed-run")["waves"]
+    s.close()
+    marker, log = tmp_path / "hung", tmp_path / "worker.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKCOURT_")}
+    env["BACKCOURT_TEST_PROJECT"] = PROJECT
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(REPO / "tests" / "incidents" / "faults.py"), "worker",
+             str(home), str(marker), TEAM, "in_write", json.dumps(unit), prefix],
+            env=env, stdout=out, stderr=subprocess.STDOUT)
+    watcher = FirestoreStatusStore(PROJECT, collection_prefix=prefix)
+    try:
+        deadline = time.monotonic() + 90
+        while not (marker.exists() and all(
+                (d := watcher.get(TEAM, day)) is not None and d.state is State.RUNNING
+                for day in (D1, D2))):
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.05)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+        watcher.close()
+    assert proc.returncode == -signal.SIGKILL
+
+    clock = OffsetClock()
+    s, wh = faulty_on(home, status=FirestoreStatusStore(PROJECT, collection_prefix=prefix),
+                      clock=clock)
+    try:
+        msg = parse_message(json.dumps(unit).encode())
+        first = cloud.process_message(s, msg, execution_id="redelivery")
+        assert (first["processors"][TEAM]["leased"], first["processors"][TEAM]["skipped"]) == (
+            0, 2)
+        for day in (D1, D2):
+            st = s.status.get(TEAM, day)
+            assert st is not None and (st.state, st.attempts) == (State.RUNNING, 1)
+            assert rows(wh, TEAM, day) == 0  # killed inside its transaction: nothing
+        assert cloud.progress(s, "3", D1, D2)["finished"] is False
+
+        clock.advance(timedelta(seconds=s.settings.lease_ttl_s + 1))
+        again = cloud.plan_phase(s, "3", start=D1, end=D2, run_id="resume")
+        units = [u for wave in again["waves"] for u in wave]
+        assert units and all(TEAM in u["processors"] for u in units), again
+        for u in units:
+            cloud.process_message(s, parse_message(json.dumps(u).encode()), execution_id="r")
+        assert cloud.progress(s, "3", D1, D2)["finished"] is True
+        for day in (D1, D2):
+            st = s.status.get(TEAM, day)
+            assert st is not None and (st.state, st.attempts) == (State.SUCCEEDED, 2), st
+        assert duplicate_keys(s.warehouse, PHASE3) == dict.fromkeys(PHASE3, 0)
+        assert cloud.validate(s, "3", D1, D2)["verdict"] != "BLOCK"
+    finally:
+        s.close()
+
+
+# -- a validator that raises: BLOCK, persisted, and the workflow stops -----------------------
+
+
+class _Router(BaseHTTPRequestHandler):
+    """FUNCTIONS_URL of the workflow and the push endpoint of Pub/Sub: each path goes to the
+    real function (functions-framework test client) in this process."""
+
+    calls: list[tuple[str, str]] = []
+    broken: BrokenQueries | None = None
+    services: Services | None = None
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        path = self.path.rstrip("/") or "/process"
+        args = json.loads(body or b"{}")
+        _Router.calls.append((path, str(args.get("phase", ""))))
+        if path == "/process":
+            reply = function_client("process", "cloudevent").post("/", json=args)
+        elif path == "/validate":  # the gate's queries fail while the validator runs
+            assert _Router.services is not None and _Router.broken is not None
+            real = _Router.services.warehouse
+            _Router.services.warehouse = _Router.broken  # type: ignore[assignment]
+            try:
+                reply = function_client("validate", "http").post("/", json=args)
+            finally:
+                _Router.services.warehouse = real
+        else:
+            reply = function_client(path.strip("/"), "http").post("/", json=args)
+        data = reply.get_data()
+        self.send_response(reply.status_code)
+        self.send_header("Content-Type", reply.headers.get("Content-Type", "text/plain"))
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Quiet."""
+
+
+@pytest.fixture
+def router() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Router)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _Router.calls = []
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def test_validator_raising_blocks_and_the_workflow_stops_before_the_next_phase(
+        firestore_emulator: str, pubsub_emulator: str, sample: Path, tmp_path: Path,
+        router: str) -> None:
+    if not WF_PYTHON.exists():
+        message = f"workflows-emulator not found at {WF_PYTHON}: run scripts/wf-venv.sh"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    s, _ = faulty_on(_home(sample, tmp_path / "home", [D1]), status=_store())
+    s.warehouse.ensure_tables([p.table for p in of_phase(Phase.RAW)])
+    main = functions_main()
+    main.set_services(s)
+    _Router.services = s
+    # The gate's own measurements fail (its key-statistics query); the calendar still loads.
+    _Router.broken = BrokenQueries(s.warehouse, KeyError("injected: a bug in the validator"),
+                                   when="COUNTIF(")
+    suffix = uuid.uuid4().hex[:8]
+    topic = f"projects/{PROJECT}/topics/wf-{suffix}"
+    try:
+        _rest(pubsub_emulator, "PUT", topic)
+        _rest(pubsub_emulator, "PUT", topic.replace("/topics/", "/subscriptions/"), {
+            "topic": topic, "ackDeadlineSeconds": 60,
+            "pushConfig": {"pushEndpoint": f"{router}/process"}})
+        env = {**os.environ, "FUNCTIONS_URL": router, "WORK_TOPIC": topic,
+               "POLL_INTERVAL_S": "1", "PHASE_DEADLINE_S": "60",
+               "GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID": f"wf-{suffix}"}
+        args = {"start": D1.isoformat(), "end": D1.isoformat(), "phases": ["2", "3"]}
+        done = subprocess.run([str(WF_PYTHON), str(REPO / "tests" / "cloud" / "wf_run.py"),
+                               str(REPO / "workflows" / "backfill.workflows.yaml"),
+                               json.dumps(args)], env=env, capture_output=True, timeout=240,
+                              cwd=REPO, check=False)
+        lines = [ln for ln in done.stdout.decode().splitlines() if ln.startswith("WORKFLOW_")]
+        assert lines and lines[-1].startswith("WORKFLOW_RESULT "), (
+            lines, done.stderr.decode()[-6000:], _Router.calls)
+        result = json.loads(lines[-1].split(" ", 1)[1])
+
+        assert _Router.broken.queries >= 1  # the validator did run, and failed
+        assert result["state"] == "blocked", result
+        assert [p["phase"] for p in result["phases"]] == ["2"]
+        assert result["phases"][0]["verdict"] == "BLOCK"
+        assert ("/plan", "3") not in _Router.calls and ("/validate", "3") not in _Router.calls
+        assert ("/validate", "2") in _Router.calls
+        verdicts = s.status.verdicts("2", D1, D1)
+        assert verdicts and verdicts[-1].verdict.value == "BLOCK"
+        assert any("validator error" in r and "KeyError" in r for r in verdicts[-1].reasons)
+        assert s.status.list(PHASE3, D1, D1) == []  # phase 3 was never even planned
+        box = s.status.get("player_boxscores", D1)  # phase 2 itself did run
+        assert box is not None and box.state is State.SUCCEEDED
+    finally:
+        main.set_services(None)
+        _Router.services = _Router.broken = None
+        s.close()
+
+
+# -- the daily trigger: the tick's publish time, in New York ---------------------------------
+
+
+class _Executions:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+
+    def create_execution(self, parent: str, execution: Any) -> Any:
+        self.calls.append((parent, execution))
+        return execution
+
+
+def test_start_daily_resolves_the_pubsub_publish_time_in_new_york(
+        pubsub_emulator: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BACKCOURT_DAILY_WORKFLOW", "projects/demo/locations/x/workflows/daily")
+    topic = f"projects/{PROJECT}/topics/tick-{uuid.uuid4().hex[:8]}"
+    sub = topic.replace("/topics/", "/subscriptions/")
+    _rest(pubsub_emulator, "PUT", topic)
+    _rest(pubsub_emulator, "PUT", sub, {"topic": topic, "ackDeadlineSeconds": 10})
+    _rest(pubsub_emulator, "POST", f"{topic}:publish",
+          {"messages": [{"data": base64.b64encode(b"{}").decode()}]})
+    (received,) = _pull(pubsub_emulator, sub, 1)
+    published = datetime.fromisoformat(received["message"]["publishTime"])
+    main = functions_main()
+    fake = _Executions()
+    main.set_executions_client(fake)
+    try:
+        headers, body = pubsub_event(b"{}", received["message"]["messageId"], time_=published)
+        reply = function_client("start_daily", "cloudevent").post("/", headers=headers,
+                                                                  data=body)
+        assert reply.status_code == 200
+    finally:
+        main.set_executions_client(None)
+    (_, execution), = fake.calls
+    arg = json.loads(execution.argument)
+    new_york_day = published.astimezone(ZoneInfo("America/New_York")).date()
+    assert arg["post_game_date"] == (new_york_day - timedelta(days=1)).isoformat()
+    assert arg["pre_game_date"] == new_york_day.isoformat()

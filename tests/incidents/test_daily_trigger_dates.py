@@ -1,0 +1,133 @@
+"""Incident: the wrong date processed (LESSONS #5, R5.1/R5.2/R5.4; lesson 4 of the top ten).
+
+    ""Yesterday" had at least four meanings. It was resolved in ET, UTC, server-local time, or
+    from a hard-coded list of workflow names, depending on the component. A day-boundary bug
+    skipped all post-game scraping for 2026-02-04."  R5.4: "Unit tests cover 23:00–05:00 ET and
+    the DST transitions."  Acceptance (§5): "23:30 ET and 04:00 ET triggers → correct
+    game_date."
+
+Guarded here: ``game_date`` is the America/New_York calendar date; the daily trigger resolves
+"yesterday" (post-game) and "today" (pre-game) once, in New York time, at 23:30 and 04:00 and
+around both DST changes of the 2024-25 season — in the pure resolver, in
+``services.cloud.resolve_daily`` and through the real ``start_daily`` function, which resolves
+the tick's publish time (a tick redelivered after midnight keeps its dates) and starts the
+``daily`` workflow with explicit ISO dates.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from faults import function_client, functions_main, pubsub_event
+
+from backcourt.domain.dates import resolve_relative
+from backcourt.services.cloud import resolve_daily
+
+NY = ZoneInfo("America/New_York")
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        # 23:30 New York on Jan 15 is 04:30 UTC on Jan 16: still the 15th's "today".
+        (datetime(2025, 1, 16, 4, 30, tzinfo=UTC), date(2025, 1, 14)),
+        # 04:00 New York (09:00 UTC): yesterday is the 15th.
+        (datetime(2025, 1, 16, 9, 0, tzinfo=UTC), date(2025, 1, 15)),
+        # Spring forward 2025-03-09 at 02:00 EST: 06:59 UTC is 01:59 EST on Mar 9.
+        (datetime(2025, 3, 9, 6, 59, tzinfo=UTC), date(2025, 3, 8)),
+        # Fall back 2024-11-03: 05:30 UTC is 01:30 EDT on Nov 3.
+        (datetime(2024, 11, 3, 5, 30, tzinfo=UTC), date(2024, 11, 2)),
+    ],
+)
+def test_yesterday_is_resolved_in_new_york(moment: datetime, expected: date) -> None:
+    assert resolve_relative("yesterday", moment) == expected
+
+
+# (instant in UTC, what it is in New York, post-game date, pre-game date)
+TICKS = [
+    (datetime(2025, 1, 16, 4, 30, tzinfo=UTC), "23:30 EST Jan 15", "2025-01-14", "2025-01-15"),
+    (datetime(2025, 1, 16, 9, 0, tzinfo=UTC), "04:00 EST Jan 16", "2025-01-15", "2025-01-16"),
+    (datetime(2024, 10, 23, 3, 30, tzinfo=UTC), "23:30 EDT opening night", "2024-10-21",
+     "2024-10-22"),
+    (datetime(2024, 10, 23, 8, 0, tzinfo=UTC), "04:00 EDT after opening night", "2024-10-22",
+     "2024-10-23"),
+    # fall back, 2024-11-03 02:00 EDT → 01:00 EST
+    (datetime(2024, 11, 3, 3, 30, tzinfo=UTC), "23:30 EDT Nov 2", "2024-11-01", "2024-11-02"),
+    (datetime(2024, 11, 3, 5, 30, tzinfo=UTC), "01:30 EDT Nov 3 (first)", "2024-11-02",
+     "2024-11-03"),
+    (datetime(2024, 11, 3, 6, 30, tzinfo=UTC), "01:30 EST Nov 3 (second)", "2024-11-02",
+     "2024-11-03"),
+    (datetime(2024, 11, 3, 9, 0, tzinfo=UTC), "04:00 EST Nov 3", "2024-11-02", "2024-11-03"),
+    (datetime(2024, 11, 4, 4, 30, tzinfo=UTC), "23:30 EST Nov 3", "2024-11-02", "2024-11-03"),
+    # spring forward, 2025-03-09 02:00 EST → 03:00 EDT
+    (datetime(2025, 3, 9, 4, 30, tzinfo=UTC), "23:30 EST Mar 8", "2025-03-07", "2025-03-08"),
+    (datetime(2025, 3, 9, 8, 0, tzinfo=UTC), "04:00 EDT Mar 9", "2025-03-08", "2025-03-09"),
+    (datetime(2025, 3, 10, 3, 30, tzinfo=UTC), "23:30 EDT Mar 9", "2025-03-08", "2025-03-09"),
+    (datetime(2025, 3, 10, 4, 30, tzinfo=UTC), "00:30 EDT Mar 10", "2025-03-09", "2025-03-10"),
+]
+
+
+@pytest.mark.parametrize(("moment", "local", "post", "pre"), TICKS,
+                         ids=[t[1] for t in TICKS])
+def test_resolve_daily(moment: datetime, local: str, post: str, pre: str) -> None:
+    assert moment.astimezone(NY).strftime("%H:%M %Z") == " ".join(local.split()[:2])
+    assert resolve_daily(moment) == {"post_game_date": post, "pre_game_date": pre}
+
+
+def test_a_naive_instant_is_refused() -> None:
+    from backcourt.domain.errors import BadInput
+
+    with pytest.raises(BadInput, match="time zone"):
+        resolve_daily(datetime(2025, 1, 16, 4, 30))
+
+
+class _Executions:
+    """Stands in for the Workflows ExecutionsClient: records what would be started."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+
+    def create_execution(self, parent: str, execution: Any) -> Any:
+        self.calls.append((parent, execution))
+        return execution
+
+
+@pytest.fixture
+def executions(monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("BACKCOURT_DAILY_WORKFLOW", "projects/demo/locations/x/workflows/daily")
+    main = functions_main()
+    fake = _Executions()
+    main.set_executions_client(fake)
+    yield fake
+    main.set_executions_client(None)
+
+
+def _tick(event_id: str, published: datetime | None = None) -> int:
+    headers, body = pubsub_event(b"{}", event_id, time_=published)
+    return int(function_client("start_daily", "cloudevent").post(
+        "/", headers=headers, data=body).status_code)
+
+
+def test_start_daily_starts_the_workflow_with_explicit_dates(executions: _Executions) -> None:
+    assert _tick("tick-1") == 200
+    (parent, execution), = executions.calls
+    assert parent == "projects/demo/locations/x/workflows/daily"
+    arg = json.loads(execution.argument)
+    post, pre = date.fromisoformat(arg["post_game_date"]), date.fromisoformat(arg["pre_game_date"])
+    assert (pre - post).days == 1
+    assert arg["trigger_event"] == "tick-1"
+
+
+@pytest.mark.parametrize(("moment", "local", "post", "pre"), TICKS,
+                         ids=[t[1] for t in TICKS])
+def test_start_daily_resolves_the_tick_in_new_york(executions: _Executions, moment: datetime,
+                                                   local: str, post: str, pre: str) -> None:
+    """The function runs now (years later) yet resolves the tick's own publish time."""
+    assert _tick(f"tick-{moment:%Y%m%d%H%M}", moment) == 200
+    (_, execution), = executions.calls
+    arg = json.loads(execution.argument)
+    assert (arg["post_game_date"], arg["pre_game_date"]) == (post, pre)
