@@ -148,14 +148,25 @@ def ingest(files: Annotated[list[Path], typer.Argument(help="Raw files to ingest
                           else f"[red]✗[/] {path}: {exc}")
                 continue
             stale = 0
-            if res.game_date is not None:  # the date's outputs must be recomputed
-                stale = sum(s.status.mark_stale(p.name, [res.game_date])
-                            for p in registry.PROCESSORS if p.name != "schedule")
+            if res.game_date is not None:  # that date and what its lookbacks reach are stale
+                stale = _invalidate_raw_date(s, res.game_date)
             console.print(f"[green]✓[/] {path} → {res.dest} ({res.source})"
-                          + (f"; {stale} processor-date(s) of {res.game_date} marked for "
+                          + (f"; {stale} processor-date(s) from {res.game_date} on marked for "
                              "recompute" if stale else ""))
     if failed:
         raise typer.Exit(2)
+
+
+def _invalidate_raw_date(s: Services, day: date) -> int:
+    """Mark ``day``'s phase-2 outputs stale, and every later output whose lookback reads them."""
+    from backcourt.commands.ops import invalidate
+
+    marked: dict[str, set[date]] = {}
+    for p in registry.of_phase(Phase.RAW):
+        if p.name != "schedule":
+            for name, days in invalidate(s, p.name, day, day).items():
+                marked.setdefault(name, set()).update(days)
+    return sum(len(v) for v in marked.values())
 
 
 class _RichProgress(bf.Progress):

@@ -145,6 +145,47 @@ def test_retry_failed_re_arms_only_failed_dates_of_the_chosen_processor_or_phase
     assert states(home, ["player_boxscores"])[("player_boxscores", DAYS[0])] is State.SUCCEEDED
 
 
+def test_retry_failed_marks_later_dates_computed_over_the_hole_stale(home: Path) -> None:
+    """A later date's lookback read the failed date's missing rows: once the hole is re-armed,
+    those later dates must be recomputed too, or they keep values built over the hole."""
+    backfill(home, [Phase.RAW, Phase.ANALYTICS])
+    hole = DAYS[2]
+    s = services(home)
+    try:
+        _fail(s, "player_game_summary", [hole])
+    finally:
+        s.close()
+    out = invoke(home, "retry-failed", "--season", SEASON, "--processor", "player_game_summary")
+    assert out.exit_code == 0, out.output and "re-armed 1 failed date(s)" in out.output
+    ctx = states(home, ["upcoming_player_game_context", "player_boxscores"])
+    game_days = sorted(d for (p, d) in ctx if p == "upcoming_player_game_context")
+    before = [d for d in game_days if d < hole]
+    after = [d for d in game_days if d > hole]
+    assert after, "the window must have game dates after the hole"
+    assert {ctx[("upcoming_player_game_context", d)] for d in after} == {State.PENDING}
+    assert {ctx[("upcoming_player_game_context", d)] for d in before} == {State.SUCCEEDED}
+    assert {st for (p, _), st in ctx.items() if p == "player_boxscores"} == {State.SUCCEEDED}
+
+
+def test_ingesting_a_late_file_marks_its_date_and_later_lookbacks_stale(
+        home: Path, tmp_path: Path) -> None:
+    backfill(home, [Phase.RAW, Phase.ANALYTICS])
+    day = DAYS[2]
+    bucket = load_settings(home, env={}).local.bucket_path
+    box = sorted((bucket / RAW / "nbacom_boxscore" / day.isoformat()).glob("*.json"))[0]
+    late = tmp_path / box.name
+    shutil.copy(box, late)
+    out = invoke(home, "ingest", str(late))
+    assert out.exit_code == 0, out.output
+    assert f"from {day} on marked for" in " ".join(out.output.split())
+    ctx = states(home, ["upcoming_player_game_context", "player_game_summary"])
+    later = {st for (p, d), st in ctx.items() if p == "upcoming_player_game_context" and d > day}
+    earlier = {st for (p, d), st in ctx.items() if d < day}
+    assert later == {State.PENDING}
+    assert ctx[("player_game_summary", day)] is State.PENDING
+    assert earlier == {State.SUCCEEDED}
+
+
 # -- cancel, embedded default ----------------------------------------------------------------
 
 

@@ -38,7 +38,11 @@ def operator() -> str:
 
 def retry_failed(services: Services, seasons: list[str], phase: str | None,
                  processor: str | None) -> int:
-    """Re-arm the failed expected dates of the chosen processors; returns how many."""
+    """Re-arm the failed expected dates of the chosen processors; returns how many.
+
+    Dates downstream of a re-armed date that finished while it was missing (a later date's
+    lookback read the hole) are marked stale too, so the next backfill recomputes them with the
+    filled history (same reach as ``invalidate``)."""
     from backcourt.services.calendar import season_calendar
 
     if phase and processor:
@@ -52,8 +56,32 @@ def retry_failed(services: Services, seasons: list[str], phase: str | None,
     for name in seasons:
         cal = season_calendar(services.warehouse, name)
         for p in procs:
-            total += services.status.reset(p.name, cal.expected_dates(p), [State.FAILED])
+            days = cal.expected_dates(p)
+            failed = ([d.game_date for d in services.status.list([p.name], days[0], days[-1])
+                       if d.state is State.FAILED] if days else [])
+            total += services.status.reset(p.name, days, [State.FAILED])
+            for first, last in runs(failed):  # what was computed over the hole is stale
+                _stale_downstream(services, p, first, last)
     return total
+
+
+def _stale_downstream(services: Services, proc: registry.Processor, start: date,
+                      end: date) -> None:
+    """Re-arm downstream dates that finished with output while ``proc`` lacked [start, end]
+    (failed or blocked ones are left to retry-failed and the gate)."""
+    from backcourt.services.calendar import calendars
+    from backcourt.services.cloud import seasons_between
+    from backcourt.services.plan import invalidation
+
+    cals = calendars(services.warehouse, seasons_between(start, end))
+    for name, days in invalidation(proc, start, end, cals).items():
+        if name == proc.name:
+            continue
+        wanted = set(days)
+        done = [d.game_date for d in services.status.list([name], days[0], days[-1])
+                if d.game_date in wanted and d.state in (State.SUCCEEDED, State.DEGRADED)]
+        if done:
+            services.status.mark_stale(name, done)
 
 
 def invalidate(services: Services, processor: str, start: date,
