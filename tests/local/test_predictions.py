@@ -32,7 +32,7 @@ from backcourt.domain.features import FEATURES
 from backcourt.domain.tables_analytics import PLAYER_GAME_SUMMARY
 from backcourt.domain.tables_precompute import ML_FEATURE_STORE
 from backcourt.domain.tables_predictions import PLAYER_PROP_PREDICTIONS, PREDICTION_ACCURACY
-from backcourt.models import artifacts
+from backcourt.models import artifacts, walkforward
 from backcourt.models.predict import compute
 from backcourt.models.quality import system_quality
 from backcourt.models.walkforward import MIN_TRAIN_ROWS
@@ -182,6 +182,25 @@ def test_walk_forward_trains_weekly_on_earlier_rows_only(
         assert 0 < m["train_mae"] < m["holdout_mae"] < m["holdout_baseline_mae"]
     assert artifacts.cutoffs(FolderBucket(tmp_path / "bucket")) == [
         date(2024, 12, 30), date(2025, 1, 6)]
+
+
+def test_batched_training_matches_one_cutoff_at_a_time(
+        tmp_path: Path, data: tuple[list[Row], list[Row]], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A backfill unit trains its three missing cutoffs in one batch on threads; per-date mode
+    trains one cutoff per call. Same predictions, byte-identical artifacts."""
+    monkeypatch.setattr(walkforward, "TRAIN_WORKERS", 3)
+    wh = _warehouse(tmp_path, *data)
+    days = list(date_range(date(2024, 12, 30), date(2025, 1, 19)))
+    batched = _run(wh, tmp_path / "batched", days)
+    single = [r for d in days for r in _run(wh, tmp_path / "single", [d])]
+    assert single == batched
+    files = sorted(p.relative_to(tmp_path / "batched").as_posix()
+                   for p in (tmp_path / "batched").rglob("*") if p.is_file())
+    assert len(files) == 6  # model.txt and metadata.json of 2024-12-30, 2025-01-06, 2025-01-13
+    for name in files:
+        assert (tmp_path / "batched" / name).read_bytes() == (
+            tmp_path / "single" / name).read_bytes(), name
 
 
 def test_rookie_rows_get_no_pick(tmp_path: Path, data: tuple[list[Row], list[Row]]) -> None:

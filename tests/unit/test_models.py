@@ -1,5 +1,6 @@
 """Phase 5A pure logic: pick rules and thresholds, confidence, the moving-average formula, the
-Monday cutoff arithmetic, and model artifacts round-tripping through a folder bucket."""
+Monday cutoff arithmetic, slicing labelled rows by date, and model artifacts round-tripping
+through a folder bucket."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from backcourt.domain.tables_predictions import PLAYER_PROP_PREDICTIONS
 from backcourt.models import artifacts, baseline, gbm, picks
 from backcourt.models.picks import EDGE_THRESHOLD, Recommendation, make_pick
 from backcourt.models.predict import _checked_days, predict_day
-from backcourt.models.walkforward import cutoff_for
+from backcourt.models.walkforward import Labelled, cutoff_for
 
 
 def fs_row(**over: Any) -> dict[str, Any]:
@@ -148,6 +149,37 @@ def test_every_day_of_a_season_maps_to_a_monday_within_six_days() -> None:
         assert cut.weekday() == 0 and 0 <= (day - cut).days <= 6
 
 
+def _labelled(days: list[date]) -> Labelled:
+    rows = [{"game_date": d, "player_lookup": f"p{n}", "actual_points": float(n),
+             "f_points_avg_last_5": float(n)} for n, d in enumerate(days)]
+    return Labelled.of(rows)
+
+
+def test_labelled_rows_slice_by_date_half_open() -> None:
+    days = [date(2025, 1, 1), date(2025, 1, 1), date(2025, 1, 3), date(2025, 1, 6),
+            date(2025, 1, 6), date(2025, 1, 9)]
+    data = _labelled(days)
+    part = data.between(date(2025, 1, 1), date(2025, 1, 6))  # the 6th is excluded
+    assert [r["player_lookup"] for r in part.rows] == ["p0", "p1", "p2"]
+    assert part.y.tolist() == [0.0, 1.0, 2.0] and part.x[:, 0].tolist() == [0.0, 1.0, 2.0]
+    assert len(data.between(date(2025, 1, 2), date(2025, 1, 9))) == 3  # the 3rd and two 6ths
+    assert len(data.between(date(2025, 1, 10), date(2025, 2, 1))) == 0
+    assert len(data.between(date.min, date(2025, 1, 1))) == 0
+
+
+def test_labelled_rows_must_be_in_date_order() -> None:
+    with pytest.raises(ValueError, match="sorted"):
+        _labelled([date(2025, 1, 2), date(2025, 1, 1)])
+
+
+def test_vectorised_points_clamp_and_round_like_a_prediction() -> None:
+    raw = np.array([-3.0, 12.349, 12.351, 95.0])
+    assert gbm.points(raw).tolist() == [picks.clamp_points(v) for v in raw] == [
+        0.0, 12.3, 12.4, 80.0]
+    with pytest.raises(ValueError, match="non-finite"):
+        gbm.points(np.array([1.0, math.nan]))
+
+
 # -- learner and artifacts ----------------------------------------------------------------------
 
 def _training_data(n: int = 600) -> tuple[gbm.Matrix, gbm.Matrix]:
@@ -168,6 +200,14 @@ def test_feature_matrix_is_in_catalog_order_with_defaults() -> None:
 def test_training_is_deterministic() -> None:
     x, y = _training_data()
     assert gbm.to_text(gbm.fit(x, y)) == gbm.to_text(gbm.fit(x, y))
+
+
+def test_training_scores_are_the_models_outputs_on_its_rows() -> None:
+    x, y = _training_data()
+    booster, scores = gbm.fit_scored(x, y)
+    np.testing.assert_array_equal(scores, gbm.raw_predict(booster, x))
+    assert gbm.to_text(booster) == gbm.to_text(gbm.fit(x, y))
+    assert float(np.mean(np.abs(scores - y))) < float(np.mean(np.abs(y - y.mean())))
 
 
 def test_artifact_round_trip(tmp_path: Path) -> None:

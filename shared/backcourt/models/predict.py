@@ -105,7 +105,9 @@ def compute(ctx: ComputeContext) -> list[Row]:
     if not days:
         return []
     models = ModelCache(ctx.bucket, ctx.warehouse, ctx.run_id)
+    fs_rows = feature_rows(ctx.warehouse, days)
+    models.prepare(r["game_date"] for r in fs_rows)  # trains the missing cutoffs in one batch
     out: list[Row] = []
-    for day, rows in _by_day(feature_rows(ctx.warehouse, days)):
+    for day, rows in _by_day(fs_rows):
         out.extend(predict_day(rows, models.for_day(day)))
     return sorted(out, key=lambda r: (r["game_date"], r["player_lookup"], r["system_id"]))

@@ -1,31 +1,44 @@
 """Walk-forward training: one gradient-boosting model per week, trained only on the past.
 
 The cutoff of a game date D is the Monday on or before it (``D − D.weekday()``). The model for
-cutoff C is trained on the feature-store rows with ``game_date < C`` of every season in the
-warehouse, joined to the actual points of ``player_game_summary`` — played games only (not
-``is_dnp``, points present) and rows without required defaults. Its metrics: the training MAE,
-and a holdout MAE from a model with the same parameters fitted on the rows before C − 14 days
-and evaluated on the last 14 days before C (with the moving-average MAE on the same rows).
+cutoff C is trained on the feature-store rows with ``C − TRAINING_WINDOW_DAYS ≤ game_date < C``
+of every season in the warehouse, joined to the actual points of ``player_game_summary`` —
+played games only (not ``is_dnp``, points present) and rows without required defaults. Its
+metrics: the training MAE, and a holdout MAE — the previous model scored on the rows it never
+saw (from its cutoff up to C), or, for a first model, a model with the same parameters fitted on
+the rows before C − 14 days and evaluated on the last 14 days before C — each with the
+moving-average MAE on the same rows.
 
 A prediction for D uses the artifact of D's cutoff; a missing one is trained and saved then (so a
 backfill trains weekly as it goes). With fewer than MIN_TRAIN_ROWS rows there is no model for C;
 the newest older artifact is used if one exists, else the system passes with ``no_model``.
 Artifacts are immutable: one that exists is loaded, never retrained.
+
+Training is batched: the missing cutoffs of a unit of work read their labelled rows with one
+query (each cutoff takes the same rows, in the same order, as a query of its own would give),
+the models are fitted side by side on up to TRAIN_WORKERS threads (LightGBM releases the GIL;
+each fit uses one thread and a fixed seed), then metrics are computed and artifacts saved in
+cutoff order. A model depends only on its rows and the parameters, so the artifacts are
+byte-identical whatever the number of threads or the size of the batch.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import lightgbm as lgb
 import numpy as np
+import numpy.typing as npt
 
 from backcourt.domain.features import FEATURES
 from backcourt.models import artifacts, baseline, gbm
 from backcourt.models.artifacts import Artifact
-from backcourt.models.picks import clamp_points
 from backcourt.ports import Bucket, Warehouse
 
 log = logging.getLogger(__name__)
@@ -33,6 +46,7 @@ log = logging.getLogger(__name__)
 MIN_TRAIN_ROWS = 2000
 HOLDOUT_DAYS = 14
 TRAINING_WINDOW_DAYS = 400  # a rolling window: about the last season and a half of games
+TRAIN_WORKERS = max(1, min(4, os.cpu_count() or 1))  # fits side by side, one thread each
 
 _F_COLS = ", ".join(f"f.{c}" for c in gbm.feature_names())
 TRAINING_SQL = f"""
@@ -48,62 +62,99 @@ WHERE f.game_date < @cutoff
 ORDER BY f.game_date, f.player_lookup
 """
 
+Row = Mapping[str, Any]
+
 
 def cutoff_for(day: date) -> date:
     """The Monday on or before ``day``: the cutoff of the model that predicts it."""
     return day - timedelta(days=day.weekday())
 
 
-def training_rows(warehouse: Warehouse, cutoff: date) -> list[dict[str, Any]]:
+def window_start(cutoff: date) -> date:
+    """The first game date a model for ``cutoff`` may learn from."""
+    return cutoff - timedelta(days=TRAINING_WINDOW_DAYS)
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """Labelled feature-store rows, oldest first, with their feature matrix and targets."""
+
+    rows: Sequence[Row]
+    x: gbm.Matrix
+    y: gbm.Matrix
+    days: npt.NDArray[np.int64]  # each row's game_date as an ordinal, ascending
+
+    @classmethod
+    def of(cls, rows: Sequence[Row]) -> Labelled:
+        """Matrix, targets and date index of rows sorted by game_date."""
+        days = np.asarray([r["game_date"].toordinal() for r in rows], dtype=np.int64)
+        if len(days) > 1 and bool(np.any(np.diff(days) < 0)):
+            raise ValueError("labelled rows must be sorted by game_date")
+        targets = np.asarray([float(r["actual_points"]) for r in rows], dtype=np.float64)
+        return cls(rows, gbm.feature_matrix(rows), targets, days)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def between(self, start: date, end: date) -> Labelled:
+        """The rows with ``start ≤ game_date < end`` (same order)."""
+        lo, hi = (int(i) for i in np.searchsorted(
+            self.days, [start.toordinal(), end.toordinal()], side="left"))
+        return Labelled(self.rows[lo:hi], self.x[lo:hi], self.y[lo:hi], self.days[lo:hi])
+
+
+def labelled_rows(warehouse: Warehouse, start: date, end: date) -> Labelled:
+    """The labelled rows models may learn from with ``start ≤ game_date < end``, oldest first."""
+    return Labelled.of(warehouse.query(TRAINING_SQL, {"cutoff": end, "since": start}))
+
+
+def training_rows(warehouse: Warehouse, cutoff: date) -> Labelled:
     """The labelled rows a model for ``cutoff`` may learn from, oldest first."""
-    since = cutoff - timedelta(days=TRAINING_WINDOW_DAYS)
-    return warehouse.query(TRAINING_SQL, {"cutoff": cutoff, "since": since})
+    return labelled_rows(warehouse, window_start(cutoff), cutoff)
 
 
-def _targets(rows: Sequence[Mapping[str, Any]]) -> gbm.Matrix:
-    return np.asarray([float(r["actual_points"]) for r in rows], dtype=np.float64)
+def _scores(booster: lgb.Booster, data: Labelled) -> dict[str, float | None]:
+    """MAE of a model and of the moving average on ``data``."""
+    predicted = gbm.points(gbm.raw_predict(booster, data.x))
+    moving = np.asarray([baseline.predict(r) for r in data.rows], dtype=np.float64)
+    return {"holdout_mae": gbm.mae(predicted, data.y),
+            "holdout_baseline_mae": gbm.mae(moving, data.y)}
 
 
-def _holdout(rows: Sequence[Mapping[str, Any]], start: date) -> dict[str, Any]:
-    early = [r for r in rows if r["game_date"] < start]
-    late = [r for r in rows if r["game_date"] >= start]
+def _fit(data: Labelled) -> tuple[lgb.Booster, float | None]:
+    """A model fitted on ``data`` and its training MAE."""
+    booster, scores = gbm.fit_scored(data.x, data.y)
+    return booster, gbm.mae(gbm.points(scores), data.y)
+
+
+def _refit_holdout(data: Labelled, cutoff: date) -> dict[str, Any]:
+    """Holdout metrics of a first model: refit on the rows before cutoff − HOLDOUT_DAYS,
+    scored on the rest (no scores when either side is too small)."""
+    start = cutoff - timedelta(days=HOLDOUT_DAYS)
+    early, late = data.between(date.min, start), data.between(start, cutoff)
     metrics: dict[str, Any] = {"holdout_start": start.isoformat(), "holdout_rows": len(late),
                                "holdout_mae": None, "holdout_baseline_mae": None}
-    if len(early) < MIN_TRAIN_ROWS or not late:
+    if len(early) < MIN_TRAIN_ROWS or not len(late):
         return metrics
-    booster = gbm.fit(gbm.feature_matrix(early), _targets(early))
-    actual = _targets(late)
-    metrics["holdout_mae"] = gbm.mae(np.asarray(gbm.predict(booster, late)), actual)
-    metrics["holdout_baseline_mae"] = gbm.mae(
-        np.asarray([baseline.predict(r) for r in late]), actual)
-    return metrics
+    return {**metrics, **_scores(gbm.fit(early.x, early.y), late)}
 
 
-def _previous_model_holdout(bucket: Bucket, rows: Sequence[Mapping[str, Any]], cutoff: date,
-                            ) -> dict[str, Any] | None:
-    """Out-of-sample error without another fit: the previous week's model scored on the rows
-    it never saw (from its cutoff up to this one). None when there is no previous model."""
-    previous = artifacts.newest_on_or_before(bucket, cutoff - timedelta(days=1))
-    older = artifacts.load(bucket, previous) if previous else None
-    late = [r for r in rows if previous and r["game_date"] >= previous]
-    if older is None or previous is None or not late:
-        return None
-    actual = _targets(late)
-    return {"holdout_start": previous.isoformat(), "holdout_rows": len(late),
-            "holdout_model": previous.isoformat(),
-            "holdout_mae": gbm.mae(np.asarray(gbm.predict(older.booster, late)), actual),
-            "holdout_baseline_mae": gbm.mae(np.asarray([baseline.predict(r) for r in late]),
-                                            actual)}
+def _previous_holdout(previous: Artifact, data: Labelled, cutoff: date) -> dict[str, Any]:
+    """Out-of-sample error without another fit: the previous model scored on the rows it never
+    saw (from its cutoff up to this one)."""
+    late = data.between(previous.cutoff, cutoff)
+    return {"holdout_start": previous.version, "holdout_rows": len(late),
+            "holdout_model": previous.version, **_scores(previous.booster, late)}
 
 
-def _metadata(cutoff: date, rows: Sequence[Mapping[str, Any]], train_mae: float | None,
+def _metadata(cutoff: date, data: Labelled, train_mae: float | None,
               holdout: dict[str, Any], run_id: str) -> dict[str, Any]:
     return {
         "system_id": gbm.SYSTEM_ID,
         "cutoff": cutoff.isoformat(),
-        "rows": len(rows),
-        "train_first_date": rows[0]["game_date"].isoformat(),
-        "train_last_date": rows[-1]["game_date"].isoformat(),
+        "rows": len(data),
+        "train_first_date": data.rows[0]["game_date"].isoformat(),
+        "train_last_date": data.rows[-1]["game_date"].isoformat(),
         "target": "nba_analytics.player_game_summary.points (played games, no required "
                   f"defaults, cutoff - {TRAINING_WINDOW_DAYS} days <= game_date < cutoff)",
         "features": [{"index": f.index, "name": f.name, "column": f.column} for f in FEATURES],
@@ -115,46 +166,88 @@ def _metadata(cutoff: date, rows: Sequence[Mapping[str, Any]], train_mae: float 
     }
 
 
+def _previous_cutoffs(cutoffs: Sequence[date], existing: Iterable[date]) -> dict[date, date | None]:
+    """For each cutoff, the newest earlier cutoff among ``existing`` and ``cutoffs``."""
+    known = sorted(set(existing) | set(cutoffs))
+    out: dict[date, date | None] = {}
+    for c in cutoffs:
+        older = [k for k in known if k < c]
+        out[c] = older[-1] if older else None
+    return out
+
+
+def train_many(bucket: Bucket, warehouse: Warehouse, cutoffs: Iterable[date], run_id: str,
+               workers: int = TRAIN_WORKERS) -> dict[date, Artifact]:
+    """Train and save the models of ``cutoffs`` (module docstring, "batched"); cutoffs with
+    fewer than MIN_TRAIN_ROWS rows get none. Returns the new artifacts by cutoff."""
+    wanted = sorted(set(cutoffs))
+    if not wanted:
+        return {}
+    everything = labelled_rows(warehouse, window_start(wanted[0]), wanted[-1])
+    sets = {c: everything.between(window_start(c), c) for c in wanted}
+    for c in wanted:
+        if len(sets[c]) < MIN_TRAIN_ROWS:
+            log.info("no %s model for cutoff %s: %d training rows < %d", gbm.SYSTEM_ID, c,
+                     len(sets[c]), MIN_TRAIN_ROWS)
+    ok = [c for c in wanted if len(sets[c]) >= MIN_TRAIN_ROWS]
+    previous = _previous_cutoffs(ok, artifacts.cutoffs(bucket))
+    scored = {c: p for c, p in previous.items() if p and len(sets[c].between(p, c))}
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        fits = {c: pool.submit(_fit, sets[c]) for c in ok}
+        refits: dict[date, Future[dict[str, Any]]] = {
+            c: pool.submit(_refit_holdout, sets[c], c) for c in ok if c not in scored}
+        out: dict[date, Artifact] = {}
+        for c in ok:  # in cutoff order: a model's holdout may score the one before it
+            booster, train_mae = fits[c].result()
+            holdout = refits[c].result() if c in refits else _previous_holdout(
+                _artifact(bucket, out, scored[c]), sets[c], c)
+            log.info("trained %s for cutoff %s on %d rows (train MAE %s, holdout MAE %s)",
+                     gbm.SYSTEM_ID, c, len(sets[c]), train_mae, holdout["holdout_mae"])
+            out[c] = artifacts.save(bucket, c, booster,
+                                    _metadata(c, sets[c], train_mae, holdout, run_id))
+    return out
+
+
+def _artifact(bucket: Bucket, fresh: Mapping[date, Artifact], cutoff: date) -> Artifact:
+    found = fresh.get(cutoff) or artifacts.load(bucket, cutoff)
+    if found is None:
+        raise FileNotFoundError(f"model artifact {artifacts.PREFIX}/{cutoff} vanished")
+    return found
+
+
 def train(bucket: Bucket, warehouse: Warehouse, cutoff: date, run_id: str) -> Artifact | None:
     """Train and save the model for ``cutoff``; None (nothing saved) below MIN_TRAIN_ROWS."""
-    rows = training_rows(warehouse, cutoff)
-    if len(rows) < MIN_TRAIN_ROWS:
-        log.info("no %s model for cutoff %s: %d training rows < %d", gbm.SYSTEM_ID, cutoff,
-                 len(rows), MIN_TRAIN_ROWS)
-        return None
-    x, y = gbm.feature_matrix(rows), _targets(rows)
-    booster = gbm.fit(x, y)
-    train_mae = gbm.mae(np.asarray([clamp_points(v) for v in gbm.raw_predict(booster, x)]),
-                        y)
-    holdout = _previous_model_holdout(bucket, rows, cutoff) or _holdout(
-        rows, cutoff - timedelta(days=HOLDOUT_DAYS))
-    log.info("trained %s for cutoff %s on %d rows (train MAE %s, holdout MAE %s)",
-             gbm.SYSTEM_ID, cutoff, len(rows), train_mae, holdout["holdout_mae"])
-    return artifacts.save(bucket, cutoff, booster,
-                          _metadata(cutoff, rows, train_mae, holdout, run_id))
+    return train_many(bucket, warehouse, [cutoff], run_id, workers=1).get(cutoff)
 
 
 class ModelCache:
     """The model for each game date, loaded or trained at most once per cutoff."""
 
-    def __init__(self, bucket: Bucket, warehouse: Warehouse, run_id: str) -> None:
+    def __init__(self, bucket: Bucket, warehouse: Warehouse, run_id: str,
+                 workers: int | None = None) -> None:
         self.bucket = bucket
         self.warehouse = warehouse
         self.run_id = run_id
+        self.workers = TRAIN_WORKERS if workers is None else workers
         self._by_cutoff: dict[date, Artifact | None] = {}
+
+    def prepare(self, days: Iterable[date]) -> None:
+        """Resolve the models of every cutoff of ``days``, training the missing ones in one
+        batch."""
+        cutoffs = sorted({cutoff_for(d) for d in days} - set(self._by_cutoff))
+        existing = set(artifacts.cutoffs(self.bucket))
+        missing = [c for c in cutoffs if c not in existing]
+        trained = train_many(self.bucket, self.warehouse, missing, self.run_id, self.workers)
+        for c in cutoffs:
+            found = trained.get(c) if c in trained else artifacts.load(self.bucket, c)
+            if found is None:
+                older = artifacts.newest_on_or_before(self.bucket, c)
+                found = artifacts.load(self.bucket, older) if older else None
+            self._by_cutoff[c] = found
 
     def for_day(self, day: date) -> Artifact | None:
         """The artifact that predicts ``day`` (module docstring), or None: no model."""
         cutoff = cutoff_for(day)
         if cutoff not in self._by_cutoff:
-            self._by_cutoff[cutoff] = self._resolve(cutoff)
+            self.prepare([day])
         return self._by_cutoff[cutoff]
-
-    def _resolve(self, cutoff: date) -> Artifact | None:
-        found = artifacts.load(self.bucket, cutoff)
-        if found is None:
-            found = train(self.bucket, self.warehouse, cutoff, self.run_id)
-        if found is None:
-            older = artifacts.newest_on_or_before(self.bucket, cutoff)
-            found = artifacts.load(self.bucket, older) if older else None
-        return found

@@ -364,8 +364,12 @@ def _records(kind: str, doc: Mapping[str, Any]) -> int:
 def _ordered(entries: Iterable[dict[str, Any]],
              key: Callable[[dict[str, Any]], tuple[Any, ...]]) -> list[dict[str, Any]]:
     """Sort by ``key``; equal keys (duplicate rows) fall back to the encoded entry, so the
-    order never depends on the order the warehouse returned the rows in."""
-    return sorted(entries, key=lambda e: (key(e), encode(e)))
+    order never depends on the order the warehouse returned the rows in. Only entries whose
+    key is shared are encoded (encoding every entry was most of phase 6's time)."""
+    keyed = [(key(e), e) for e in entries]
+    shared = Counter(k for k, _ in keyed)
+    keyed.sort(key=lambda p: (p[0], encode(p[1]) if shared[p[0]] > 1 else b""))
+    return [e for _, e in keyed]
 
 
 # -- value coercion ----------------------------------------------------------------------------
