@@ -62,14 +62,14 @@ from collections import Counter, deque
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from backcourt.adapters.local.bucket import FolderBucket
 from backcourt.adapters.local.duckdb_warehouse import DuckDBWarehouse
 from backcourt.adapters.local.sqlite_status import SqliteStatusStore
-from backcourt.bootstrap import Services, build
+from backcourt.bootstrap import OffsetClock, Services, build
 from backcourt.config import load_settings
 from backcourt.domain import registry
 from backcourt.domain.errors import TransientError
@@ -205,16 +205,6 @@ class FaultyWarehouse:
 
     def close(self) -> None:
         self.inner.close()
-
-
-class OffsetClock:
-    """The real clock plus an offset the soak moves past the lease TTL (time passing)."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta(0)
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
 
 
 def _env() -> dict[str, str]:

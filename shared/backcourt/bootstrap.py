@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from backcourt.config import Settings
 from backcourt.domain.errors import BadInput
@@ -17,6 +17,21 @@ class SystemClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+class OffsetClock(SystemClock):
+    """The real clock plus ``offset``: the soak and lease-expiry tests move time forward past
+    the lease TTL instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return super().now() + self.offset
+
+    def advance(self, by: timedelta) -> None:
+        """Move this clock forward."""
+        self.offset += by
 
 
 @dataclass

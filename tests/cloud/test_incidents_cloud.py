@@ -44,7 +44,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "incidents"))
 from faults import (  # noqa: E402
     BrokenQueries,
     FaultyWarehouse,
-    OffsetClock,
     copy_window,
     duplicate_keys,
     faulty_on,
@@ -55,7 +54,7 @@ from faults import (  # noqa: E402
 )
 
 from backcourt.adapters.local.bucket import FolderBucket  # noqa: E402
-from backcourt.bootstrap import Services  # noqa: E402
+from backcourt.bootstrap import OffsetClock, Services  # noqa: E402
 from backcourt.config import load_settings  # noqa: E402
 from backcourt.domain.messages import parse_message  # noqa: E402
 from backcourt.domain.registry import Phase, of_phase  # noqa: E402

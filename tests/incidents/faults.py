@@ -8,7 +8,6 @@ bucket) and inject one kind of fault each; nothing here replaces a library with 
                         adapter's own query timeout fires), rows cut to a few teams or a fraction,
                         a delay, a worker that hangs (for SIGKILL tests); every write is recorded.
 * ``BrokenQueries``     a warehouse whose every query raises (what a failing validator sees).
-* ``OffsetClock``       the real clock plus an offset the test moves forward (lease expiry).
 
 Run as a script it is the *doomed worker* of the SIGKILL tests: it processes work messages
 through ``backcourt.services.cloud.process_message`` and hangs at a chosen point of a write so
@@ -26,7 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -199,20 +198,6 @@ class BrokenQueries:
 
     def close(self) -> None:
         self.inner.close()
-
-
-class OffsetClock:
-    """The real clock plus ``offset``: a test moves time forward to let leases expire."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta(0)
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def advance(self, by: timedelta) -> None:
-        """Move this clock forward."""
-        self.offset += by
 
 
 # -- homes -----------------------------------------------------------------------------------

@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from faults import HERE, OffsetClock, duplicate_keys, new_home, rows, services_on
+from faults import HERE, duplicate_keys, new_home, rows, services_on
 
-from backcourt.bootstrap import Services, build
+from backcourt.bootstrap import OffsetClock, Services, build
 from backcourt.config import load_settings
 from backcourt.domain import registry
 from backcourt.domain.calendar import SeasonCalendar

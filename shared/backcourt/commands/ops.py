@@ -30,6 +30,10 @@ from backcourt.domain.ids import season_of
 from backcourt.domain.status import State
 from backcourt.domain.transitions import REARM_STATES
 
+HAD_OUTPUT = frozenset({State.SUCCEEDED, State.DEGRADED})
+"""Finished states whose rows a recompute replaces (failed and blocked dates are left to
+retry-failed and the gate)."""
+
 
 def operator() -> str:
     """Who is running this command: ``user@host``."""
@@ -61,36 +65,23 @@ def retry_failed(services: Services, seasons: list[str], phase: str | None,
                        if d.state is State.FAILED] if days else [])
             total += services.status.reset(p.name, days, [State.FAILED])
             for first, last in runs(failed):  # what was computed over the hole is stale
-                _stale_downstream(services, p, first, last)
+                invalidate(services, p.name, first, last, states=HAD_OUTPUT,
+                           downstream_only=True)
     return total
 
 
-def _stale_downstream(services: Services, proc: registry.Processor, start: date,
-                      end: date) -> None:
-    """Re-arm downstream dates that finished with output while ``proc`` lacked [start, end]
-    (failed or blocked ones are left to retry-failed and the gate)."""
-    from backcourt.services.calendar import calendars
-    from backcourt.services.cloud import seasons_between
-    from backcourt.services.plan import invalidation
-
-    cals = calendars(services.warehouse, seasons_between(start, end))
-    for name, days in invalidation(proc, start, end, cals).items():
-        if name == proc.name:
-            continue
-        wanted = set(days)
-        done = [d.game_date for d in services.status.list([name], days[0], days[-1])
-                if d.game_date in wanted and d.state in (State.SUCCEEDED, State.DEGRADED)]
-        if done:
-            services.status.mark_stale(name, done)
-
-
-def invalidate(services: Services, processor: str, start: date,
-               end: date) -> dict[str, list[date]]:
+def invalidate(services: Services, processor: str, start: date, end: date, *,
+               states: frozenset[State] = REARM_STATES,
+               downstream_only: bool = False) -> dict[str, list[date]]:
     """Mark ``processor`` on [start, end] and what it reaches downstream stale.
 
+    Args:
+        states: only documents in these states are re-armed (default: every finished or
+            cancelled state).
+        downstream_only: leave ``processor``'s own dates alone.
     Returns:
-        Per processor, the dates that went back to pending (documents that were finished or
-        cancelled; dates never planned, pending or running are left alone).
+        Per processor, the dates that went back to pending (dates never planned, pending or
+        running are left alone).
     """
     from backcourt.services.calendar import calendars
     from backcourt.services.cloud import seasons_between
@@ -101,10 +92,11 @@ def invalidate(services: Services, processor: str, start: date,
     cals = calendars(services.warehouse, seasons_between(start, end))
     marked: dict[str, list[date]] = {}
     for name, days in invalidation(proc, start, end, cals).items():
+        if downstream_only and name == proc.name:
+            continue
         docs = services.status.list([name], days[0], days[-1])
         wanted = set(days)
-        finished = [d.game_date for d in docs if d.game_date in wanted
-                    and d.state in REARM_STATES]
+        finished = [d.game_date for d in docs if d.game_date in wanted and d.state in states]
         if finished and services.status.mark_stale(name, finished):
             marked[name] = sorted(finished)
     return marked
