@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -43,6 +44,9 @@ class Services:
     status: StatusStore
     bucket: Bucket
     clock: Clock
+    parse_pool: Executor | None = None
+    """Where phase-2 loaders run: None, in the calling thread; the local runner sets a process
+    pool for large backfills (``backcourt.services.parsing_pool``)."""
 
     def owner(self) -> str:
         """Lease owner id of this process: ``host:pid``."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -107,6 +108,9 @@ class Settings:
     """Embedded-default paths."""
     workers: int = 4
     """Threads running units of work at once."""
+    parse_processes: int = field(default_factory=lambda: _cpus(4))
+    """Worker processes parsing raw files in large local phase-2 runs; below 2, parsing stays in
+    the runner's threads (``backcourt.services.parsing_pool``)."""
     chunk_days: int = 31
     """Dates per unit of work for a backfill (one write per processor and chunk)."""
     lease_ttl_s: int = 900
@@ -125,14 +129,22 @@ class Settings:
     (https://cloud.google.com/bigquery/pricing#on_demand_pricing); other regions differ."""
 
 
+def _cpus(most: int) -> int:
+    """The number of CPUs, at most ``most``."""
+    return min(most, os.cpu_count() or 1)
+
+
 def _num(env: dict[str, str], name: str, default: float) -> float:
     raw = env.get(f"BACKCOURT_{name}")
     if raw is None:
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
-        raise BadInput(f"bad BACKCOURT_{name}={raw!r}: expected a number") from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise BadInput(f"bad BACKCOURT_{name}={raw!r}: expected a number")
+    return value
 
 
 def _gcp(env: dict[str, str]) -> GcpConfig:
@@ -177,6 +189,7 @@ def load_settings(home: Path | None = None, env: dict[str, str] | None = None) -
         backend=backend,  # type: ignore[arg-type]
         local=LocalConfig(root),
         workers=workers,
+        parse_processes=max(0, int(_num(env, "PARSE_PROCESSES", _cpus(4)))),
         chunk_days=max(1, int(_num(env, "CHUNK_DAYS", 31))),
         lease_ttl_s=int(_num(env, "LEASE_TTL_S", 900)),
         max_shrink=_num(env, "MAX_SHRINK", 0.5),

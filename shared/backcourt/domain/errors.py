@@ -17,6 +17,7 @@ the status store can say exactly which unit of work failed.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 
 class BackcourtError(Exception):
@@ -70,6 +71,11 @@ class MalformedRawFile(TerminalError):
         super().__init__(f"{path}: {problem}", **kw)  # type: ignore[arg-type]
         self.path = path
         self.problem = problem
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle by (path, problem) and the fields: a parse-pool worker process sends bad
+        files back to the runner (the default would call ``cls(message)`` and fail)."""
+        return (type(self), (self.path, self.problem), self.__dict__)
 
 
 class ShrinkRefused(TerminalError):

@@ -3,6 +3,7 @@ season names."""
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from datetime import date
@@ -14,6 +15,7 @@ _SUFFIX_WORDS = frozenset({"jr", "sr", "ii", "iii", "iv", "v"})  # "Jaren Jackso
 _SEASON = re.compile(r"^(\d{4})-(\d{2})$")
 
 
+@functools.lru_cache(maxsize=16384)  # a pure function of few distinct names, on every row
 def player_lookup(name: str) -> str:
     """Normalise a player name to the lookup key used for joins across sources.
 
@@ -44,6 +46,7 @@ def season_of(day: date) -> str:
     return f"{start}-{(start + 1) % 100:02d}"
 
 
+@functools.lru_cache(maxsize=256)
 def season_start_year(season: str) -> int:
     """2024 for "2024-25"; raises BadInput for anything that is not a season name."""
     match = _SEASON.match(season)

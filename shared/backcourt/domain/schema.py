@@ -4,6 +4,7 @@ Terraform's table list are all generated from these declarations."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 ColumnType = Literal["STRING", "INT64", "FLOAT64", "NUMERIC", "BOOL", "DATE", "TIMESTAMP", "JSON"]
@@ -35,7 +36,7 @@ class Table:
         """``dataset.table`` (the adapter prefixes the project where it needs one)."""
         return f"{self.dataset}.{self.name}"
 
-    @property
+    @cached_property
     def column_names(self) -> tuple[str, ...]:
         """Column names in declaration order."""
         return tuple(c.name for c in self.columns)

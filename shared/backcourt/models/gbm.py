@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 import lightgbm as lgb
@@ -52,10 +53,26 @@ def feature_names() -> list[str]:
     return [c for c, _ in _COLUMNS]
 
 
+_NAMES = tuple(c for c, _ in _COLUMNS)
+_take = itemgetter(*_NAMES)
+
+
+def _cells(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    try:
+        cells: tuple[Any, ...] = _take(row)
+    except KeyError:  # a row without some feature column: NULL there
+        cells = tuple(row.get(c) for c in _NAMES)
+    return cells
+
+
 def feature_matrix(rows: Sequence[Mapping[str, Any]]) -> Matrix:
     """The rows' features as a float matrix in catalog order; NULL takes the catalog default."""
-    cells = [[d if (v := row.get(c)) is None else v for c, d in _COLUMNS] for row in rows]
-    return np.asarray(cells, dtype=np.float64).reshape(len(rows), len(_COLUMNS))
+    out: Matrix = np.asarray([_cells(row) for row in rows], dtype=np.float64).reshape(
+        len(rows), len(_NAMES))  # NULL (None) converts to NaN: put the defaults there
+    for i, j in zip(*np.nonzero(np.isnan(out)), strict=True):
+        if rows[i].get(_NAMES[j]) is None:  # a NaN value itself stays NaN (LightGBM: missing)
+            out[i, j] = _COLUMNS[j][1]
+    return out
 
 
 def fit(x: Matrix, y: Matrix) -> lgb.Booster:

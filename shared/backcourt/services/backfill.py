@@ -47,8 +47,10 @@ from backcourt.services.lookback import (
     same_phase_blocked,
     same_phase_unfinished,
 )
+from backcourt.services.parsing_pool import parsing
 from backcourt.services.plan import PreviewStore, ProcessorPlan, Unit, Window, plan_processor
 from backcourt.services.process import UnitReport, run_unit
+from backcourt.services.unit_queue import UnitQueue
 
 log = logging.getLogger(__name__)
 
@@ -345,28 +347,32 @@ class Runner:
 
     def _run_units(self, phase: Phase, units: list[Unit], run_id: str, force: bool,
                    pr: PhaseResult, boot: dict[str, list[date]]) -> None:
-        by_proc: dict[str, list[Unit]] = {}
-        for u in units:
-            by_proc.setdefault(u.processor.name, []).append(u)
+        queue = UnitQueue(units)
         not_started: list[Unit] = []
         lock = threading.Lock()
+        dates = sum(len(u.days) for u in units) if phase is Phase.RAW else 0
 
-        def work(chain: list[Unit]) -> None:
-            for i, unit in enumerate(chain):  # one writer per table at a time
-                if self._cancel_requested(run_id) is not None:  # between units
-                    with lock:
-                        not_started.extend(chain[i:])
-                    return
-                report = run_unit(self.s, unit.processor, unit.days, run_id=run_id,
-                                  owner=self.owner, force=force,
-                                  bootstrap=boot.get(unit.processor.name, []))
+        def work(services: Services) -> None:
+            while (unit := queue.take()) is not None:
+                try:
+                    if self._cancel_requested(run_id) is not None:  # between units
+                        with lock:
+                            not_started.extend([unit, *queue.drain()])
+                        return
+                    report = run_unit(services, unit.processor, unit.days, run_id=run_id,
+                                      owner=self.owner, force=force,
+                                      bootstrap=boot.get(unit.processor.name, []))
+                finally:
+                    queue.done(unit)
                 with lock:
                     pr.units_run += 1
                     pr.dates_processed += len(report.leased)
                 self.progress.unit_done(phase, report)
 
-        with ThreadPoolExecutor(max_workers=self.s.settings.workers) as pool:
-            for fut in [pool.submit(work, chain) for chain in by_proc.values()]:
+        threads = min(self.s.settings.workers, queue.lanes())
+        with (parsing(self.s, dates) as services,
+              ThreadPoolExecutor(max_workers=threads) as pool):
+            for fut in [pool.submit(work, services) for _ in range(threads)]:
                 fut.result()
         by = self._cancel_requested(run_id)
         if by is not None:

@@ -24,6 +24,8 @@ from datetime import date, datetime
 from importlib import resources
 from typing import Any
 
+import orjson
+
 from backcourt.domain import tables_analytics as ta
 from backcourt.domain import tables_predictions as tpr
 from backcourt.domain.errors import BadInput, TerminalError
@@ -94,10 +96,11 @@ def load_schema(kind: str) -> dict[str, Any]:
 
 
 def encode(document: Mapping[str, Any]) -> bytes:
-    """The canonical bytes of a document: sorted keys, compact separators, UTF-8, newline."""
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
-    return (text + "\n").encode("utf-8")
+    """The canonical bytes of a document: sorted keys, compact separators, UTF-8, newline —
+    the bytes of ``json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``
+    for the documents built here (string keys; every float rounded by ``_num``, so finite),
+    written by orjson, several times faster."""
+    return orjson.dumps(document, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
 
 
 def compute(ctx: ComputeContext) -> list[dict[str, Any]]:

@@ -7,9 +7,8 @@ leased date is written to the status store, whatever happens.
 
 from __future__ import annotations
 
-import importlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -21,7 +20,9 @@ from backcourt.domain.registry import Expectation, Phase, Processor
 from backcourt.domain.status import Outcome, State
 from backcourt.ports import ComputeContext, RowsSource, SqlSource
 from backcourt.services.calendar import games_between
+from backcourt.services.parsing_pool import load_in, resolve
 from backcourt.sources.layout import quarantine_path
+from backcourt.sources.loaders import LoadContext
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ def _compute_and_write(
     source: SqlSource | RowsSource
     if processor.python:
         ctx = ComputeContext(services.warehouse, services.bucket, days, run_id)
-        source = RowsSource(_loader(processor.python)(ctx))
+        source = RowsSource(resolve(processor.python)(ctx))
     else:
         from backcourt.sql import load_sql
 
@@ -149,21 +150,14 @@ def _written(processor: Processor, rows: int, refused: tuple[int, int] | None) -
     return Outcome(State.SUCCEEDED, rows_written=rows)
 
 
-def _loader(ref: str) -> Callable[[Any], Any]:
-    module, _, func = ref.partition(":")
-    fn: Callable[[Any], Any] = getattr(importlib.import_module(module), func)
-    return fn
-
-
 def _python_unit(
     services: Services, processor: Processor, days: list[date], force: bool
 ) -> dict[date, Outcome]:
-    from backcourt.sources.loaders import LoadContext
-
     games: Mapping[date, Sequence[ScheduledGame]] = (
         {} if processor.name == "schedule" else games_between(services.warehouse, days[0], days[-1])
     )
-    loads = _loader(processor.python or "")(LoadContext(services.bucket, days, games))
+    loads = load_in(services.parse_pool, processor.python or "",
+                    LoadContext(services.bucket, days, games))
     outcomes: dict[date, Outcome] = {}
     good: list[date] = []
     rows: list[Mapping[str, Any]] = []

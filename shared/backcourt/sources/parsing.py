@@ -15,12 +15,15 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any, NoReturn
 
+import orjson
+
 from backcourt.domain.dates import EASTERN
 from backcourt.domain.errors import MalformedRawFile
 from backcourt.domain.schema import Table
 from backcourt.domain.teams import tricode_for
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_LONG_DIGITS = re.compile(r"\d{19}")  # orjson reads integers past 64 bits as floats; json does not
 _CLOCK = re.compile(r"^(\d+)(?:\.\d+)?:(\d{1,2})(?:\.\d+)?$")
 
 
@@ -43,6 +46,11 @@ def decode(data: bytes, path: str) -> Any:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise MalformedRawFile(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if not _LONG_DIGITS.search(text):
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass  # the standard library decides (it also accepts NaN) and words the error
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -101,6 +109,8 @@ class Raw:
 
     def integer(self, value: Any, where: str) -> int:
         """``value`` as an integer (a float with an integral value is accepted)."""
+        if type(value) is int:  # the common case, first (bool is a subclass, not this type)
+            return value
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.fail(f"{where}: expected an integer, got {_kind(value)} {value!r}")
         if isinstance(value, float) and not value.is_integer():
@@ -207,13 +217,12 @@ def result_set(raw: Raw, doc: Any, name: str, headers: tuple[str, ...]) -> list[
         if header not in names:
             raw.fail(f"{where} missing header {header}")
     rows = raw.arr(raw.key(found[0], "rowSet", where), f"{where}.rowSet")
-    out = []
+    width = len(names)
     for i, row in enumerate(rows):
-        values = raw.arr(row, f"{where}.rowSet[{i}]")
-        if len(values) != len(names):
-            raw.fail(f"{where}.rowSet[{i}] has {len(values)} values for {len(names)} headers")
-        out.append(dict(zip(names, values, strict=True)))
-    return out
+        if not isinstance(row, list) or len(row) != width:
+            values = raw.arr(row, f"{where}.rowSet[{i}]")
+            raw.fail(f"{where}.rowSet[{i}] has {len(values)} values for {width} headers")
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def table_row(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,166 @@
+"""UnitQueue: one unit per processor out at a time, per-processor date order, the processor with
+the most units left first, ``drain`` for cancel (``backcourt.services.unit_queue``)."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter
+from datetime import date, timedelta
+
+from backcourt.domain import registry
+from backcourt.services.plan import Unit
+from backcourt.services.unit_queue import UnitQueue
+
+START = date(2025, 1, 6)
+RAW = [p for p in registry.PROCESSORS if p.phase is registry.Phase.RAW]
+
+
+def chain(name: str, n: int, size: int = 2) -> list[Unit]:
+    """``n`` consecutive units of ``size`` dates of processor ``name``, in date order."""
+    proc = registry.get(name)
+    return [Unit(proc, tuple(START + timedelta(days=i * size + k) for k in range(size)))
+            for i in range(n)]
+
+
+def names(units: list[Unit | None]) -> list[str | None]:
+    return [None if u is None else u.processor.name for u in units]
+
+
+def wait_alive(thread: threading.Thread, seconds: float = 0.2) -> bool:
+    """Whether ``thread`` is still running (blocked) after ``seconds``."""
+    thread.join(seconds)
+    return thread.is_alive()
+
+
+def test_threads_never_hold_two_units_of_one_processor_and_keep_date_order() -> None:
+    sizes = [7, 5, 5, 3, 1, 9]
+    chains = [chain(p.name, n) for p, n in zip(RAW, sizes, strict=False)]
+    units = [c[i] for i in range(max(sizes)) for c in chains if i < len(c)]  # interleaved
+    queue = UnitQueue(units)
+    lock = threading.Lock()
+    out: set[str] = set()
+    overlaps: list[str] = []
+    taken: dict[str, list[Unit]] = {}
+    most_out = 0
+    rnd = random.Random(3)
+
+    def worker() -> None:
+        nonlocal most_out
+        while (unit := queue.take()) is not None:
+            name = unit.processor.name
+            with lock:
+                if name in out:
+                    overlaps.append(name)
+                out.add(name)
+                most_out = max(most_out, len(out))
+                taken.setdefault(name, []).append(unit)
+                pause = rnd.uniform(0, 0.003)
+            time.sleep(pause)  # the unit "runs"
+            with lock:
+                out.discard(name)
+            queue.done(unit)
+
+    threads = [threading.Thread(target=worker) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not any(t.is_alive() for t in threads)
+    assert overlaps == []
+    assert most_out >= 2  # the threads really ran units of different processors side by side
+    assert Counter(u.processor.name for us in taken.values() for u in us) == Counter(
+        u.processor.name for u in units)
+    for name, got in taken.items():
+        assert got == [u for u in units if u.processor.name == name]
+        assert [u.days for u in got] == sorted(u.days for u in got)
+
+
+def test_the_processor_with_the_most_units_left_goes_first() -> None:
+    a, b, c = (p.name for p in RAW[:3])
+    queue = UnitQueue([*chain(a, 3), *chain(b, 5), *chain(c, 1)])
+    assert queue.lanes() == 3
+    first = [queue.take(), queue.take(), queue.take()]  # each processor busy after its take
+    assert names(first) == [b, a, c]
+    assert first[0] is not None
+    queue.done(first[0])  # b has 4 left, a has 2: b again
+    second = queue.take()
+    assert second is not None and second.processor.name == b
+    assert second.days[0] > first[0].days[-1]
+
+
+def test_counts_left_decide_not_the_input_order() -> None:
+    a, b = RAW[0].name, RAW[1].name
+    queue = UnitQueue([*chain(a, 2), *chain(b, 3)])
+    one = queue.take()
+    assert one is not None and one.processor.name == b
+    two = queue.take()
+    assert two is not None and two.processor.name == a
+    queue.done(one)
+    queue.done(two)
+    three = queue.take()  # b has 2 left, a has 1
+    assert three is not None and three.processor.name == b
+
+
+def test_take_returns_none_when_nothing_is_left() -> None:
+    assert UnitQueue([]).take() is None
+    assert UnitQueue([]).lanes() == 0
+    queue = UnitQueue(chain(RAW[0].name, 1) + chain(RAW[1].name, 1))
+    one, two = queue.take(), queue.take()
+    assert one is not None and two is not None
+    assert queue.take() is None  # both still out, but nothing is left to hand out: no wait
+    queue.done(one)
+    queue.done(two)
+    assert queue.take() is None
+
+
+def test_done_lets_the_next_unit_of_that_processor_go() -> None:
+    units = chain(RAW[0].name, 2)
+    queue = UnitQueue(units)
+    first = queue.take()
+    assert first == units[0]
+    got: list[Unit | None] = []
+    waiter = threading.Thread(target=lambda: got.append(queue.take()))
+    waiter.start()
+    assert wait_alive(waiter)  # the processor is busy: the next unit waits
+    assert got == []
+    queue.done(first)
+    waiter.join(5)
+    assert not waiter.is_alive()
+    assert got == [units[1]]
+
+
+def test_done_of_another_processor_does_not_release_a_busy_one() -> None:
+    a, b = chain(RAW[0].name, 3), chain(RAW[1].name, 1)
+    queue = UnitQueue([*a, *b])
+    first, other = queue.take(), queue.take()
+    assert (first, other) == (a[0], b[0])
+    got: list[Unit | None] = []
+    waiter = threading.Thread(target=lambda: got.append(queue.take()))
+    waiter.start()
+    queue.done(b[0])  # b is finished and has nothing left; a is still out
+    assert wait_alive(waiter)
+    queue.done(a[0])
+    waiter.join(5)
+    assert got == [a[1]]
+
+
+def test_drain_returns_the_rest_and_wakes_waiters() -> None:
+    units = chain(RAW[0].name, 4)
+    queue = UnitQueue(units)
+    first = queue.take()
+    assert first == units[0]
+    got: list[Unit | None] = []
+    waiters = [threading.Thread(target=lambda: got.append(queue.take())) for _ in range(3)]
+    for w in waiters:
+        w.start()
+    assert wait_alive(waiters[0])
+    assert queue.drain() == units[1:]
+    for w in waiters:
+        w.join(5)
+    assert not any(w.is_alive() for w in waiters)
+    assert got == [None, None, None]
+    assert queue.drain() == []
+    queue.done(first)
+    assert queue.take() is None
