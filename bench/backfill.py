@@ -5,7 +5,7 @@ home (timed on its own), then times ``python -m backcourt backfill``, phases 2 �
 warehouse and status store, in a subprocess per mode so each mode's peak RSS is its own
 (``os.wait4``):
 
-* **batched** — default settings (``chunk_days`` 31: one unit per processor and month);
+* **batched** — default settings (``chunk_days`` 62: one unit per processor and two months);
 * **per-date** — ``BACKCOURT_CHUNK_DAYS=1``: one unit per processor and date, as the legacy loops
   did.
 

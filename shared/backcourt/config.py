@@ -111,8 +111,10 @@ class Settings:
     parse_processes: int = field(default_factory=lambda: _cpus(4))
     """Worker processes parsing raw files in large local phase-2 runs; below 2, parsing stays in
     the runner's threads (``backcourt.services.parsing_pool``)."""
-    chunk_days: int = 31
-    """Dates per unit of work for a backfill (one write per processor and chunk)."""
+    chunk_days: int = 62
+    """Dates per unit of work for a backfill (one write per processor and chunk): about two
+    months of game dates. On the four sample seasons 62 instead of 31 took the local backfill
+    from 133 s to 118 s (half the units); the cloud path also caps a span at 62 days."""
     lease_ttl_s: int = 900
     """Lease length; a crashed worker's dates are retried after this."""
     max_shrink: float = 0.5
@@ -190,7 +192,7 @@ def load_settings(home: Path | None = None, env: dict[str, str] | None = None) -
         local=LocalConfig(root),
         workers=workers,
         parse_processes=max(0, int(_num(env, "PARSE_PROCESSES", _cpus(4)))),
-        chunk_days=max(1, int(_num(env, "CHUNK_DAYS", 31))),
+        chunk_days=max(1, int(_num(env, "CHUNK_DAYS", Settings.chunk_days))),
         lease_ttl_s=int(_num(env, "LEASE_TTL_S", 900)),
         max_shrink=_num(env, "MAX_SHRINK", 0.5),
         query_timeout_s=_num(env, "QUERY_TIMEOUT_S", 300.0),

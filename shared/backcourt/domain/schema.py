@@ -41,6 +41,11 @@ class Table:
         """Column names in declaration order."""
         return tuple(c.name for c in self.columns)
 
+    @cached_property
+    def column_set(self) -> frozenset[str]:
+        """Column names, for membership tests."""
+        return frozenset(self.column_names)
+
     def __post_init__(self) -> None:
         names = self.column_names
         missing = [k for k in (*self.key, "game_date") if k not in names]

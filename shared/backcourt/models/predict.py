@@ -19,7 +19,7 @@ from backcourt.domain.errors import BadInput, TerminalError
 from backcourt.models import baseline, gbm
 from backcourt.models.artifacts import Artifact
 from backcourt.models.picks import make_pick
-from backcourt.models.walkforward import ModelCache
+from backcourt.models.walkforward import ModelCache, cutoff_for
 from backcourt.ports import ComputeContext, Warehouse
 
 SYSTEMS: tuple[str, ...] = (baseline.SYSTEM_ID, gbm.SYSTEM_ID)
@@ -105,9 +105,13 @@ def compute(ctx: ComputeContext) -> list[Row]:
     if not days:
         return []
     models = ModelCache(ctx.bucket, ctx.warehouse, ctx.run_id)
-    fs_rows = feature_rows(ctx.warehouse, days)
-    models.prepare(r["game_date"] for r in fs_rows)  # trains the missing cutoffs in one batch
+    by_cutoff: dict[date, list[tuple[date, list[Row]]]] = {}
+    for day, rows in _by_day(feature_rows(ctx.warehouse, days)):
+        by_cutoff.setdefault(cutoff_for(day), []).append((day, rows))
     out: list[Row] = []
-    for day, rows in _by_day(fs_rows):
-        out.extend(predict_day(rows, models.for_day(day)))
+    # the missing cutoffs train in one batch; each week is predicted as soon as its model is
+    # saved, while the later weeks' models are still fitting
+    for cutoff, model in models.ready(d for week in by_cutoff.values() for d, _ in week):
+        for _, rows in by_cutoff[cutoff]:
+            out.extend(predict_day(rows, model))
     return sorted(out, key=lambda r: (r["game_date"], r["player_lookup"], r["system_id"]))

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -176,13 +176,15 @@ def _previous_cutoffs(cutoffs: Sequence[date], existing: Iterable[date]) -> dict
     return out
 
 
-def train_many(bucket: Bucket, warehouse: Warehouse, cutoffs: Iterable[date], run_id: str,
-               workers: int = TRAIN_WORKERS) -> dict[date, Artifact]:
-    """Train and save the models of ``cutoffs`` (module docstring, "batched"); cutoffs with
-    fewer than MIN_TRAIN_ROWS rows get none. Returns the new artifacts by cutoff."""
+def train_iter(bucket: Bucket, warehouse: Warehouse, cutoffs: Iterable[date], run_id: str,
+               workers: int = TRAIN_WORKERS) -> Iterator[tuple[date, Artifact | None]]:
+    """Train and save the models of ``cutoffs`` (module docstring, "batched"), yielding each
+    cutoff in order with its new artifact as soon as it is saved — None for a cutoff with fewer
+    than MIN_TRAIN_ROWS rows — while the later fits go on in the pool: the caller can use the
+    first models meanwhile."""
     wanted = sorted(set(cutoffs))
     if not wanted:
-        return {}
+        return
     everything = labelled_rows(warehouse, window_start(wanted[0]), wanted[-1])
     sets = {c: everything.between(window_start(c), c) for c in wanted}
     for c in wanted:
@@ -197,7 +199,10 @@ def train_many(bucket: Bucket, warehouse: Warehouse, cutoffs: Iterable[date], ru
         refits: dict[date, Future[dict[str, Any]]] = {
             c: pool.submit(_refit_holdout, sets[c], c) for c in ok if c not in scored}
         out: dict[date, Artifact] = {}
-        for c in ok:  # in cutoff order: a model's holdout may score the one before it
+        for c in wanted:  # in cutoff order: a model's holdout may score the one before it
+            if c not in fits:
+                yield c, None
+                continue
             booster, train_mae = fits[c].result()
             holdout = refits[c].result() if c in refits else _previous_holdout(
                 _artifact(bucket, out, scored[c]), sets[c], c)
@@ -205,7 +210,15 @@ def train_many(bucket: Bucket, warehouse: Warehouse, cutoffs: Iterable[date], ru
                      gbm.SYSTEM_ID, c, len(sets[c]), train_mae, holdout["holdout_mae"])
             out[c] = artifacts.save(bucket, c, booster,
                                     _metadata(c, sets[c], train_mae, holdout, run_id))
-    return out
+            yield c, out[c]
+
+
+def train_many(bucket: Bucket, warehouse: Warehouse, cutoffs: Iterable[date], run_id: str,
+               workers: int = TRAIN_WORKERS) -> dict[date, Artifact]:
+    """Train and save the models of ``cutoffs`` (``train_iter``); cutoffs with fewer than
+    MIN_TRAIN_ROWS rows get none. Returns the new artifacts by cutoff."""
+    return {c: a for c, a in train_iter(bucket, warehouse, cutoffs, run_id, workers)
+            if a is not None}
 
 
 def _artifact(bucket: Bucket, fresh: Mapping[date, Artifact], cutoff: date) -> Artifact:
@@ -231,19 +244,27 @@ class ModelCache:
         self.workers = TRAIN_WORKERS if workers is None else workers
         self._by_cutoff: dict[date, Artifact | None] = {}
 
+    def ready(self, days: Iterable[date]) -> Iterator[tuple[date, Artifact | None]]:
+        """Each cutoff of ``days`` in order with the artifact that predicts it (see
+        ``for_day``), the missing ones trained in one batch and yielded as each is saved."""
+        cutoffs = sorted({cutoff_for(d) for d in days})
+        existing = set(artifacts.cutoffs(self.bucket))
+        missing = [c for c in cutoffs if c not in self._by_cutoff and c not in existing]
+        trained = train_iter(self.bucket, self.warehouse, missing, self.run_id, self.workers)
+        for c in cutoffs:
+            if c not in self._by_cutoff:
+                found = next(trained)[1] if c in missing else artifacts.load(self.bucket, c)
+                if found is None:
+                    older = artifacts.newest_on_or_before(self.bucket, c)
+                    found = artifacts.load(self.bucket, older) if older else None
+                self._by_cutoff[c] = found
+            yield c, self._by_cutoff[c]
+
     def prepare(self, days: Iterable[date]) -> None:
         """Resolve the models of every cutoff of ``days``, training the missing ones in one
         batch."""
-        cutoffs = sorted({cutoff_for(d) for d in days} - set(self._by_cutoff))
-        existing = set(artifacts.cutoffs(self.bucket))
-        missing = [c for c in cutoffs if c not in existing]
-        trained = train_many(self.bucket, self.warehouse, missing, self.run_id, self.workers)
-        for c in cutoffs:
-            found = trained.get(c) if c in trained else artifacts.load(self.bucket, c)
-            if found is None:
-                older = artifacts.newest_on_or_before(self.bucket, c)
-                found = artifacts.load(self.bucket, older) if older else None
-            self._by_cutoff[c] = found
+        for _ in self.ready(days):
+            pass
 
     def for_day(self, day: date) -> Artifact | None:
         """The artifact that predicts ``day`` (module docstring), or None: no model."""
