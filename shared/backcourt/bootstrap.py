@@ -44,9 +44,9 @@ class Services:
     status: StatusStore
     bucket: Bucket
     clock: Clock
-    parse_pool: Executor | None = None
+    cpu_pool: Executor | None = None
     """Where phase-2 loaders run: None, in the calling thread; the local runner sets a process
-    pool for large backfills (``backcourt.services.parsing_pool``)."""
+    pool for large backfills (``backcourt.services.cpu_pool``)."""
 
     def owner(self) -> str:
         """Lease owner id of this process: ``host:pid``."""

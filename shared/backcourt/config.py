@@ -108,9 +108,9 @@ class Settings:
     """Embedded-default paths."""
     workers: int = 4
     """Threads running units of work at once."""
-    parse_processes: int = field(default_factory=lambda: _cpus(4))
+    cpu_processes: int = field(default_factory=lambda: _cpus(4))
     """Worker processes parsing raw files in large local phase-2 runs; below 2, parsing stays in
-    the runner's threads (``backcourt.services.parsing_pool``)."""
+    the runner's threads (``backcourt.services.cpu_pool``)."""
     chunk_days: int = 62
     """Dates per unit of work for a backfill (one write per processor and chunk): about two
     months of game dates. On the four sample seasons 62 instead of 31 took the local backfill
@@ -191,7 +191,7 @@ def load_settings(home: Path | None = None, env: dict[str, str] | None = None) -
         backend=backend,  # type: ignore[arg-type]
         local=LocalConfig(root),
         workers=workers,
-        parse_processes=max(0, int(_num(env, "PARSE_PROCESSES", _cpus(4)))),
+        cpu_processes=max(0, int(_num(env, "CPU_PROCESSES", _cpus(4)))),
         chunk_days=max(1, int(_num(env, "CHUNK_DAYS", Settings.chunk_days))),
         lease_ttl_s=int(_num(env, "LEASE_TTL_S", 900)),
         max_shrink=_num(env, "MAX_SHRINK", 0.5),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
@@ -289,3 +290,6 @@ class ComputeContext:
     bucket: Bucket
     days: Sequence[date]
     run_id: str
+    pool: Executor | None = None
+    """Worker processes for the unit's pure-Python work (the local runner's pool for large
+    runs, ``backcourt.services.cpu_pool``); None: do it in the calling thread."""

@@ -40,6 +40,7 @@ from backcourt.domain.status import (
     Verdict,
 )
 from backcourt.services.calendar import calendars
+from backcourt.services.cpu_pool import POOLED_PHASES, pooled
 from backcourt.services.gate import Gate, degraded_by_gate
 from backcourt.services.lookback import (
     bootstrap_dates,
@@ -47,7 +48,6 @@ from backcourt.services.lookback import (
     same_phase_blocked,
     same_phase_unfinished,
 )
-from backcourt.services.parsing_pool import parsing
 from backcourt.services.plan import PreviewStore, ProcessorPlan, Unit, Window, plan_processor
 from backcourt.services.process import UnitReport, run_unit
 from backcourt.services.unit_queue import UnitQueue
@@ -350,7 +350,7 @@ class Runner:
         queue = UnitQueue(units)
         not_started: list[Unit] = []
         lock = threading.Lock()
-        dates = sum(len(u.days) for u in units) if phase is Phase.RAW else 0
+        dates = sum(len(u.days) for u in units) if phase in POOLED_PHASES else 0
 
         def work(services: Services) -> None:
             while (unit := queue.take()) is not None:
@@ -370,7 +370,7 @@ class Runner:
                 self.progress.unit_done(phase, report)
 
         threads = min(self.s.settings.workers, queue.lanes())
-        with (parsing(self.s, dates) as services,
+        with (pooled(self.s, dates) as services,
               ThreadPoolExecutor(max_workers=threads) as pool):
             for fut in [pool.submit(work, services) for _ in range(threads)]:
                 fut.result()

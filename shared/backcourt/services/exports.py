@@ -29,7 +29,7 @@ import orjson
 from backcourt.domain import tables_analytics as ta
 from backcourt.domain import tables_predictions as tpr
 from backcourt.domain.errors import BadInput, TerminalError
-from backcourt.ports import ComputeContext, Warehouse
+from backcourt.ports import Bucket, ComputeContext, Warehouse
 
 SCHEMA_VERSION = 1
 EXPORT_PREFIX = "exports/v1"
@@ -119,16 +119,24 @@ def compute(ctx: ComputeContext) -> list[dict[str, Any]]:
         return []
     predictions = _by_date(_read(ctx.warehouse, _PREDICTIONS_SQL, days), days)
     graded = _by_date(_read(ctx.warehouse, _RESULTS_SQL, days), days)
-    manifest: list[dict[str, Any]] = []
-    for day in days:
-        docs = {
-            "predictions": build_predictions(day, predictions[day]),
-            "results": build_results(day, graded[day]),
-            "best-bets": build_best_bets(day, predictions[day]),
-        }
-        for kind in KINDS:
-            manifest.append(_publish(ctx, kind, day, docs[kind]))
-    return manifest
+    jobs = [(ctx.bucket, day, predictions[day], graded[day]) for day in days]
+    # building, encoding and writing are pure Python and file I/O: a pool (large local runs)
+    # does dates side by side
+    done = (ctx.pool.map(_export_date, jobs, chunksize=4) if ctx.pool and len(days) > 1
+            else map(_export_date, jobs))
+    return [row for rows in done for row in rows]
+
+
+def _export_date(job: tuple[Bucket, date, list[Row], list[Row]]) -> list[dict[str, Any]]:
+    """Write the three files of one date from its prediction and grading rows; their manifest
+    rows."""
+    bucket, day, predicted, graded = job
+    docs = {
+        "predictions": build_predictions(day, predicted),
+        "results": build_results(day, graded),
+        "best-bets": build_best_bets(day, predicted),
+    }
+    return [_publish(bucket, kind, day, docs[kind]) for kind in KINDS]
 
 
 # -- documents ---------------------------------------------------------------------------------
@@ -350,10 +358,10 @@ def _by_date(rows: Iterable[Row], days: Sequence[date]) -> dict[date, list[Row]]
     return out
 
 
-def _publish(ctx: ComputeContext, kind: str, day: date, doc: dict[str, Any]) -> dict[str, Any]:
+def _publish(bucket: Bucket, kind: str, day: date, doc: dict[str, Any]) -> dict[str, Any]:
     data = encode(doc)
     path = export_path(kind, day)
-    ctx.bucket.write(path, data)
+    bucket.write(path, data)
     return {"game_date": day, "kind": kind, "path": path,
             "sha256": hashlib.sha256(data).hexdigest(), "records": _records(kind, doc)}
 

@@ -20,7 +20,7 @@ from backcourt.domain.registry import Expectation, Phase, Processor
 from backcourt.domain.status import Outcome, State
 from backcourt.ports import ComputeContext, RowsSource, SqlSource
 from backcourt.services.calendar import games_between
-from backcourt.services.parsing_pool import load_in, resolve
+from backcourt.services.cpu_pool import load_in, resolve
 from backcourt.sources.layout import quarantine_path
 from backcourt.sources.loaders import LoadContext
 
@@ -118,7 +118,8 @@ def _compute_and_write(
         return _python_unit(services, processor, days, force)
     source: SqlSource | RowsSource
     if processor.python:
-        ctx = ComputeContext(services.warehouse, services.bucket, days, run_id)
+        ctx = ComputeContext(services.warehouse, services.bucket, days, run_id,
+                             pool=services.cpu_pool)
         source = RowsSource(resolve(processor.python)(ctx))
     else:
         from backcourt.sql import load_sql
@@ -156,8 +157,9 @@ def _python_unit(
     games: Mapping[date, Sequence[ScheduledGame]] = (
         {} if processor.name == "schedule" else games_between(services.warehouse, days[0], days[-1])
     )
-    loads = load_in(services.parse_pool, processor.python or "",
-                    LoadContext(services.bucket, days, games))
+    loads = load_in(services.cpu_pool, processor.python or "",
+                    LoadContext(services.bucket, days, games),
+                    by_date=processor.name != "schedule")  # it reads whole season files
     outcomes: dict[date, Outcome] = {}
     good: list[date] = []
     rows: list[Mapping[str, Any]] = []

@@ -1,4 +1,4 @@
-"""Phase-2 parsing in worker processes (``backcourt.services.parsing_pool``): a local backfill
+"""Phase-2 parsing in worker processes (``backcourt.services.cpu_pool``): a local backfill
 with the pool gives exactly the rows and status of one without it, a malformed raw file is
 still quarantined, and the workers die with the process that started them."""
 
@@ -31,7 +31,7 @@ from backcourt.domain.registry import Phase
 from backcourt.domain.status import State
 from backcourt.services import backfill
 from backcourt.services.backfill import BackfillResult, Runner
-from backcourt.services.parsing_pool import MIN_DATES, parsing
+from backcourt.services.cpu_pool import MIN_DATES, pooled
 from backcourt.services.plan import Window
 from backcourt.sources.layout import RAW, SOURCES, quarantine_path
 
@@ -56,7 +56,7 @@ class Run:
     services: Services
     result: BackfillResult
     pools: list[tuple[int, bool, int]]
-    """Per ``parsing`` call of the run: processor-dates, whether a pool was set, its workers."""
+    """Per ``pooled`` call of the run: processor-dates, whether a pool was set, its workers."""
     bad_path: str
 
 
@@ -88,23 +88,23 @@ def _home(sample: Path, root: Path) -> tuple[Path, str]:
 
 
 def _run(sample: Path, root: Path, processes: str, monkeypatch: pytest.MonkeyPatch) -> Run:
-    """Backfill phase 2 of the window with BACKCOURT_PARSE_PROCESSES=``processes``, recording
-    every ``parsing`` call (the real one runs: this only watches what it yields)."""
+    """Backfill phase 2 of the window with BACKCOURT_CPU_PROCESSES=``processes``, recording
+    every ``pooled`` call (the real one runs: this only watches what it yields)."""
     home, bad = _home(sample, root)
-    s = build(load_settings(home, env={"BACKCOURT_PARSE_PROCESSES": processes,
+    s = build(load_settings(home, env={"BACKCOURT_CPU_PROCESSES": processes,
                                        "BACKCOURT_CHUNK_DAYS": "5"}))
     seen: list[tuple[int, bool, int]] = []
-    real = parsing
+    real = pooled
 
     @contextmanager
     def spy(services: Services, dates: int) -> Iterator[Services]:
         with real(services, dates) as got:
             yield got
-            workers = len(getattr(got.parse_pool, "_processes", None) or {})
-            seen.append((dates, got.parse_pool is not None, workers))
+            workers = len(getattr(got.cpu_pool, "_processes", None) or {})
+            seen.append((dates, got.cpu_pool is not None, workers))
 
     with monkeypatch.context() as m:
-        m.setattr(backfill, "parsing", spy)
+        m.setattr(backfill, "pooled", spy)
         result = Runner(s).backfill([SEASON], [Phase.RAW], WINDOW)
     return Run(s, result, seen, bad)
 
@@ -194,33 +194,33 @@ def test_a_malformed_file_error_survives_the_trip_back_from_a_worker() -> None:
 # -- settings and the no-pool cases ------------------------------------------------------------
 
 
-def test_a_bad_parse_processes_value_names_the_variable(tmp_path: Path) -> None:
-    with pytest.raises(BadInput, match="BACKCOURT_PARSE_PROCESSES"):
-        load_settings(tmp_path, env={"BACKCOURT_PARSE_PROCESSES": "abc"})
+def test_a_bad_cpu_processes_value_names_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match="BACKCOURT_CPU_PROCESSES"):
+        load_settings(tmp_path, env={"BACKCOURT_CPU_PROCESSES": "abc"})
 
 
 @pytest.mark.parametrize("value", ["0", "1", "-3"])
 def test_zero_or_one_process_means_no_pool(value: str, tmp_path: Path) -> None:
-    s = build(load_settings(tmp_path, env={"BACKCOURT_PARSE_PROCESSES": value}))
+    s = build(load_settings(tmp_path, env={"BACKCOURT_CPU_PROCESSES": value}))
     try:
-        assert s.settings.parse_processes in (0, 1)
-        with parsing(s, 10 * MIN_DATES) as got:
-            assert got is s and got.parse_pool is None
+        assert s.settings.cpu_processes in (0, 1)
+        with pooled(s, 10 * MIN_DATES) as got:
+            assert got is s and got.cpu_pool is None
     finally:
         s.close()
 
 
 def test_pool_only_from_min_dates_and_only_on_the_local_backend(tmp_path: Path) -> None:
-    s = build(load_settings(tmp_path, env={"BACKCOURT_PARSE_PROCESSES": "2"}))
+    s = build(load_settings(tmp_path, env={"BACKCOURT_CPU_PROCESSES": "2"}))
     try:
-        assert s.settings.parse_processes == 2
-        with parsing(s, MIN_DATES - 1) as got:
-            assert got.parse_pool is None
-        with parsing(s, MIN_DATES) as got:  # no task submitted: no worker is started
-            assert got.parse_pool is not None and s.parse_pool is None
+        assert s.settings.cpu_processes == 2
+        with pooled(s, MIN_DATES - 1) as got:
+            assert got.cpu_pool is None
+        with pooled(s, MIN_DATES) as got:  # no task submitted: no worker is started
+            assert got.cpu_pool is not None and s.cpu_pool is None
         cloud = replace(s, settings=replace(s.settings, backend="gcp"))
-        with parsing(cloud, 10 * MIN_DATES) as got:
-            assert got.parse_pool is None
+        with pooled(cloud, 10 * MIN_DATES) as got:
+            assert got.cpu_pool is None
     finally:
         s.close()
 
@@ -232,11 +232,11 @@ import os, sys, time
 from pathlib import Path
 from backcourt.bootstrap import build
 from backcourt.config import load_settings
-from backcourt.services.parsing_pool import MIN_DATES, parsing
+from backcourt.services.cpu_pool import MIN_DATES, pooled
 
-s = build(load_settings(Path(sys.argv[1]), env={"BACKCOURT_PARSE_PROCESSES": "2"}))
-with parsing(s, MIN_DATES) as services:
-    pool = services.parse_pool
+s = build(load_settings(Path(sys.argv[1]), env={"BACKCOURT_CPU_PROCESSES": "2"}))
+with pooled(s, MIN_DATES) as services:
+    pool = services.cpu_pool
     futures = [pool.submit(time.sleep, 0.3) for _ in range(4)]  # both workers start
     for f in futures:
         f.result()
