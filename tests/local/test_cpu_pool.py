@@ -4,6 +4,7 @@ still quarantined, and the workers die with the process that started them."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import pickle
 import selectors
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
@@ -29,11 +31,13 @@ from backcourt.domain.dates import date_range
 from backcourt.domain.errors import BadInput, MalformedRawFile, TerminalError
 from backcourt.domain.registry import Phase
 from backcourt.domain.status import State
-from backcourt.services import backfill
+from backcourt.services import backfill, cpu_pool
 from backcourt.services.backfill import BackfillResult, Runner
+from backcourt.services.calendar import games_between
 from backcourt.services.cpu_pool import MIN_DATES, pooled
 from backcourt.services.plan import Window
 from backcourt.sources.layout import RAW, SOURCES, quarantine_path
+from backcourt.sources.loaders import LoadContext
 
 pytestmark = [pytest.mark.local, pytest.mark.slow]
 
@@ -180,6 +184,49 @@ def test_a_malformed_file_is_quarantined_and_failed_under_the_pool(runs: tuple[R
             assert got is not None and got.state is State.SUCCEEDED, got
     loaded = s.warehouse.query("SELECT DISTINCT game_date FROM nba_raw.player_props")
     assert {r["game_date"] for r in loaded} == set(DAYS) - {BAD_DAY}
+
+
+class _Counting(ProcessPoolExecutor):
+    """A real spawn pool that counts the tasks it is given (a spy, not a stand-in)."""
+
+    def __init__(self) -> None:
+        super().__init__(2, mp_context=multiprocessing.get_context("spawn"))
+        self.tasks = 0
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        self.tasks += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_a_large_unit_is_parsed_in_pieces_that_give_the_same_loads(
+        runs: tuple[Run, Run], monkeypatch: pytest.MonkeyPatch) -> None:
+    """``load_in`` splits a unit's dates into PIECE_DATES pieces parsed side by side; every
+    loader but the season schedule gives the same per-date rows, bad files and file counts as
+    one in-process call (the bad file is back in place for this)."""
+    s = runs[1].services  # the plain run: its bucket still has every file but the bad one
+    games = games_between(s.warehouse, START, END)
+    monkeypatch.setattr(cpu_pool, "PIECE_DATES", 4)
+    with _Counting() as pool:
+        for proc in RAW_PROCS:
+            if proc.name == "schedule":
+                continue
+            ctx = LoadContext(s.bucket, DAYS, games)
+            before = pool.tasks
+            split = cpu_pool.load_in(pool, proc.python or "", ctx)
+            assert pool.tasks - before == 4, proc.name  # 14 dates in pieces of 4
+            whole = cpu_pool.load(proc.python or "", ctx)
+            assert sorted(split) == sorted(whole) == DAYS
+            for day in DAYS:
+                a, b = split[day], whole[day]
+                assert (a.rows, a.files) == (b.rows, b.files), (proc.name, day)
+                assert [(e.path, e.problem) for e in a.bad_files] == [
+                    (e.path, e.problem) for e in b.bad_files]
+        assert sum(len(d.rows) for d in split.values()) > 0
+        schedule = next(p for p in RAW_PROCS if p.name == "schedule")
+        before = pool.tasks
+        cpu_pool.load_in(pool, schedule.python or "", LoadContext(s.bucket, DAYS, {}),
+                         by_date=False)
+        assert pool.tasks - before == 1  # season files are read once per call: never split
 
 
 def test_a_malformed_file_error_survives_the_trip_back_from_a_worker() -> None:

@@ -353,3 +353,18 @@ def test_an_unknown_recommendation_is_a_terminal_error(tmp_path: Path) -> None:
             export(wh, tmp_path / "b", [D15], "run-6")
     finally:
         wh.close()
+
+
+def test_a_process_pool_writes_the_same_files_and_manifest(run: Run, warehouse: DuckDBWarehouse,
+                                                           tmp_path: Path) -> None:
+    """With the local runner's CPU pool the dates are built, encoded and written by worker
+    processes: the bytes and the manifest are those of the in-thread run."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    bucket = FolderBucket(tmp_path)
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        manifest = compute(ComputeContext(warehouse, bucket, [D16, D15], "run-2", pool=pool))
+    assert manifest == run.manifest
+    for row in manifest:
+        assert bucket.read(row["path"]) == run.bucket.read(row["path"])
