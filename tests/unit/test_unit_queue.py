@@ -164,3 +164,23 @@ def test_drain_returns_the_rest_and_wakes_waiters() -> None:
     assert queue.drain() == []
     queue.done(first)
     assert queue.take() is None
+
+
+def test_measured_unit_times_put_the_longest_chain_first() -> None:
+    """Once units have finished, work left = units left x mean unit time: a processor with few
+    but slow units goes before one with many quick ones; one not measured yet counts at the
+    mean of the measured ones."""
+    a, b, c = (p.name for p in RAW[:3])
+    now = [0.0]
+    queue = UnitQueue([*chain(a, 3), *chain(b, 6), *chain(c, 4)], clock=lambda: now[0])
+    first = [queue.take(), queue.take(), queue.take()]
+    assert names(first) == [b, c, a]  # nothing measured yet: most units left first
+    assert first[0] is not None and first[1] is not None and first[2] is not None
+    now[0] = 1.0
+    queue.done(first[0])  # b: 1 s a unit, 5 left → 5 s
+    now[0] = 10.0
+    queue.done(first[2])  # a: 10 s a unit, 2 left → 20 s
+    # c (3 left, busy) is not measured; a before b although b has more units left
+    assert names([queue.take(), queue.take()]) == [a, b]
+    queue.done(first[1])  # c: 10 s for its unit, 3 left → 30 s
+    assert names([queue.take()]) == [c]
