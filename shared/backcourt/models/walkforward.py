@@ -18,8 +18,10 @@ Training is batched: the missing cutoffs of a unit of work read their labelled r
 query (each cutoff takes the same rows, in the same order, as a query of its own would give),
 the models are fitted side by side on up to TRAIN_WORKERS threads (LightGBM releases the GIL;
 each fit uses one thread and a fixed seed), then metrics are computed and artifacts saved in
-cutoff order. A model depends only on its rows and the parameters, so the artifacts are
-byte-identical whatever the number of threads or the size of the batch.
+cutoff order, each handed to the caller as soon as it is saved (``train_iter``,
+``ModelCache.ready``: phase 5A predicts a week while the later weeks are still fitting). A model
+depends only on its rows and the parameters, so the artifacts are byte-identical whatever the
+number of threads or the size of the batch.
 """
 
 from __future__ import annotations
@@ -213,24 +215,11 @@ def train_iter(bucket: Bucket, warehouse: Warehouse, cutoffs: Iterable[date], ru
             yield c, out[c]
 
 
-def train_many(bucket: Bucket, warehouse: Warehouse, cutoffs: Iterable[date], run_id: str,
-               workers: int = TRAIN_WORKERS) -> dict[date, Artifact]:
-    """Train and save the models of ``cutoffs`` (``train_iter``); cutoffs with fewer than
-    MIN_TRAIN_ROWS rows get none. Returns the new artifacts by cutoff."""
-    return {c: a for c, a in train_iter(bucket, warehouse, cutoffs, run_id, workers)
-            if a is not None}
-
-
 def _artifact(bucket: Bucket, fresh: Mapping[date, Artifact], cutoff: date) -> Artifact:
     found = fresh.get(cutoff) or artifacts.load(bucket, cutoff)
     if found is None:
         raise FileNotFoundError(f"model artifact {artifacts.PREFIX}/{cutoff} vanished")
     return found
-
-
-def train(bucket: Bucket, warehouse: Warehouse, cutoff: date, run_id: str) -> Artifact | None:
-    """Train and save the model for ``cutoff``; None (nothing saved) below MIN_TRAIN_ROWS."""
-    return train_many(bucket, warehouse, [cutoff], run_id, workers=1).get(cutoff)
 
 
 class ModelCache:
@@ -245,8 +234,9 @@ class ModelCache:
         self._by_cutoff: dict[date, Artifact | None] = {}
 
     def ready(self, days: Iterable[date]) -> Iterator[tuple[date, Artifact | None]]:
-        """Each cutoff of ``days`` in order with the artifact that predicts it (see
-        ``for_day``), the missing ones trained in one batch and yielded as each is saved."""
+        """Each cutoff of ``days`` in order with the artifact that predicts its dates (module
+        docstring): the missing ones trained in one batch and yielded as each is saved, else the
+        saved one, else the newest older one, else None (no model)."""
         cutoffs = sorted({cutoff_for(d) for d in days})
         existing = set(artifacts.cutoffs(self.bucket))
         missing = [c for c in cutoffs if c not in self._by_cutoff and c not in existing]
@@ -259,16 +249,3 @@ class ModelCache:
                     found = artifacts.load(self.bucket, older) if older else None
                 self._by_cutoff[c] = found
             yield c, self._by_cutoff[c]
-
-    def prepare(self, days: Iterable[date]) -> None:
-        """Resolve the models of every cutoff of ``days``, training the missing ones in one
-        batch."""
-        for _ in self.ready(days):
-            pass
-
-    def for_day(self, day: date) -> Artifact | None:
-        """The artifact that predicts ``day`` (module docstring), or None: no model."""
-        cutoff = cutoff_for(day)
-        if cutoff not in self._by_cutoff:
-            self.prepare([day])
-        return self._by_cutoff[cutoff]
