@@ -9,6 +9,7 @@ PID at teardown. When the emulator is missing the fixture skips, or fails when `
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -19,7 +20,7 @@ import urllib.request
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 
@@ -57,6 +58,15 @@ def sdk_root() -> Path | None:
         return None
     text = done.stdout.strip()
     return Path(text) if text else None
+
+
+def rest(host: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """One JSON call to an emulator's REST API (``http://host/v1/path``)."""
+    req = urllib.request.Request(f"http://{host}/v1/{path}", method=method,
+                                 data=json.dumps(body or {}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as reply:
+        return json.loads(reply.read() or b"{}")
 
 
 def free_port() -> int:

@@ -31,6 +31,7 @@ from backcourt.adapters.local.bucket import FolderBucket
 from backcourt.domain.registry import PROCESSORS, Phase, of_phase
 from backcourt.domain.status import State
 from backcourt.sample import generate_season
+from emulator_fixtures import rest
 
 pytestmark = pytest.mark.emulator
 
@@ -71,14 +72,6 @@ def _listening(port: int) -> bool:
         return True  # the server answered (405/400/500): it is up
     except OSError:
         return False
-
-
-def _rest(host: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    req = urllib.request.Request(f"http://{host}/v1/{path}", method=method,
-                                 data=json.dumps(body or {}).encode(),
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as reply:
-        return json.loads(reply.read() or b"{}")
 
 
 @dataclass
@@ -128,9 +121,9 @@ def cloud(firestore_emulator: str, pubsub_emulator: str, bqemulator: str,
                     pytest.fail(f"functions-framework {name} did not start:\n"
                                 + (root / f"{name}.log").read_text()[-2000:], pytrace=False)
                 time.sleep(0.1)
-        _rest(pubsub_emulator, "PUT", f"projects/{PROJECT}/topics/{topic}-dead")
-        _rest(pubsub_emulator, "PUT", f"projects/{PROJECT}/topics/{topic}")
-        _rest(pubsub_emulator, "PUT", f"projects/{PROJECT}/subscriptions/{topic}-push", {
+        rest(pubsub_emulator, "PUT", f"projects/{PROJECT}/topics/{topic}-dead")
+        rest(pubsub_emulator, "PUT", f"projects/{PROJECT}/topics/{topic}")
+        rest(pubsub_emulator, "PUT", f"projects/{PROJECT}/subscriptions/{topic}-push", {
             "topic": f"projects/{PROJECT}/topics/{topic}",
             "pushConfig": {"pushEndpoint": f"http://127.0.0.1:{ports['process']}/"},
             "ackDeadlineSeconds": 60,
@@ -247,7 +240,7 @@ def test_backfill_workflow_end_to_end(cloud: Cloud) -> None:
             "start_date": START.isoformat(), "end_date": END.isoformat()}
     data = base64.b64encode(json.dumps(unit).encode()).decode()
     for _ in range(5):
-        _rest(cloud.env["PUBSUB_EMULATOR_HOST"], "POST",
+        rest(cloud.env["PUBSUB_EMULATOR_HOST"], "POST",
               f"projects/{PROJECT}/topics/{cloud.topic}:publish",
               {"messages": [{"data": data, "attributes": {"run_id": "e2e-redeliver",
                                                          "phase": "3"}}]})

@@ -27,7 +27,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -39,10 +38,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from emulator_fixtures import rest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "incidents"))
 
 from faults import (  # noqa: E402
     BrokenQueries,
+    Executions,
     FaultyWarehouse,
     copy_window,
     duplicate_keys,
@@ -50,6 +52,7 @@ from faults import (  # noqa: E402
     function_client,
     functions_main,
     pubsub_event,
+    resume_after_lease_expiry,
     rows,
 )
 
@@ -81,14 +84,6 @@ def _store() -> StatusStore:
     return FirestoreStatusStore(PROJECT, collection_prefix=f"i{uuid.uuid4().hex[:10]}")
 
 
-def _rest(host: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    req = urllib.request.Request(f"http://{host}/v1/{path}", method=method,
-                                 data=json.dumps(body or {}).encode(),
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as reply:
-        return json.loads(reply.read() or b"{}")
-
-
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The 2024-25 sample season (a bucket folder), generated once for this module."""
@@ -118,7 +113,7 @@ def _pull(host: str, sub: str, want: int) -> list[dict[str, Any]]:
     got: list[dict[str, Any]] = []
     deadline = time.monotonic() + 30
     while len(got) < want and time.monotonic() < deadline:
-        got += _rest(host, "POST", f"{sub}:pull", {"maxMessages": want - len(got),
+        got += rest(host, "POST", f"{sub}:pull", {"maxMessages": want - len(got),
                                                    "returnImmediately": False}).get(
             "receivedMessages", [])
     assert len(got) == want, got
@@ -143,10 +138,10 @@ def test_duplicate_deliveries_lease_each_partition_once(
     sub = topic.replace("/topics/", "/subscriptions/")
     try:
         (unit,), = cloud.plan_phase(s, "3", start=D1, end=D2, run_id="dup")["waves"]
-        _rest(pubsub_emulator, "PUT", topic)
-        _rest(pubsub_emulator, "PUT", sub, {"topic": topic, "ackDeadlineSeconds": 30})
+        rest(pubsub_emulator, "PUT", topic)
+        rest(pubsub_emulator, "PUT", sub, {"topic": topic, "ackDeadlineSeconds": 30})
         data = base64.b64encode(json.dumps(unit).encode()).decode()
-        _rest(pubsub_emulator, "POST", f"{topic}:publish",
+        rest(pubsub_emulator, "POST", f"{topic}:publish",
               {"messages": [{"data": data, "attributes": {"run_id": "dup", "phase": "3"}}] * 5})
         wh.delay_s = 0.05  # writes take a moment: the five deliveries overlap
         received = _pull(pubsub_emulator, sub, 5)
@@ -159,14 +154,14 @@ def test_duplicate_deliveries_lease_each_partition_once(
             t.join(timeout=120)
         assert codes == [200] * 5
         # Four acks arrive; one is lost, so Pub/Sub delivers that message again.
-        _rest(pubsub_emulator, "POST", f"{sub}:acknowledge",
+        rest(pubsub_emulator, "POST", f"{sub}:acknowledge",
               {"ackIds": [r["ackId"] for r in received[1:]]})
-        _rest(pubsub_emulator, "POST", f"{sub}:modifyAckDeadline",
+        rest(pubsub_emulator, "POST", f"{sub}:modifyAckDeadline",
               {"ackIds": [received[0]["ackId"]], "ackDeadlineSeconds": 0})
         (again,) = _pull(pubsub_emulator, sub, 1)
         assert again["message"]["messageId"] == received[0]["message"]["messageId"]
         assert _deliver_pulled(again) == 200
-        _rest(pubsub_emulator, "POST", f"{sub}:acknowledge", {"ackIds": [again["ackId"]]})
+        rest(pubsub_emulator, "POST", f"{sub}:acknowledge", {"ackIds": [again["ackId"]]})
 
         written = Counter((w.table, d) for w in wh.writes for d in w.days
                           if w.table in {p.table.name for p in of_phase(Phase.ANALYTICS)})
@@ -230,12 +225,7 @@ def test_killed_worker_lease_expires_on_firestore_then_the_date_is_retried(
             assert rows(wh, TEAM, day) == 0  # killed inside its transaction: nothing
         assert cloud.progress(s, "3", D1, D2)["finished"] is False
 
-        clock.advance(timedelta(seconds=s.settings.lease_ttl_s + 1))
-        again = cloud.plan_phase(s, "3", start=D1, end=D2, run_id="resume")
-        units = [u for wave in again["waves"] for u in wave]
-        assert units and all(TEAM in u["processors"] for u in units), again
-        for u in units:
-            cloud.process_message(s, parse_message(json.dumps(u).encode()), execution_id="r")
+        resume_after_lease_expiry(s, clock, "3", D1, D2, TEAM)
         assert cloud.progress(s, "3", D1, D2)["finished"] is True
         for day in (D1, D2):
             st = s.status.get(TEAM, day)
@@ -318,8 +308,8 @@ def test_validator_raising_blocks_and_the_workflow_stops_before_the_next_phase(
     suffix = uuid.uuid4().hex[:8]
     topic = f"projects/{PROJECT}/topics/wf-{suffix}"
     try:
-        _rest(pubsub_emulator, "PUT", topic)
-        _rest(pubsub_emulator, "PUT", topic.replace("/topics/", "/subscriptions/"), {
+        rest(pubsub_emulator, "PUT", topic)
+        rest(pubsub_emulator, "PUT", topic.replace("/topics/", "/subscriptions/"), {
             "topic": topic, "ackDeadlineSeconds": 60,
             "pushConfig": {"pushEndpoint": f"{router}/process"}})
         env = {**os.environ, "FUNCTIONS_URL": router, "WORK_TOPIC": topic,
@@ -356,28 +346,19 @@ def test_validator_raising_blocks_and_the_workflow_stops_before_the_next_phase(
 # -- the daily trigger: the tick's publish time, in New York ---------------------------------
 
 
-class _Executions:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, Any]] = []
-
-    def create_execution(self, parent: str, execution: Any) -> Any:
-        self.calls.append((parent, execution))
-        return execution
-
-
 def test_start_daily_resolves_the_pubsub_publish_time_in_new_york(
         pubsub_emulator: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BACKCOURT_DAILY_WORKFLOW", "projects/demo/locations/x/workflows/daily")
     topic = f"projects/{PROJECT}/topics/tick-{uuid.uuid4().hex[:8]}"
     sub = topic.replace("/topics/", "/subscriptions/")
-    _rest(pubsub_emulator, "PUT", topic)
-    _rest(pubsub_emulator, "PUT", sub, {"topic": topic, "ackDeadlineSeconds": 10})
-    _rest(pubsub_emulator, "POST", f"{topic}:publish",
+    rest(pubsub_emulator, "PUT", topic)
+    rest(pubsub_emulator, "PUT", sub, {"topic": topic, "ackDeadlineSeconds": 10})
+    rest(pubsub_emulator, "POST", f"{topic}:publish",
           {"messages": [{"data": base64.b64encode(b"{}").decode()}]})
     (received,) = _pull(pubsub_emulator, sub, 1)
     published = datetime.fromisoformat(received["message"]["publishTime"])
     main = functions_main()
-    fake = _Executions()
+    fake = Executions()
     main.set_executions_client(fake)
     try:
         headers, body = pubsub_event(b"{}", received["message"]["messageId"], time_=published)

@@ -25,14 +25,14 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from backcourt.adapters.local.bucket import FolderBucket
 from backcourt.adapters.local.duckdb_warehouse import DuckDBWarehouse
 from backcourt.adapters.local.sqlite_status import SqliteStatusStore
-from backcourt.bootstrap import Services, SystemClock
+from backcourt.bootstrap import OffsetClock, Services, SystemClock
 from backcourt.config import Settings, load_settings
 from backcourt.domain import registry
 from backcourt.domain.errors import TransientError
@@ -265,6 +265,34 @@ def duplicate_keys(wh: Warehouse, processors: Sequence[str]) -> dict[str, int]:
 # -- the Cloud Functions in process (functions-framework test client) -----------------------
 
 FUNCTIONS_SOURCE = str(REPO / "functions" / "main.py")
+
+
+class Executions:
+    """Stands in for the Workflows ExecutionsClient (no emulator exists): records the
+    executions ``start_daily`` would start."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+
+    def create_execution(self, parent: str, execution: Any) -> Any:
+        self.calls.append((parent, execution))
+        return execution
+
+
+def resume_after_lease_expiry(services: Services, clock: OffsetClock, phase: str, start: date,
+                              end: date, processor: str) -> None:
+    """The cloud path's recovery of a killed worker: move the clock past the lease TTL, plan the
+    phase again (the plan must hand out ``processor`` once more) and process every unit."""
+    from backcourt.domain.messages import parse_message
+    from backcourt.services import cloud
+
+    clock.advance(timedelta(seconds=services.settings.lease_ttl_s + 1))
+    again = cloud.plan_phase(services, phase, start=start, end=end, run_id="resume")
+    units = [u for wave in again["waves"] for u in wave]
+    assert units and all(processor in u["processors"] for u in units), again
+    for u in units:
+        cloud.process_message(services, parse_message(json.dumps(u).encode()),
+                              execution_id=f"resume-{u['start_date']}")
 
 
 def function_client(target: str, kind: str) -> Any:

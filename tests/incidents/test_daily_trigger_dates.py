@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from faults import function_client, functions_main, pubsub_event
+from faults import Executions, function_client, functions_main, pubsub_event
 
 from backcourt.domain.dates import resolve_relative
 from backcourt.services.cloud import resolve_daily
@@ -85,22 +85,11 @@ def test_a_naive_instant_is_refused() -> None:
         resolve_daily(datetime(2025, 1, 16, 4, 30))
 
 
-class _Executions:
-    """Stands in for the Workflows ExecutionsClient: records what would be started."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, Any]] = []
-
-    def create_execution(self, parent: str, execution: Any) -> Any:
-        self.calls.append((parent, execution))
-        return execution
-
-
 @pytest.fixture
 def executions(monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("BACKCOURT_DAILY_WORKFLOW", "projects/demo/locations/x/workflows/daily")
     main = functions_main()
-    fake = _Executions()
+    fake = Executions()
     main.set_executions_client(fake)
     yield fake
     main.set_executions_client(None)
@@ -112,7 +101,7 @@ def _tick(event_id: str, published: datetime | None = None) -> int:
         "/", headers=headers, data=body).status_code)
 
 
-def test_start_daily_starts_the_workflow_with_explicit_dates(executions: _Executions) -> None:
+def test_start_daily_starts_the_workflow_with_explicit_dates(executions: Executions) -> None:
     assert _tick("tick-1") == 200
     (parent, execution), = executions.calls
     assert parent == "projects/demo/locations/x/workflows/daily"
@@ -124,7 +113,7 @@ def test_start_daily_starts_the_workflow_with_explicit_dates(executions: _Execut
 
 @pytest.mark.parametrize(("moment", "local", "post", "pre"), TICKS,
                          ids=[t[1] for t in TICKS])
-def test_start_daily_resolves_the_tick_in_new_york(executions: _Executions, moment: datetime,
+def test_start_daily_resolves_the_tick_in_new_york(executions: Executions, moment: datetime,
                                                    local: str, post: str, pre: str) -> None:
     """The function runs now (years later) yet resolves the tick's own publish time."""
     assert _tick(f"tick-{moment:%Y%m%d%H%M}", moment) == 200

@@ -28,12 +28,19 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from faults import HERE, duplicate_keys, new_home, rows, services_on
+from faults import (
+    HERE,
+    duplicate_keys,
+    new_home,
+    resume_after_lease_expiry,
+    rows,
+    services_on,
+)
 
 from backcourt.bootstrap import OffsetClock, Services, build
 from backcourt.config import load_settings
@@ -300,13 +307,7 @@ def test_killed_worker_lease_expires_then_the_date_is_retried(
         assert cloud.progress(s, "3", D1, D2)["finished"] is False
 
         # The lease runs out (nobody renews it): the next plan retries the dates.
-        clock.advance(timedelta(seconds=s.settings.lease_ttl_s + 1))
-        again = cloud.plan_phase(s, "3", start=D1, end=D2, run_id="resume")
-        units = [u for wave in again["waves"] for u in wave]
-        assert units and all(TEAM in u["processors"] for u in units), again
-        for u in units:
-            cloud.process_message(s, parse_message(json.dumps(u).encode()),
-                                  execution_id=f"resume-{u['start_date']}")
+        resume_after_lease_expiry(s, clock, "3", D1, D2, TEAM)
         assert cloud.progress(s, "3", D1, D2)["finished"] is True
         for day in (D1, D2):
             st = s.status.get(TEAM, day)
