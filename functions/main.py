@@ -35,7 +35,7 @@ from backcourt.domain.ids import season_bounds
 from backcourt.domain.messages import parse_message
 from backcourt.domain.status import RunRecord
 from backcourt.logs import configure_logging
-from backcourt.services import cloud
+from backcourt.services import cloud, protocol
 
 configure_logging(logging.INFO)  # JSON lines for Cloud Logging when K_SERVICE is set
 log = logging.getLogger("backcourt.functions")
@@ -76,7 +76,7 @@ def _record_failure(command: str, run_id: str, error: str, payload: bytes,
     now = services.clock.now()
     text = payload[:MAX_RECORDED_PAYLOAD].decode("utf-8", errors="replace")
     services.status.record_run(RunRecord(
-        run_id=run_id, command=command, started_at=now, who=cloud.owner_id(execution_id),
+        run_id=run_id, command=command, started_at=now, who=protocol.owner_id(execution_id),
         scope=error[:500], state="failed", finished_at=now,
         summary={"error": error, "payload": text, "payload_bytes": len(payload),
                  "truncated": len(payload) > MAX_RECORDED_PAYLOAD}))
@@ -102,6 +102,18 @@ def _pubsub_data(event: CloudEvent) -> bytes:
         raise BadInput("Pub/Sub message data is not base64") from None
 
 
+def _delivery(event: CloudEvent) -> protocol.Delivery:
+    """The delivery count Pub/Sub puts in the push envelope (``deliveryAttempt``, set when the
+    subscription has a dead-letter policy; 1 when absent) and the dead-letter limit
+    (``BACKCOURT_MAX_DELIVERIES``, the subscription's ``max_delivery_attempts``)."""
+    data = event.data if isinstance(event.data, dict) else {}
+    attempt = data.get("deliveryAttempt") if isinstance(data, dict) else None
+    limit = os.environ.get("BACKCOURT_MAX_DELIVERIES", "")
+    return protocol.Delivery(attempt if isinstance(attempt, int) and attempt > 0 else 1,
+                             int(limit) if limit.isdigit() and int(limit) > 0
+                             else protocol.MAX_DELIVERIES)
+
+
 def _event_id(event: CloudEvent) -> str:
     return str(event["id"]) if "id" in event else "unknown"
 
@@ -120,7 +132,8 @@ def process(event: CloudEvent) -> None:
                         payload or json.dumps(event.data, default=str).encode(), execution_id)
         return
     try:
-        result = cloud.process_message(get_services(), msg, execution_id=execution_id)
+        result = protocol.process_message(get_services(), msg, execution_id=execution_id,
+                                          delivery=_delivery(event))
     except TerminalError as exc:
         _record_failure("process-terminal-error", f"{msg.run_id}-terminal-{execution_id}",
                         str(exc), payload, execution_id)
@@ -174,7 +187,7 @@ def _plan(args: dict[str, Any]) -> dict[str, Any]:
     force = args.get("force", False)
     if isinstance(force, str):
         force = force.lower() in ("1", "true", "yes")
-    return cloud.plan_phase(get_services(), str(_required(args, "phase")), seasons=seasons,
+    return protocol.plan_phase(get_services(), str(_required(args, "phase")), seasons=seasons,
                             start=_date(args, "start"), end=_date(args, "end"),
                             force=bool(force), run_id=str(args.get("run_id") or "manual"))
 
@@ -197,13 +210,13 @@ def plan(request: Request) -> tuple[str, int, dict[str, str]]:
 @functions_framework.http
 def progress(request: Request) -> tuple[str, int, dict[str, str]]:
     """HTTP: ``{"phase", "start", "end"}`` → counts by state and whether all are finished."""
-    return _respond(lambda a: cloud.progress(get_services(), *_range(a)), request)
+    return _respond(lambda a: protocol.progress(get_services(), *_range(a)), request)
 
 
 @functions_framework.http
 def validate(request: Request) -> tuple[str, int, dict[str, str]]:
     """HTTP: ``{"phase", "start", "end", "run_id"?}`` → the gate verdict summary."""
-    return _respond(lambda a: cloud.validate(get_services(), *_range(a),
+    return _respond(lambda a: protocol.validate(get_services(), *_range(a),
                                              run_id=a.get("run_id")), request)
 
 
@@ -250,7 +263,7 @@ def _tick_time(event: CloudEvent) -> datetime:
 def start_daily(event: CloudEvent) -> None:
     """Scheduler tick: resolve the dates once (from the tick's publish time), start the
     ``daily`` workflow with them."""
-    dates = cloud.resolve_daily(_tick_time(event))
+    dates = protocol.resolve_daily(_tick_time(event))
     argument = {**dates, "trigger_event": _event_id(event)}
     from backcourt.adapters.gcp.workflows_executions import WorkflowStarter
 

@@ -29,8 +29,7 @@ from backcourt.domain.registry import PHASE_ORDER, Phase
 from backcourt.domain.status import GateVerdict, State, Verdict
 from backcourt.services import backfill as bf
 from backcourt.services.calendar import season_calendar
-from backcourt.services.plan import ProcessorPlan, Window
-from backcourt.services.process import UnitReport
+from backcourt.services.plan import Window
 from backcourt.services.report import gate_summary, matrix, not_expected_spans, why
 
 app = typer.Typer(help="backcourt: schedule-aware NBA props pipeline (embedded default).",
@@ -174,15 +173,15 @@ class _RichProgress(bf.Progress):
         self.bar = bar
         self.tasks: dict[Phase, Any] = {}
 
-    def phase_started(self, phase: Phase, plans: list[ProcessorPlan]) -> None:
-        total = sum(p.to_run for p in plans)
+    def phase_started(self, phase: Phase, dates: int) -> None:
+        total = dates
         if phase not in self.tasks:
             self.tasks[phase] = self.bar.add_task(f"phase {phase.value}", total=0)
         task = self.tasks[phase]
         self.bar.update(task, total=(self.bar.tasks[task].total or 0) + total)
 
-    def unit_done(self, phase: Phase, report: UnitReport) -> None:
-        self.bar.advance(self.tasks[phase], len(report.leased) + len(report.skipped))
+    def unit_done(self, phase: Phase, dates: int) -> None:
+        self.bar.advance(self.tasks[phase], dates)
 
     def phase_gated(self, phase: Phase, verdicts: dict[date, GateVerdict]) -> None:
         counts = {v: sum(1 for x in verdicts.values() if x.verdict is v) for v in Verdict}
@@ -227,21 +226,37 @@ def backfill(
                       TextColumn("dates"), TimeElapsedColumn(), console=console) as bar:
             result = bf.Runner(s, _RichProgress(bar)).backfill(seasons, phases, window,
                                                                force=force, run_id=run_id)
+    _report_run(result)
+
+
+def _report_run(result: bf.BackfillResult) -> None:
+    """Say how the run ended and exit: 0 when every expected processor-date in scope is done
+    (WARN allowed), 1 when any is blocked, failed, not done or gate-BLOCKed, 3 cancelled."""
     if result.cancelled_by is not None:
         err.print(f"[yellow]run {result.run_id} cancelled by {result.cancelled_by}[/]: "
                   f"{result.cancelled_units} planned unit(s) not started (marked cancelled); "
                   "run the same backfill again to resume", highlight=False)
         raise typer.Exit(3)
-    if not result.did_work:
-        console.print("[green]Nothing to do:[/] every expected date is already complete "
-                      "(no processing work was done). Use --force to recompute.")
-    else:
-        done = sum(p.dates_processed for p in result.phases)
+    outcome = result.outcome
+    done = sum(p.dates_processed for p in result.phases)
+    if result.did_work:
         console.print(f"run {result.run_id}: processed {done} processor-dates in "
                       f"{sum(p.seconds for p in result.phases):.1f} s")
-    if result.stopped_at:
-        err.print(f"[red]stopped: phase {result.stopped_at.value} gate BLOCKED every date[/]")
-        raise typer.Exit(1)
+    if outcome is None or outcome.clean:
+        if not result.did_work:
+            console.print("[green]Nothing to do:[/] every expected date is already complete "
+                          "(no processing work was done). Use --force to recompute.")
+        return
+    console.print(f"[red]not complete:[/] {outcome.done}/{outcome.expected} expected "
+                  "processor-dates done; " + ", ".join(
+                      f"{n} {state}" for state, n in sorted(outcome.open.items())), highlight=False)
+    for phase, n in outcome.gate_blocked.items():
+        if n:
+            err.print(f"[red]gate phase {phase}: BLOCK on {n} date(s)[/] (backcourt validate "
+                      "shows why)", highlight=False)
+    for line in outcome.reasons:
+        err.print(f"  {line}", highlight=False, markup=False)
+    raise typer.Exit(1)
 
 
 def _window(start: str | None, end: str | None) -> Window:

@@ -210,6 +210,16 @@ class StatusStore(Protocol):
         """Persist a gate verdict (kept as history, newest wins)."""
         ...
 
+    def record_verdicts(self, verdicts: Sequence[GateVerdict]) -> None:
+        """Persist many gate verdicts at once, in order (the gate records one per processor
+        and date it measured, then the phase's).
+
+        Args:
+            verdicts: the verdicts; ``phase`` is a phase value ("3") for a phase verdict or a
+                processor name for one processor's check.
+        """
+        ...
+
     def verdicts(self, phase: str | None, start: date,
                  end: date) -> builtins.list[GateVerdict]:
         """Gate verdict history for the phase (all when None) in the date range, oldest first."""

@@ -84,8 +84,8 @@ def invalidate(services: Services, processor: str, start: date, end: date, *,
         running are left alone).
     """
     from backcourt.services.calendar import calendars
-    from backcourt.services.cloud import seasons_between
     from backcourt.services.plan import invalidation
+    from backcourt.services.protocol import seasons_between
 
     proc = registry.get(processor)
     services.warehouse.ensure_tables([p.table for p in registry.PROCESSORS])
@@ -112,8 +112,8 @@ def _spans(days: list[date]) -> str:
 def _cloud_cancel(services: Services, run: str, workflow: str) -> Any:
     """Cancel a workflow execution with the real Executions client (or the test override)."""
     from backcourt.adapters.gcp.workflows_executions import WorkflowStarter
-    from backcourt.services.backfill import cancel_execution
     from backcourt.services.cloud import RUNTIME
+    from backcourt.services.runs import cancel_execution
 
     cfg = services.settings.gcp
     path = f"projects/{cfg.project}/locations/{cfg.region}/workflows/{workflow}"
@@ -150,7 +150,7 @@ def register(app: typer.Typer) -> None:
         """Stop a run: local — after the units in flight; GCP — cancel the workflow execution.
         Work it planned but did not start is marked cancelled; the next backfill resumes it."""
         from backcourt.cli import _services, console, err
-        from backcourt.services import backfill as bf
+        from backcourt.services import runs as bf
 
         with _services() as s:
             if s.settings.backend == "gcp":

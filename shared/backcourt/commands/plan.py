@@ -17,9 +17,9 @@ import typer
 
 from backcourt.bootstrap import Services
 from backcourt.domain.registry import PROCESSORS, Phase
-from backcourt.services.backfill import PhasePreview, ProcessorPreview, RunPreview, preview
 from backcourt.services.cost import CostEstimate, ProcessorCost, estimate
 from backcourt.services.plan import Window
+from backcourt.services.preview import PhasePreview, ProcessorPreview, RunPreview, preview
 
 NO_DRY_RUN = ("embedded default (DuckDB): no dry run and no on-demand bill, so the bytes are "
               "unknown (not 0)")

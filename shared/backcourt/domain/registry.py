@@ -42,6 +42,10 @@ class DateType(StrEnum):
     NO_GAMES = "no_games"
 
 
+MODEL_WINDOW_DAYS = 400
+"""Walk-forward training reads feature-store rows (and their results) of the 400 days before a
+model's cutoff, across seasons (``models.walkforward``)."""
+
 COMPETITIVE = frozenset({DateType.REGULAR, DateType.CUP_FINAL, DateType.PLAY_IN, DateType.PLAYOFFS})
 ANY_GAMES = frozenset(DateType) - {DateType.NO_GAMES}
 
@@ -58,11 +62,31 @@ class Expectation(StrEnum):
 
 
 @dataclass(frozen=True)
-class Upstream:
-    """A processor this one reads, and how many earlier games of it (0 = same date only)."""
+class Input:
+    """Something a processor reads: another processor's output, and how far back.
+
+    The span is one of: the same game date (the default); ``games=N``, the N previous game
+    dates of each team playing that day (strictly before it, within the season); ``days=N``, the
+    N days before it (across seasons); ``season=True``, every earlier date of the season.
+    ``domain.readiness.dates_read`` turns a span into dates.
+    """
 
     processor: str
-    lookback_games: int = 0
+    games: int = 0
+    days: int = 0
+    season: bool = False
+
+    @property
+    def same_date(self) -> bool:
+        """Whether this input is read on the processor's own date only."""
+        return not (self.games or self.days or self.season)
+
+    def describe(self) -> str:
+        """``player_game_summary (previous 10 games)`` and the like."""
+        span = (f"previous {self.games} games" if self.games else
+                f"previous {self.days} days" if self.days else
+                "season to date" if self.season else "same date")
+        return f"{self.processor} ({span})"
 
 
 @dataclass(frozen=True)
@@ -72,17 +96,26 @@ class Processor:
     name: str
     phase: Phase
     table: Table
-    level: int
     applies_to: frozenset[DateType]
     expectation: Expectation
-    upstream: tuple[Upstream, ...] = ()
+    inputs: tuple[Input, ...] = ()
     python: str | None = None  # "module:function" for Python processors
     team_column: str = "team_abbr"
     description: str = ""
     expect_from: str | None = None  # with UPSTREAM_ROWS
     expect_factor: int = 1
     min_history_dates: int = 0  # fewer earlier game dates this season → degraded "bootstrap"
-    lookback_days: int = 0  # upstream (earlier phase) dates in this window must be complete
+
+    @property
+    def level(self) -> int:
+        """Run order within the phase, derived from the inputs: 0 for a processor that reads
+        nothing of its own phase, else one more than the deepest same-phase input."""
+        return LEVELS[self.name]
+
+    @property
+    def reads(self) -> frozenset[str]:
+        """The processors it reads, whatever the span."""
+        return frozenset(i.processor for i in self.inputs)
 
     @property
     def sql_file(self) -> str | None:
@@ -93,8 +126,8 @@ class Processor:
 def _raw(name: str, table: Table, expectation: Expectation, python: str, **kw: object) -> Processor:
     first = name == "schedule"  # the calendar of every other processor comes from it
     applies = ANY_GAMES if first else COMPETITIVE
-    return Processor(name, Phase.RAW, table, 0 if first else 1, applies, expectation,
-                     python=python,
+    inputs = () if first else (Input("schedule"),)  # the day's games decide what is read
+    return Processor(name, Phase.RAW, table, applies, expectation, inputs, python=python,
                      **kw)  # type: ignore[arg-type]
 
 
@@ -118,111 +151,150 @@ PROCESSORS: tuple[Processor, ...] = (
          "backcourt.sources.loaders:load_injury_report",
          description="Parsed NBA.com injury reports (point in time)."),
     Processor(
-        "team_offense_game_summary", Phase.ANALYTICS, ta.TEAM_OFFENSE_GAME_SUMMARY, 1,
+        "team_offense_game_summary", Phase.ANALYTICS, ta.TEAM_OFFENSE_GAME_SUMMARY,
         COMPETITIVE, Expectation.TEAMS_PER_GAME,
-        (Upstream("team_boxscores"), Upstream("schedule")),
+        (Input("team_boxscores"), Input("schedule")),
         description="Team offense per game: possessions, pace, offensive rating, TS%.",
     ),
     Processor(
-        "team_defense_game_summary", Phase.ANALYTICS, ta.TEAM_DEFENSE_GAME_SUMMARY, 1,
+        "team_defense_game_summary", Phase.ANALYTICS, ta.TEAM_DEFENSE_GAME_SUMMARY,
         COMPETITIVE, Expectation.TEAMS_PER_GAME,
-        (Upstream("team_boxscores"), Upstream("player_boxscores"), Upstream("schedule")),
+        (Input("team_boxscores"), Input("schedule")),
         team_column="defending_team_abbr",
         description="Team defense per game: the opponent's box, defensive rating.",
     ),
     Processor(
-        "upcoming_team_game_context", Phase.ANALYTICS, ta.UPCOMING_TEAM_GAME_CONTEXT, 1,
+        "upcoming_team_game_context", Phase.ANALYTICS, ta.UPCOMING_TEAM_GAME_CONTEXT,
         COMPETITIVE, Expectation.TEAMS_PER_GAME,
-        (Upstream("schedule", 10), Upstream("game_lines"), Upstream("injury_report")),
+        (Input("schedule"), Input("schedule", games=10), Input("game_lines"),
+         Input("injury_report")),
         description="Pre-game team context: rest, back-to-backs, lines, streaks.",
     ),
     Processor(
-        "player_game_summary", Phase.ANALYTICS, ta.PLAYER_GAME_SUMMARY, 2,
+        "player_game_summary", Phase.ANALYTICS, ta.PLAYER_GAME_SUMMARY,
         COMPETITIVE, Expectation.PLAYERS_IN_BOX,
-        (Upstream("player_boxscores"), Upstream("team_offense_game_summary"),
-         Upstream("player_props"), Upstream("schedule")),
+        (Input("player_boxscores"), Input("team_offense_game_summary"),
+         Input("player_props"), Input("schedule")),
         description="Player per game: minutes, TS%, eFG%, usage rate, prop line and result.",
     ),
     Processor(
-        "upcoming_player_game_context", Phase.ANALYTICS, ta.UPCOMING_PLAYER_GAME_CONTEXT, 3,
+        "upcoming_player_game_context", Phase.ANALYTICS, ta.UPCOMING_PLAYER_GAME_CONTEXT,
         COMPETITIVE, Expectation.PLAYERS_IN_BOX,
-        (Upstream("player_game_summary", 10), Upstream("team_offense_game_summary", 10),
-         Upstream("team_defense_game_summary", 10), Upstream("player_props"),
-         Upstream("game_lines"), Upstream("injury_report"), Upstream("player_boxscores")),
+        (Input("player_game_summary", games=10), Input("team_offense_game_summary", games=10),
+         Input("team_defense_game_summary", games=10), Input("player_props"),
+         Input("game_lines"), Input("injury_report"), Input("player_boxscores"),
+         Input("schedule")),
         description="Pre-game player context: rest, L5/L10 form, lines, opponent, injuries.",
     ),
 )
 
-_P4 = dict(min_history_dates=7, lookback_days=30)
+_P4 = dict(min_history_dates=7)
 
 PROCESSORS += (
     _raw("shot_chart", tr.SHOT_CHART, Expectation.TEAMS_PER_GAME,
          "backcourt.sources.loaders:load_shot_chart",
          description="NBA.com shotchartdetail: one row per field-goal attempt."),
     Processor(
-        "team_defense_zone_analysis", Phase.PRECOMPUTE, tp.TEAM_DEFENSE_ZONE_ANALYSIS, 1,
+        "team_defense_zone_analysis", Phase.PRECOMPUTE, tp.TEAM_DEFENSE_ZONE_ANALYSIS,
         COMPETITIVE, Expectation.TEAMS_PER_GAME,
-        (Upstream("team_defense_game_summary", 15), Upstream("team_offense_game_summary", 15),
-         Upstream("shot_chart", 15)),
+        (Input("team_defense_game_summary", games=15),
+         Input("team_offense_game_summary", games=15), Input("shot_chart", games=15),
+         Input("schedule")),
         description="Per team: zone FG% allowed vs league, defensive rating, pace (last 15).",
         **_P4,  # type: ignore[arg-type]
     ),
     Processor(
-        "player_shot_zone_analysis", Phase.PRECOMPUTE, tp.PLAYER_SHOT_ZONE_ANALYSIS, 1,
+        "player_shot_zone_analysis", Phase.PRECOMPUTE, tp.PLAYER_SHOT_ZONE_ANALYSIS,
         COMPETITIVE, Expectation.PLAYERS_IN_BOX,
-        (Upstream("shot_chart", 20), Upstream("player_game_summary", 20),
-         Upstream("upcoming_player_game_context")),
+        (Input("shot_chart", games=20), Input("player_game_summary", games=20),
+         Input("upcoming_player_game_context")),
         description="Per player: shot mix and efficiency by zone (last 10/20 games).",
         **_P4,  # type: ignore[arg-type]
     ),
     Processor(
-        "player_daily_cache", Phase.PRECOMPUTE, tp.PLAYER_DAILY_CACHE, 2,
+        "player_daily_cache", Phase.PRECOMPUTE, tp.PLAYER_DAILY_CACHE,
         COMPETITIVE, Expectation.PLAYERS_IN_BOX,
-        (Upstream("player_game_summary", 82), Upstream("team_offense_game_summary", 10),
-         Upstream("upcoming_player_game_context")),
+        (Input("player_game_summary", season=True), Input("team_offense_game_summary", games=10),
+         Input("upcoming_player_game_context")),
         description="Per player: L5/L10/season points, spread, minutes, usage, team pace.",
         **_P4,  # type: ignore[arg-type]
     ),
     Processor(
-        "player_composite_factors", Phase.PRECOMPUTE, tp.PLAYER_COMPOSITE_FACTORS, 3,
+        "player_composite_factors", Phase.PRECOMPUTE, tp.PLAYER_COMPOSITE_FACTORS,
         COMPETITIVE, Expectation.PLAYERS_IN_BOX,
-        (Upstream("player_daily_cache"), Upstream("player_shot_zone_analysis"),
-         Upstream("team_defense_zone_analysis"), Upstream("upcoming_player_game_context")),
+        (Input("player_daily_cache"), Input("player_shot_zone_analysis"),
+         Input("team_defense_zone_analysis"), Input("upcoming_player_game_context")),
         description="Per player: fatigue, zone mismatch, pace and usage-spike scores.",
         **_P4,  # type: ignore[arg-type]
     ),
     Processor(
-        "ml_feature_store", Phase.PRECOMPUTE, tp.ML_FEATURE_STORE, 4,
+        "ml_feature_store", Phase.PRECOMPUTE, tp.ML_FEATURE_STORE,
         COMPETITIVE, Expectation.PLAYERS_IN_BOX,
-        (Upstream("player_daily_cache"), Upstream("player_composite_factors"),
-         Upstream("player_shot_zone_analysis"), Upstream("team_defense_zone_analysis"),
-         Upstream("upcoming_player_game_context")),
+        (Input("player_daily_cache"), Input("player_composite_factors"),
+         Input("player_shot_zone_analysis"), Input("team_defense_zone_analysis"),
+         Input("upcoming_player_game_context")),
         description="One feature vector per player and date (catalog: domain/features.py).",
         **_P4,  # type: ignore[arg-type]
     ),
     Processor(
-        "player_prop_predictions", Phase.PREDICTIONS, tpr.PLAYER_PROP_PREDICTIONS, 1,
-        COMPETITIVE, Expectation.UPSTREAM_ROWS, (Upstream("ml_feature_store"),),
+        "player_prop_predictions", Phase.PREDICTIONS, tpr.PLAYER_PROP_PREDICTIONS,
+        COMPETITIVE, Expectation.UPSTREAM_ROWS,
+        (Input("ml_feature_store"), Input("ml_feature_store", days=MODEL_WINDOW_DAYS),
+         Input("player_game_summary", days=MODEL_WINDOW_DAYS)),
         python="backcourt.models.predict:compute", expect_from="ml_feature_store",
         expect_factor=2,
         description="Points predictions per system (moving average, gradient boosting).",
     ),
     Processor(
-        "prediction_accuracy", Phase.GRADING, tpr.PREDICTION_ACCURACY, 1,
+        "prediction_accuracy", Phase.GRADING, tpr.PREDICTION_ACCURACY,
         COMPETITIVE, Expectation.UPSTREAM_ROWS,
-        (Upstream("player_prop_predictions"), Upstream("player_game_summary")),
+        (Input("player_prop_predictions"), Input("player_game_summary")),
         expect_from="player_prop_predictions",
         description="Grading: errors, hit/miss against the line, voids.",
     ),
     Processor(
-        "exports", Phase.EXPORTS, te.EXPORT_FILES, 1, COMPETITIVE, Expectation.FIXED,
-        (Upstream("player_prop_predictions"), Upstream("prediction_accuracy")),
+        "exports", Phase.EXPORTS, te.EXPORT_FILES, COMPETITIVE, Expectation.FIXED,
+        (Input("player_prop_predictions"), Input("prediction_accuracy"),
+         Input("upcoming_player_game_context"), Input("player_game_summary")),
         python="backcourt.services.exports:compute", expect_factor=3,
         description="Publishes predictions, results and best-bets JSON for the date.",
     ),
 )
 
 BY_NAME: dict[str, Processor] = {p.name: p for p in PROCESSORS}
+
+
+def _derive_levels(procs: tuple[Processor, ...]) -> dict[str, int]:
+    """Each processor's level from its inputs, checking the declarations on the way: every
+    input exists, is of the same or an earlier phase, and same-phase inputs have no cycle."""
+    by_name = {p.name: p for p in procs}
+    out: dict[str, int] = {}
+
+    def level(name: str, path: tuple[str, ...]) -> int:
+        if name in path:
+            raise ValueError(f"processor inputs form a cycle: {' → '.join((*path, name))}")
+        if name not in out:
+            proc = by_name[name]
+            same = []
+            for inp in proc.inputs:
+                up = by_name.get(inp.processor)
+                if up is None:
+                    raise ValueError(f"{name} reads unknown processor {inp.processor!r}")
+                if PHASE_ORDER.index(up.phase) > PHASE_ORDER.index(proc.phase):
+                    raise ValueError(f"{name} (phase {proc.phase}) reads {up.name} of a later "
+                                     f"phase ({up.phase})")
+                if up.phase == proc.phase:
+                    same.append(level(up.name, (*path, name)))
+            out[name] = 1 + max(same) if same else 0
+        return out[name]
+
+    for proc in procs:
+        level(proc.name, ())
+    return out
+
+
+LEVELS: dict[str, int] = _derive_levels(PROCESSORS)
+"""Each processor's level within its phase, derived from the declared inputs."""
 
 
 def get(name: str) -> Processor:

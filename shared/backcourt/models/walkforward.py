@@ -39,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from backcourt.domain.features import FEATURES
+from backcourt.domain.registry import MODEL_WINDOW_DAYS
 from backcourt.models import artifacts, baseline, gbm
 from backcourt.models.artifacts import Artifact
 from backcourt.ports import Bucket, Warehouse
@@ -47,7 +48,7 @@ log = logging.getLogger(__name__)
 
 MIN_TRAIN_ROWS = 2000
 HOLDOUT_DAYS = 14
-TRAINING_WINDOW_DAYS = 400  # a rolling window: about the last season and a half of games
+TRAINING_WINDOW_DAYS = MODEL_WINDOW_DAYS  # about the last season and a half of games
 TRAIN_WORKERS = max(1, min(4, os.cpu_count() or 1))  # fits side by side, one thread each
 
 _F_COLS = ", ".join(f"f.{c}" for c in gbm.feature_names())

@@ -8,14 +8,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from backcourt.config import Thresholds
 from backcourt.domain.calendar import ScheduledGame, SeasonCalendar
 from backcourt.domain.registry import BY_NAME, Expectation, Phase, Processor, of_phase
 from backcourt.domain.status import GateVerdict, State, Verdict
-from backcourt.ports import StatusStore, Warehouse
+from backcourt.ports import Clock, StatusStore, Warehouse
 from backcourt.services.lookback import bootstrap_dates
 
 log = logging.getLogger(__name__)
@@ -84,40 +84,72 @@ def _missing_teams(games: Sequence[ScheduledGame], teams: dict[str, int], minimu
 
 
 class Gate:
-    """Validates one phase over calendar dates and persists the verdicts."""
+    """Measures processors over calendar dates and persists the verdicts: one per (processor,
+    date) measured (what readiness reads), and for :meth:`validate` one per (phase, date), the
+    summary of its processors (what the workflow, status and report show)."""
 
-    def __init__(self, warehouse: Warehouse, store: StatusStore, thresholds: Thresholds) -> None:
+    def __init__(self, warehouse: Warehouse, store: StatusStore, thresholds: Thresholds,
+                 clock: Clock | None = None) -> None:
         self.wh = warehouse
         self.store = store
         self.t = thresholds
+        self.clock = clock
 
-    def validate(self, phase: Phase, cals: Sequence[SeasonCalendar], days: Sequence[date],
-                 run_id: str | None = None) -> dict[date, GateVerdict]:
-        """Measure, decide, persist; a validator error is BLOCK for every date (fail closed)."""
+    def _now(self) -> datetime:
+        return self.clock.now() if self.clock is not None else datetime.now(UTC)
+
+    def check(self, procs: Sequence[Processor], cals: Sequence[SeasonCalendar],
+              days: Sequence[date], run_id: str | None = None) -> dict[date, list[Check]]:
+        """Measure ``procs`` on their expected dates among ``days`` and persist one verdict per
+        (processor, date); a validator error is BLOCK for every one of them (fail closed)."""
         if not days:
             return {}
         try:
-            checks = self.measure(phase, cals, days)
-            verdicts = {d: self._decide(phase, d, checks.get(d, []), run_id) for d in days}
+            checks = self.measure_processors(procs, cals, days)
         except Exception as exc:  # fail closed
-            log.exception("validator error for phase %s", phase.value)
+            log.exception("validator error for %s", ", ".join(p.name for p in procs))
             reason = f"validator error: {type(exc).__name__}: {exc}"
-            verdicts = {d: GateVerdict(phase.value, d, Verdict.BLOCK, (reason,), {}, run_id)
-                        for d in days}
-        for verdict in verdicts.values():
-            self.store.record_verdict(verdict)
+            checks = {}
+            for proc in procs:
+                for d in _expected(proc, cals, days):
+                    checks.setdefault(d, []).append(Check(proc.name, d, None, 0,
+                                                          problems=[reason],
+                                                          level=Verdict.BLOCK))
+        now = self._now()
+        self.store.record_verdicts([
+            GateVerdict(c.processor, d, c.level, tuple(c.problems), c.as_metrics(), run_id, now)
+            for d in sorted(checks) for c in checks[d]])
+        _annotate(self.store, checks)
+        return checks
+
+    def validate(self, phase: Phase, cals: Sequence[SeasonCalendar], days: Sequence[date],
+                 run_id: str | None = None) -> dict[date, GateVerdict]:
+        """Measure every processor of the phase, decide each date (the worst of its
+        processors), persist everything; a validator error is BLOCK (fail closed)."""
+        if not days:
+            return {}
+        checks = self.check(of_phase(phase), cals, days, run_id)
+        now = self._now()
+        verdicts = {d: self._decide(phase, d, checks.get(d, []), run_id, now) for d in days}
+        self.store.record_verdicts(list(verdicts.values()))
         return verdicts
 
     def measure(self, phase: Phase, cals: Sequence[SeasonCalendar], days: Sequence[date],
                 ) -> dict[date, list[Check]]:
         """Every processor of the phase on every expected date among ``days``."""
+        return self.measure_processors(of_phase(phase), cals, days)
+
+    def measure_processors(self, procs: Sequence[Processor], cals: Sequence[SeasonCalendar],
+                           days: Sequence[date]) -> dict[date, list[Check]]:
+        """These processors on their expected dates among ``days`` (nothing is persisted)."""
         start, end = min(days), max(days)
         games = {d.game_date: [g for g in d.games if g.is_final]
                  for cal in cals for d in cal.days}
-        box = _teams(self.wh, "nba_raw.player_boxscores", "team_abbr", start, end)
+        box = (_teams(self.wh, "nba_raw.player_boxscores", "team_abbr", start, end)
+               if any(p.expectation is Expectation.PLAYERS_IN_BOX for p in procs) else {})
         out: dict[date, list[Check]] = {}
-        for proc in of_phase(phase):
-            wanted = set(days) & {d for cal in cals for d in cal.expected_dates(proc)}
+        for proc in procs:
+            wanted = _expected(proc, cals, days)
             if not wanted:
                 continue
             stats = _key_stats(self.wh, proc, start, end)
@@ -129,7 +161,7 @@ class Gate:
             failed = {st.game_date: st.error or "no error recorded"
                       for st in self.store.list([proc.name], start, end)
                       if st.state is State.FAILED}
-            for d in sorted(wanted):
+            for d in wanted:
                 check = self._check(proc, d, stats.get(d, (0, 0, 0)), games.get(d, []),
                                     teams.get(d, {}), box.get(d, {}),
                                     upstream.get(d, (0, 0, 0))[0])
@@ -183,27 +215,32 @@ class Gate:
         return Verdict.WARN if c.problems else Verdict.PASS
 
     def _decide(self, phase: Phase, d: date, checks: list[Check], run_id: str | None,
-                ) -> GateVerdict:
+                now: datetime) -> GateVerdict:
         worst = max((c.level for c in checks), key=_rank, default=Verdict.PASS)
         reasons = tuple(f"{c.processor}: {p}" for c in checks for p in c.problems)
         metrics = {c.processor: c.as_metrics() for c in checks}
-        return GateVerdict(phase.value, d, worst, reasons, metrics, run_id)
+        return GateVerdict(phase.value, d, worst, reasons, metrics, run_id, now)
 
 
 def _rank(v: Verdict) -> int:
     return {Verdict.PASS: 0, Verdict.WARN: 1, Verdict.BLOCK: 2}[v]
 
 
-def degraded_by_gate(verdicts: dict[date, GateVerdict]) -> list[tuple[str, date, str]]:
-    """(processor, date, reason) for every processor check that blocked."""
-    out = []
-    for d, v in verdicts.items():
-        for proc, m in v.metrics.items():
-            if m.get("level") == Verdict.BLOCK.value:
-                problems = list(m.get("problems", []))
-                more = f"; … and {len(problems) - 3} more" if len(problems) > 3 else ""
-                out.append((proc, d, "; ".join(problems[:3]) + more))
-    return out
+def _expected(proc: Processor, cals: Sequence[SeasonCalendar], days: Sequence[date],
+              ) -> list[date]:
+    """The processor's expected dates among ``days``, sorted."""
+    return sorted(set(days) & {d for cal in cals for d in cal.expected_dates(proc)})
 
 
-BLOCKING_STATES = (State.DEGRADED, State.FAILED, State.BLOCKED)
+def _annotate(store: StatusStore, checks: dict[date, list[Check]]) -> None:
+    """A succeeded date whose check BLOCKed is recorded ``degraded`` with the gate's reason:
+    the status never says succeeded for output the gate refused."""
+    for d, found in checks.items():
+        for c in found:
+            if c.level is not Verdict.BLOCK:
+                continue
+            current = store.get(c.processor, d)
+            if current and current.state is State.SUCCEEDED:
+                more = f"; … and {len(c.problems) - 3} more" if len(c.problems) > 3 else ""
+                store.annotate(c.processor, d, State.DEGRADED,
+                               "gate: " + "; ".join(c.problems[:3]) + more)

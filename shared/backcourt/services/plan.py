@@ -18,7 +18,7 @@ from backcourt.domain.calendar import SeasonCalendar
 from backcourt.domain.dates import chunk, date_range
 from backcourt.domain.errors import TerminalError
 from backcourt.domain.ids import season_bounds
-from backcourt.domain.registry import BY_NAME, PHASE_ORDER, PROCESSORS, Phase, Processor, levels
+from backcourt.domain.registry import PHASE_ORDER, PROCESSORS, Input, Processor
 from backcourt.domain.status import GateVerdict, Outcome, PartitionStatus, RunRecord, State
 from backcourt.domain.transitions import require_range
 from backcourt.ports import StatusStore
@@ -41,10 +41,12 @@ class Window:
 
 @dataclass(frozen=True)
 class Unit:
-    """One unit of work: a processor over a chunk of dates."""
+    """One unit of work: a processor over a chunk of dates (``span``: the message's date range
+    when the unit is one processor of a span message)."""
 
     processor: Processor
     days: tuple[date, ...]
+    span: tuple[date, date] | None = None
 
 
 @dataclass
@@ -70,7 +72,7 @@ def expected_dates(processor: Processor, cal: SeasonCalendar, window: Window) ->
 
 
 def _schedule_plan(store: StatusStore, processor: Processor, cal: SeasonCalendar,
-                   window: Window, force: bool) -> tuple[list[date], list[date]]:
+                   window: Window, force: bool, run_id: str) -> tuple[list[date], list[date]]:
     """The schedule decides the calendar, so it cannot be planned from it: every date of the
     season inside the window is a candidate until the schedule processor has recorded it
     (a game date as succeeded, a date without games as not_expected). It runs as one unit per
@@ -79,14 +81,19 @@ def _schedule_plan(store: StatusStore, processor: Processor, cal: SeasonCalendar
     days = window.clip(list(date_range(start, end)))
     if not days:
         return [], []
-    states = {s.game_date: s.state for s in store.list([processor.name], days[0], days[-1])}
-    todo = [d for d in days if force or states.get(d) not in (State.SUCCEEDED,
-                                                             State.NOT_EXPECTED)]
+    docs = {s.game_date: s for s in store.list([processor.name], days[0], days[-1])}
+    todo = [d for d in days if (force and _not_this_run(docs.get(d), run_id))
+            or (d not in docs or docs[d].state not in (State.SUCCEEDED, State.NOT_EXPECTED))]
     if todo:  # reload the whole window so the season's rows stay consistent
         store.seed(processor.name, days, [])
         store.mark_stale(processor.name, days)
         return days, days
     return days, []
+
+
+def _not_this_run(doc: PartitionStatus | None, run_id: str) -> bool:
+    """Whether ``--force`` may re-arm the document: this run did not compute it already."""
+    return doc is None or doc.run_id != run_id
 
 
 def plan_processor(
@@ -97,21 +104,15 @@ def plan_processor(
     chunk_days: int,
     *,
     force: bool = False,
-    only: Sequence[date] | None = None,
-    retry_round: bool = False,
+    run_id: str = "manual",
 ) -> ProcessorPlan:
-    """Seed the processor's status documents and plan the dates it still needs.
-
-    Args:
-        only: restrict work to these dates (e.g. those whose upstream gate passed).
-        retry_round: plan only ``pending`` dates (transient failures waiting for another
-            attempt); degraded and blocked dates are re-armed once per run, not per round.
-    """
+    """Seed the processor's status documents and plan the dates it still needs: expected
+    dates not done (pending, degraded, blocked, cancelled or never seeded). ``force`` also
+    re-arms finished dates, except those this run (``run_id``) computed already."""
     plan = ProcessorPlan(processor)
     if processor.name == "schedule":
         for cal in cals:
-            days, load = ([], []) if retry_round else _schedule_plan(store, processor, cal,
-                                                                     window, force)
+            days, load = _schedule_plan(store, processor, cal, window, force, run_id)
             plan.expected += len(cal.expected_dates(processor)) if cal.days else len(days)
             if load:
                 plan.units.append(Unit(processor, tuple(load)))
@@ -123,43 +124,27 @@ def plan_processor(
         store.seed(processor.name, expected, not_expected)
         if not expected:
             continue
-        wanted = set(only) if only is not None else set(expected)
-        candidates = [d for d in expected if d in wanted]
-        if force and candidates:
-            store.mark_stale(processor.name, candidates)
-        docs = store.list([processor.name], min(expected), max(expected))
+        docs = {s.game_date: s for s in store.list([processor.name], min(expected),
+                                                    max(expected))}
+        if force:
+            store.mark_stale(processor.name, [d for d in expected
+                                              if _not_this_run(docs.get(d), run_id)])
+            docs = {s.game_date: s for s in store.list([processor.name], min(expected),
+                                                        max(expected))}
         # A bootstrap date is degraded by nature (too little history), not by a fault: it is
         # not recomputed on every run.
-        states = {s.game_date: (State.SUCCEEDED if s.reason == "bootstrap" else s.state)
-                  for s in docs}
-        rearm = [] if retry_round else [d for d in candidates if states.get(d) in RERUN[1:]]
+        states = {d: (State.SUCCEEDED if s.reason == "bootstrap" else s.state)
+                  for d, s in docs.items()}
+        rearm = [d for d in expected if states.get(d) in RERUN[1:]]
         if rearm:
             store.reset(processor.name, rearm, list(RERUN[1:]))
         plan.expected += len(expected)
         plan.not_expected += len(not_expected)
         plan.done += sum(1 for d in expected if states.get(d) == State.SUCCEEDED)
         plan.failed += sum(1 for d in expected if states.get(d) == State.FAILED)
-        rerun = (State.PENDING,) if retry_round else RERUN
-        todo += [d for d in candidates if states.get(d) in rerun or d not in states]
+        todo += [d for d in expected if states.get(d) in RERUN or d not in states]
     plan.units = [Unit(processor, tuple(c)) for c in chunk(todo, chunk_days)]
     return plan
-
-
-def plan_phase(
-    store: StatusStore,
-    phase: Phase,
-    cals: Sequence[SeasonCalendar],
-    window: Window,
-    chunk_days: int,
-    *,
-    force: bool = False,
-    only: Sequence[date] | None = None,
-) -> list[list[ProcessorPlan]]:
-    """Plans for every processor of a phase, grouped by level (levels run in order)."""
-    return [
-        [plan_processor(store, p, cals, window, chunk_days, force=force, only=only) for p in lvl]
-        for lvl in levels(phase)
-    ]
 
 
 class PreviewStore:
@@ -288,6 +273,10 @@ class PreviewStore:
         """Refused."""
         raise self._refuse("record_verdict")
 
+    def record_verdicts(self, verdicts: Sequence[GateVerdict]) -> None:
+        """Refused."""
+        raise self._refuse("record_verdicts")
+
     def record_run(self, run: RunRecord) -> None:
         """Refused."""
         raise self._refuse("record_run")
@@ -304,7 +293,7 @@ def downstream(processor: Processor) -> list[Processor]:
     found: set[str] = {processor.name}
     out: list[Processor] = []
     for proc in sorted(PROCESSORS, key=lambda p: (PHASE_ORDER.index(p.phase), p.level)):
-        if proc.name not in found and any(u.processor in found for u in proc.upstream):
+        if proc.name not in found and proc.reads & found:
             found.add(proc.name)
             out.append(proc)
     return out
@@ -320,12 +309,14 @@ def _team_dates(cal: SeasonCalendar) -> dict[str, list[date]]:
     return out
 
 
-def _reach(cal: SeasonCalendar, teams: dict[str, list[date]], last: date, games: int,
-           days: int) -> date:
-    """The last date a change on ``last`` can reach through an edge that reads ``games``
-    earlier games (each team's ``games``-th game after ``last``) or ``days`` earlier days,
-    within the season."""
-    reach = last + timedelta(days=days)
+def _reach(cal: SeasonCalendar, teams: dict[str, list[date]], last: date, inp: Input) -> date:
+    """The last date a change on ``last`` can reach through an input read over ``inp``'s
+    span: each team's ``games``-th game after ``last``, ``days`` days later, or the season's
+    end for a season-to-date input; within the season."""
+    if inp.season:
+        return cal.end
+    reach = last + timedelta(days=inp.days)
+    games = inp.games
     if games:
         for dates in teams.values():
             later = [d for d in dates if d > last]
@@ -338,10 +329,10 @@ def invalidation(processor: Processor, start: date, end: date,
     """The dates to mark stale when ``processor``'s output changed on [start, end].
 
     The processor's own expected dates in the range, and for every processor downstream of it
-    (transitively) its expected dates from ``start`` through the last date the change can reach:
-    an edge that reads N earlier games reaches each team's N-th game after the range, a
-    processor with ``lookback_days`` K reaches K days further; same-date edges reach the same
-    dates. Lookback never crosses a season.
+    (transitively) its expected dates from ``start`` through the last date the change can reach
+    through each declared input: N previous games reach each team's N-th game after the range,
+    N days reach N days further, season to date reaches the season's end; same-date inputs
+    reach the same dates. Reaches are followed within a season.
 
     Returns:
         ``{processor name: sorted dates}`` (the processor itself first, then in run order).
@@ -358,14 +349,11 @@ def invalidation(processor: Processor, start: date, end: date,
         teams = _team_dates(cal)
         span: dict[str, tuple[date, date]] = {processor.name: (lo, hi)}
         for proc in chain[1:]:
-            for up in proc.upstream:
-                if up.processor not in span:
+            for inp in proc.inputs:
+                if inp.processor not in span:
                     continue
-                first, last = span[up.processor]
-                earlier = PHASE_ORDER.index(BY_NAME[up.processor].phase) < PHASE_ORDER.index(
-                    proc.phase)
-                reach = _reach(cal, teams, last, up.lookback_games,
-                               proc.lookback_days if earlier else 0)
+                first, last = span[inp.processor]
+                reach = _reach(cal, teams, last, inp)
                 old = span.get(proc.name, (first, reach))
                 span[proc.name] = (min(old[0], first), max(old[1], reach))
         for proc in chain:

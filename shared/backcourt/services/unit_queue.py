@@ -28,6 +28,7 @@ class UnitQueue:
             self._left.setdefault(unit.processor.name, deque()).append(unit)
         self._busy: dict[str, float] = {}  # processor → when its unit out was taken
         self._spent: dict[str, tuple[float, int]] = {}  # processor → (seconds, units) finished
+        self._not_before: dict[str, float] = {}  # processor → when its retried unit may go
         self._clock = clock
         self._cond = threading.Condition()
 
@@ -40,14 +41,18 @@ class UnitQueue:
         None when none are left. Hand it back with :meth:`done`."""
         with self._cond:
             while True:
-                ready = [n for n, q in self._left.items() if q and n not in self._busy]
+                now = self._clock()
+                ready = [n for n, q in self._left.items() if q and n not in self._busy
+                         and self._not_before.get(n, 0.0) <= now]
                 if ready:
                     name = max(ready, key=self._work_left)
-                    self._busy[name] = self._clock()
+                    self._busy[name] = now
                     return self._left[name].popleft()
                 if not any(self._left.values()):
                     return None
-                self._cond.wait()
+                backoffs = [t for n, t in self._not_before.items()
+                            if self._left.get(n) and n not in self._busy and t > now]
+                self._cond.wait(min(backoffs) - now if backoffs else None)
 
     def done(self, unit: Unit) -> None:
         """``unit`` has finished: its processor may run its next unit."""
@@ -57,6 +62,15 @@ class UnitQueue:
             if taken is not None:
                 seconds, count = self._spent.get(name, (0.0, 0))
                 self._spent[name] = (seconds + self._clock() - taken, count + 1)
+            self._cond.notify_all()
+
+    def retry(self, unit: Unit, delay_s: float) -> None:
+        """Hand ``unit`` back to be run again, first of its processor, after ``delay_s``
+        seconds (a redelivery with backoff); call :meth:`done` for it as for any unit."""
+        with self._cond:
+            name = unit.processor.name
+            self._left[name].appendleft(unit)
+            self._not_before[name] = self._clock() + delay_s
             self._cond.notify_all()
 
     def _work_left(self, name: str) -> tuple[float, int]:

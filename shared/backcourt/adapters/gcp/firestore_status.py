@@ -137,6 +137,17 @@ def _run(data: Mapping[str, Any]) -> RunRecord:
                      json.loads(data["summary"]))
 
 
+def _verdict_data(verdict: GateVerdict) -> dict[str, Any]:
+    """The Firestore fields of one verdict (``recorded_at`` orders the history)."""
+    return {
+        "phase": verdict.phase, "game_date": verdict.game_date.isoformat(),
+        "verdict": Verdict(verdict.verdict).value, "reasons": [str(r) for r in verdict.reasons],
+        "metrics": json.dumps(verdict.metrics, default=str), "run_id": verdict.run_id,
+        "decided_at": _aware(verdict.decided_at, "decided_at"),
+        "recorded_at": firestore.SERVER_TIMESTAMP,
+    }
+
+
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     """``items`` in consecutive slices of at most ``size``."""
     for i in range(0, len(items), size):
@@ -397,15 +408,15 @@ class FirestoreStatusStore:
     # -- gate verdicts and runs -----------------------------------------------------------------
 
     def record_verdict(self, verdict: GateVerdict) -> None:
-        data = {
-            "phase": verdict.phase, "game_date": verdict.game_date.isoformat(),
-            "verdict": Verdict(verdict.verdict).value, "reasons": [str(r) for r in verdict.reasons],
-            "metrics": json.dumps(verdict.metrics, default=str), "run_id": verdict.run_id,
-            "decided_at": _aware(verdict.decided_at, "decided_at"),
-            "recorded_at": firestore.SERVER_TIMESTAMP,
-        }
-        with self._errors("record_verdict"):
-            self._coll("verdicts").document().set(data)
+        self.record_verdicts([verdict])
+
+    def record_verdicts(self, verdicts: Sequence[GateVerdict]) -> None:
+        for part in _chunks(verdicts, _MAX_WRITES):
+            with self._errors("record_verdicts"):
+                batch = self._client().batch()
+                for verdict in part:
+                    batch.set(self._coll("verdicts").document(), _verdict_data(verdict))
+                batch.commit()
 
     def verdicts(self, phase: str | None, start: date, end: date) -> builtins.list[GateVerdict]:
         tr.require_range(start, end)

@@ -326,12 +326,17 @@ class SqliteStatusStore:
     # -- gate verdicts and runs -----------------------------------------------------------------
 
     def record_verdict(self, verdict: GateVerdict) -> None:
-        row = (verdict.phase, verdict.game_date.isoformat(), Verdict(verdict.verdict).value,
-               json.dumps(list(verdict.reasons)), json.dumps(verdict.metrics, default=str),
-               verdict.run_id, _iso(verdict.decided_at, "decided_at"))
+        self.record_verdicts([verdict])
+
+    def record_verdicts(self, verdicts: Sequence[GateVerdict]) -> None:
+        rows = [(v.phase, v.game_date.isoformat(), Verdict(v.verdict).value,
+                 json.dumps(list(v.reasons)), json.dumps(v.metrics, default=str),
+                 v.run_id, _iso(v.decided_at, "decided_at")) for v in verdicts]
+        if not rows:
+            return
         with self._tx() as conn:
-            conn.execute("INSERT INTO verdicts (phase, game_date, verdict, reasons, metrics, "
-                         "run_id, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+            conn.executemany("INSERT INTO verdicts (phase, game_date, verdict, reasons, metrics, "
+                             "run_id, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
     def verdicts(self, phase: str | None, start: date, end: date) -> builtins.list[GateVerdict]:
         tr.require_range(start, end)
