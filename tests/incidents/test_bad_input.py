@@ -7,14 +7,15 @@
     validated against a JSON schema at every function entry."  ARCHITECTURE.md: "Unknown fields,
     bad dates, unknown processors → terminal error: recorded, acknowledged, never retried."
 
-Guarded here: a malformed raw file of every supported format (truncated JSON, truncated gzip,
-wrong types, missing headers, not JSON at all) fails exactly the (processor, date) that reads
-it, terminally, naming the file, which moves to ``quarantine/`` intact; a schedule stored under
-the wrong season fails instead of leaving the season silently empty; a file from an unknown
-source is refused by ``ingest`` and ignored by phase 2; malformed work messages — random bytes,
-random JSON, wrong types, huge payloads (property-based) — are acknowledged with a clear
-recorded error by the real ``process`` function. Nothing else is lost and nothing crashes the
-runner: the other processors and dates still succeed, and valid work still runs afterwards.
+Guarded here: a malformed raw file of every supported format (truncated JSON, truncated gzip, wrong
+types, missing headers, not JSON at all, a game filed under another date) fails exactly the
+(processor, date) that reads it, terminally, naming the file, which moves to ``quarantine/``
+intact; a schedule stored under the wrong season fails instead of leaving the season silently
+empty; a file from an unknown source is refused by ``ingest`` and ignored by phase 2; malformed
+work messages — random bytes, random JSON, wrong types, huge payloads (property-based) — are
+acknowledged with a clear recorded error by the real ``process`` function. Nothing else is lost and
+nothing crashes the runner: the other processors and dates still succeed, and valid work still runs
+afterwards.
 """
 
 from __future__ import annotations
@@ -92,6 +93,9 @@ def _plant(s: Services) -> dict[tuple[str, date], str]:
     header.remove("PTS")  # a missing header
     put(raw_path("nbacom_leaguegamelog", D3, "leaguegamelog.json"), json.dumps(log).encode(),
         *BOX)
+    s.bucket.move(_first(s, "nbacom_boxscore", D4), "removed/box-d4.json")
+    finals = (FIXTURES_NBA / "balldontlie-stats-2025-06-22.json").read_bytes()
+    put(raw_path("balldontlie_stats", D4, "stats.json"), finals, *BOX)  # a game of another date
     props = _first(s, "oddsapi_player_props", D1)
     event = json.loads(s.bucket.read(props))
     (event["data"] if "data" in event else event)["commence_time"] = "tonight"  # wrong value

@@ -1,11 +1,14 @@
-"""Box-score parsers (NBA.com boxscoretraditionalv2, leaguegamelog, balldontlie) on real files."""
+"""Box-score parsers (NBA.com boxscoretraditionalv2, leaguegamelog, balldontlie box_scores and
+stats) on real files."""
 
 from __future__ import annotations
 
 import copy
+import gzip
 import json
 from collections import Counter
 from datetime import date
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +19,17 @@ from backcourt.domain.calendar import ScheduledGame
 from backcourt.domain.errors import MalformedRawFile
 from backcourt.domain.ids import system_game_id
 from backcourt.domain.registry import DateType
-from backcourt.sources import balldontlie, box, nbacom_boxscore, nbacom_leaguegamelog
+from backcourt.sources import (
+    balldontlie,
+    balldontlie_stats,
+    box,
+    nbacom_boxscore,
+    nbacom_leaguegamelog,
+    nbacom_schedule,
+)
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "nba"
+SCHEDULE_GZ = files("backcourt") / "data" / "nbacom-schedule-2024-25.json.gz"
 DAY = date(2025, 1, 15)
 NYK_PHI = ScheduledGame("0022400561", "20250115_NYK_PHI", DAY, "2024-25", DateType.REGULAR,
                         home="PHI", away="NYK")
@@ -237,3 +248,102 @@ def test_balldontlie_game_not_on_the_schedule(bdl: Any) -> None:
     schedule = _bdl_schedule(bdl)[1:]  # drop the first game (HOU at PHI)
     with pytest.raises(MalformedRawFile, match="game HOU@PHI not on the schedule of 2024-01-15"):
         balldontlie.parse_players(bdl, "bdl", date(2024, 1, 15), schedule)
+
+
+# ------------------------------------------------------------------ balldontlie stats
+
+FINALS_DAY = date(2025, 6, 22)
+STATS_SPOT_CHECK = (("pts", "points"), ("reb", "total_rebounds"), ("ast", "assists"),
+                    ("fg3m", "three_pt_made"), ("turnover", "turnovers"), ("pf", "personal_fouls"))
+
+
+def _file_minutes(text: str) -> float:
+    """The minutes of a balldontlie ``min`` string ("38", "38:12", "00", "")."""
+    whole, _, seconds = text.partition(":")
+    return int(whole or 0) + int(seconds or 0) / 60
+
+
+@pytest.fixture(scope="module")
+def stats_doc() -> Any:
+    return _load("balldontlie-stats-2025-06-22.json")
+
+
+@pytest.fixture(scope="module")
+def finals() -> list[ScheduledGame]:
+    """The games of 2025-06-22 on the real 2024-25 schedule (one: Finals Game 7)."""
+    doc = json.loads(gzip.decompress(SCHEDULE_GZ.read_bytes()))
+    rows = nbacom_schedule.parse(doc, "schedule")
+    return [nbacom_schedule.scheduled_game(r) for r in rows if r["game_date"] == FINALS_DAY]
+
+
+@pytest.fixture(scope="module")
+def stats_rows(stats_doc: Any, finals: list[ScheduledGame]) -> list[dict[str, Any]]:
+    return balldontlie_stats.parse_players(stats_doc, "stats", FINALS_DAY, finals)
+
+
+def test_balldontlie_stats_game_from_the_real_schedule(
+        stats_doc: Any, finals: list[ScheduledGame], stats_rows: list[dict[str, Any]]) -> None:
+    (game,) = finals
+    assert (game.nba_game_id, game.away, game.home) == ("0042400407", "IND", "OKC")
+    assert len(stats_rows) == len(stats_doc["data"]) == 30
+    assert all(tuple(r) == tr.PLAYER_BOXSCORES.column_names for r in stats_rows)
+    assert {(r["nba_game_id"], r["game_id"], r["game_date"], r["season_year"])
+            for r in stats_rows} == {("0042400407", "20250622_IND_OKC", FINALS_DAY, 2024)}
+    assert {(r["source"], r["source_file"]) for r in stats_rows} == {("balldontlie_stats",
+                                                                      "stats")}
+    home_id = stats_doc["data"][0]["game"]["home_team_id"]
+    for rec, row in zip(stats_doc["data"], stats_rows, strict=True):
+        assert row["team_abbr"] == rec["team"]["abbreviation"]
+        assert row["is_home"] is (rec["team"]["id"] == home_id)
+        assert row["opponent_team_abbr"] == ({"OKC", "IND"} - {row["team_abbr"]}).pop()
+
+
+def test_balldontlie_stats_every_players_points_and_minutes(
+        stats_doc: Any, stats_rows: list[dict[str, Any]]) -> None:
+    by_id = {r["player_id"]: r for r in stats_rows}
+    assert len(by_id) == len(stats_doc["data"])
+    for rec in stats_doc["data"]:
+        row = by_id[rec["player"]["id"]]
+        assert row["player_name"] == f"{rec['player']['first_name']} {rec['player']['last_name']}"
+        assert row["minutes"] == _file_minutes(rec["min"])
+        assert (row["points"] or 0) == rec["pts"]
+        # 0 minutes and no stats: did not play, stats NULL (as in balldontlie box_scores).
+        played = _file_minutes(rec["min"]) > 0
+        assert row["player_status"] == ("active" if played else "dnp")
+        for key, column in STATS_SPOT_CHECK:
+            assert row[column] == (rec[key] if played else None), (rec["player"], column)
+        assert row["plus_minus"] is None  # the stats endpoint has no plus_minus
+    sga = next(r for r in stats_rows if r["player_name"] == "Shai Gilgeous-Alexander")
+    assert (sga["points"], sga["minutes"]) == (29, 40.0)
+
+
+def test_balldontlie_stats_team_points_are_the_final_score(
+        stats_doc: Any, finals: list[ScheduledGame], stats_rows: list[dict[str, Any]]) -> None:
+    game = stats_doc["data"][0]["game"]
+    teams = {t["team_abbr"]: t for t in box.team_rows_from_players(stats_rows)}
+    for team in ("OKC", "IND"):
+        file_points = sum(r["pts"] for r in stats_doc["data"]
+                          if r["team"]["abbreviation"] == team)
+        assert teams[team]["points"] == file_points
+    assert teams["OKC"]["points"] == game["home_team_score"] == finals[0].home_score == 103
+    assert teams["IND"]["points"] == game["visitor_team_score"] == finals[0].away_score == 91
+    assert (teams["OKC"]["plus_minus"], teams["IND"]["plus_minus"]) == (12, -12)
+    assert {t["source"] for t in teams.values()} == {"balldontlie_stats"}
+
+
+def test_balldontlie_stats_minutes_with_seconds_and_blank(
+        stats_doc: Any, finals: list[ScheduledGame]) -> None:
+    doc = copy.deepcopy(stats_doc)
+    doc["data"][0]["min"] = "38:12"
+    dnp = next(i for i, r in enumerate(doc["data"]) if r["min"] == "00")
+    doc["data"][dnp]["min"] = ""
+    rows = balldontlie_stats.parse_players(doc, "stats", FINALS_DAY, finals)
+    assert rows[0]["minutes"] == pytest.approx(38.2)
+    assert (rows[dnp]["minutes"], rows[dnp]["player_status"]) == (0.0, "dnp")
+
+
+def test_balldontlie_stats_without_a_schedule(stats_doc: Any) -> None:
+    """At ingest (no schedule) the game is read from the file itself."""
+    rows = balldontlie_stats.parse_players(stats_doc, "stats")
+    assert {(r["game_id"], r["nba_game_id"]) for r in rows} == {("20250622_IND_OKC", None)}
+    assert balldontlie_stats.dates_of(stats_doc, "stats") == {FINALS_DAY}

@@ -26,6 +26,7 @@ EXPECTED = {
     "nbacom-leaguegamelog-2025-01-15.json": "nbacom_leaguegamelog",
     "balldontlie-boxscores-2024-01-15.json": "balldontlie_boxscores",
     "balldontlie-boxscores-2026-01-09.json": "balldontlie_boxscores",
+    "balldontlie-stats-2025-06-22.json": "balldontlie_stats",
     "oddsapi-player-props-example.json": "oddsapi_player_props",
     "oddsapi-historical-game-lines-2024-01-25.json": "oddsapi_game_lines",
     "nbacom-injury-report-2024-01-04-parsed.json": "nbacom_injury_report",
@@ -106,6 +107,8 @@ def test_ingest_box_score_of_an_unknown_game(with_schedule: FolderBucket, tmp_pa
      "raw/nbacom_leaguegamelog/2025-01-15/leaguegamelog.json", date(2025, 1, 15)),
     ("balldontlie-boxscores-2024-01-15.json",
      "raw/balldontlie_boxscores/2024-01-15/box_scores.json", date(2024, 1, 15)),
+    ("balldontlie-stats-2025-06-22.json",
+     "raw/balldontlie_stats/2025-06-22/stats.json", date(2025, 6, 22)),
     ("oddsapi-historical-game-lines-2024-01-25.json",
      "raw/oddsapi_game_lines/2024-01-24/cd0bc7d0c238f4446ce1c03d0cea7ec4_035540.json",
      date(2024, 1, 24)),
@@ -152,3 +155,37 @@ def test_ingest_many_then_load(bucket: FolderBucket, tmp_path: Path) -> None:
     scheduled = [nbacom_schedule.scheduled_game(r) for r in games]
     players = loaders.load_player_boxscores(LoadContext(bucket, [day], {day: scheduled}))[day]
     assert len(players.rows) == 25 and players.bad_files == []
+
+
+def test_ingest_balldontlie_stats_then_load_on_the_real_schedule(
+        with_schedule: FolderBucket) -> None:
+    src = FIXTURES / "balldontlie-stats-2025-06-22.json"
+    result = ingest_file(with_schedule, src)
+    day = date(2025, 6, 22)
+    assert (result.source, result.dest, result.game_date) == (
+        "balldontlie_stats", "raw/balldontlie_stats/2025-06-22/stats.json", day)
+    assert with_schedule.read(result.dest) == src.read_bytes()
+    games = loaders.load_schedule(LoadContext(with_schedule, [day], {}))[day].rows
+    scheduled = [nbacom_schedule.scheduled_game(r) for r in games]
+    ctx = LoadContext(with_schedule, [day], {day: scheduled})
+    players = loaders.load_player_boxscores(ctx)[day]
+    doc = json.loads(src.read_text())
+    assert players.bad_files == [] and len(players.rows) == len(doc["data"])
+    assert {(r["source"], r["nba_game_id"]) for r in players.rows} == {
+        ("balldontlie_stats", "0042400407")}
+    teams = {t["team_abbr"]: t["points"] for t in loaders.load_team_boxscores(ctx)[day].rows}
+    game = doc["data"][0]["game"]
+    assert teams == {"OKC": game["home_team_score"], "IND": game["visitor_team_score"]}
+
+
+def test_ingest_refuses_balldontlie_stats_of_a_game_in_progress(bucket: FolderBucket,
+                                                                tmp_path: Path) -> None:
+    doc = json.loads((FIXTURES / "balldontlie-stats-2025-06-22.json").read_text())
+    for rec in doc["data"]:
+        rec["game"]["status"] = "3rd Qtr"
+    src = tmp_path / "stats.json"
+    src.write_text(json.dumps(doc))
+    assert detect_format(src.read_bytes(), str(src)) == "balldontlie_stats"
+    with pytest.raises(MalformedRawFile, match="is not final"):
+        ingest_file(bucket, src)
+    assert bucket.list("raw/") == []

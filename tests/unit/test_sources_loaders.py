@@ -15,7 +15,7 @@ from backcourt.adapters.local.bucket import FolderBucket
 from backcourt.domain.calendar import ScheduledGame
 from backcourt.domain.ids import system_game_id
 from backcourt.domain.registry import DateType
-from backcourt.sources import loaders
+from backcourt.sources import loaders, nbacom_schedule
 from backcourt.sources.layout import raw_path, schedule_path
 from backcourt.sources.loaders import LoadContext
 
@@ -212,3 +212,122 @@ def test_injury_records_of_other_dates_are_left_out(bucket: FolderBucket) -> Non
                  json.dumps(doc).encode())
     out = loaders.load_injury_report(LoadContext(bucket, [day], {}))[day]
     assert len(out.rows) == 11 and {r["game_date"] for r in out.rows} == {day}
+
+
+# ------------------------------------------------------------------ balldontlie stats (lowest)
+
+FINALS_DAY = date(2025, 6, 22)
+STATS_FILE = "balldontlie-stats-2025-06-22.json"
+
+
+def _finals_games() -> list[ScheduledGame]:
+    """The games of 2025-06-22 on the real 2024-25 schedule."""
+    rows = nbacom_schedule.parse(json.loads(_schedule_bytes()), "schedule")
+    return [nbacom_schedule.scheduled_game(r) for r in rows if r["game_date"] == FINALS_DAY]
+
+
+def _played(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The stats lines of the players who played (minutes other than "00")."""
+    return [r for r in doc["data"] if r["min"] != "00"]
+
+
+def _box_scores_from_stats(doc: dict[str, Any]) -> bytes:
+    """A balldontlie box_scores file of the same game, listing only the players who played (so
+    its rows can be told apart from the stats file's)."""
+    game = doc["data"][0]["game"]
+    sides: dict[int, dict[str, Any]] = {}
+    for rec in _played(doc):
+        side = sides.setdefault(rec["team"]["id"], {**rec["team"], "players": []})
+        side["players"].append({k: v for k, v in rec.items() if k not in ("team", "game")})
+    out = {"date": game["date"], "status": game["status"],
+           "home_team_score": game["home_team_score"],
+           "visitor_team_score": game["visitor_team_score"],
+           "home_team": sides[game["home_team_id"]],
+           "visitor_team": sides[game["visitor_team_id"]]}
+    return json.dumps({"data": [out]}).encode()
+
+
+def _gamelog_from_stats(doc: dict[str, Any], nba_game_id: str) -> bytes:
+    """An NBA.com leaguegamelog of the same game (players who played, no DNP rows)."""
+    headers = ["PLAYER_ID", "PLAYER_NAME", "TEAM_ABBREVIATION", "GAME_ID", "GAME_DATE", "MATCHUP",
+               "MIN", "FGM", "FGA", "FG3M", "FG3A", "FTM", "FTA", "OREB", "DREB", "REB", "AST",
+               "STL", "BLK", "TOV", "PF", "PTS", "PLUS_MINUS"]
+    keys = ["fgm", "fga", "fg3m", "fg3a", "ftm", "fta", "oreb", "dreb", "reb", "ast", "stl", "blk",
+            "turnover", "pf", "pts"]
+    abbr = {r["team"]["id"]: r["team"]["abbreviation"] for r in doc["data"]}
+    rows = []
+    for rec in _played(doc):
+        game = rec["game"]
+        home, away = abbr[game["home_team_id"]], abbr[game["visitor_team_id"]]
+        mine = rec["team"]["abbreviation"]
+        matchup = f"{home} vs. {away}" if mine == home else f"{away} @ {home}"
+        name = f"{rec['player']['first_name']} {rec['player']['last_name']}"
+        rows.append([rec["player"]["id"], name, mine, nba_game_id, game["date"], matchup,
+                     int(rec["min"]), *(rec[k] for k in keys), 0])
+    doc_out = {"resultSets": [{"name": "LeagueGameLog", "headers": headers, "rowSet": rows}]}
+    return json.dumps(doc_out).encode()
+
+
+def _finals_ctx(bucket: FolderBucket) -> LoadContext:
+    return LoadContext(bucket, [FINALS_DAY], {FINALS_DAY: _finals_games()})
+
+
+STATS_PATH = raw_path("balldontlie_stats", FINALS_DAY, "stats.json")
+
+
+def test_balldontlie_stats_alone_cover_the_game(bucket: FolderBucket) -> None:
+    bucket.write(STATS_PATH, _fixture(STATS_FILE))
+    ctx = _finals_ctx(bucket)
+    players = loaders.load_player_boxscores(ctx)[FINALS_DAY]
+    doc = json.loads(_fixture(STATS_FILE))
+    assert (len(players.rows), players.bad_files, players.files) == (len(doc["data"]), [], 1)
+    assert {(r["source"], r["nba_game_id"]) for r in players.rows} == {
+        ("balldontlie_stats", "0042400407")}
+    teams = {t["team_abbr"]: t for t in loaders.load_team_boxscores(ctx)[FINALS_DAY].rows}
+    game = doc["data"][0]["game"]
+    assert (teams["OKC"]["points"], teams["IND"]["points"]) == (
+        game["home_team_score"], game["visitor_team_score"]) == (103, 91)
+    assert {t["source"] for t in teams.values()} == {"balldontlie_stats"}
+
+
+def test_balldontlie_box_scores_win_over_stats(bucket: FolderBucket) -> None:
+    doc = json.loads(_fixture(STATS_FILE))
+    bucket.write(STATS_PATH, _fixture(STATS_FILE))
+    bucket.write(raw_path("balldontlie_boxscores", FINALS_DAY, "box_scores.json"),
+                 _box_scores_from_stats(doc))
+    ctx = _finals_ctx(bucket)
+    players = loaders.load_player_boxscores(ctx)[FINALS_DAY]
+    assert len(players.rows) == len(_played(doc)) < len(doc["data"])  # taken whole, no mixing
+    assert {r["source"] for r in players.rows} == {"balldontlie_boxscores"}
+    assert players.files == 1  # the game is covered: the stats file is not read
+    teams = loaders.load_team_boxscores(ctx)[FINALS_DAY].rows
+    assert {(t["team_abbr"], t["points"], t["source"]) for t in teams} == {
+        ("OKC", 103, "balldontlie_boxscores"), ("IND", 91, "balldontlie_boxscores")}
+
+
+def test_nbacom_gamelog_wins_over_stats(bucket: FolderBucket) -> None:
+    doc = json.loads(_fixture(STATS_FILE))
+    (game,) = _finals_games()
+    bucket.write(STATS_PATH, _fixture(STATS_FILE))
+    bucket.write(raw_path("nbacom_leaguegamelog", FINALS_DAY, "leaguegamelog.json"),
+                 _gamelog_from_stats(doc, game.nba_game_id))
+    players = loaders.load_player_boxscores(_finals_ctx(bucket))[FINALS_DAY]
+    assert len(players.rows) == len(_played(doc))
+    assert {r["source"] for r in players.rows} == {"nbacom_leaguegamelog"}
+    assert players.files == 1
+
+
+def test_balldontlie_stats_used_when_the_higher_file_is_bad(bucket: FolderBucket) -> None:
+    doc = json.loads(_fixture(STATS_FILE))
+    bad = raw_path("balldontlie_boxscores", FINALS_DAY, "box_scores.json")
+    bucket.write(bad, _box_scores_from_stats(doc)[:500])
+    bucket.write(STATS_PATH, _fixture(STATS_FILE))
+    players = loaders.load_player_boxscores(_finals_ctx(bucket))[FINALS_DAY]
+    assert [e.path for e in players.bad_files] == [bad] and players.files == 2
+    assert len(players.rows) == len(doc["data"])
+    assert {r["source"] for r in players.rows} == {"balldontlie_stats"}
+
+
+def test_box_priority_ends_with_balldontlie_stats() -> None:
+    assert loaders.BOX_PRIORITY == ("nbacom_boxscore", "nbacom_leaguegamelog",
+                                    "balldontlie_boxscores", "balldontlie_stats")

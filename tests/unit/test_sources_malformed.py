@@ -15,7 +15,7 @@ import pytest
 from backcourt.domain.calendar import ScheduledGame
 from backcourt.domain.errors import MalformedRawFile, TerminalError
 from backcourt.domain.registry import DateType
-from backcourt.sources import balldontlie, nbacom_boxscore, oddsapi_props
+from backcourt.sources import balldontlie, balldontlie_stats, nbacom_boxscore, oddsapi_props
 from backcourt.sources.parsing import decode
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "nba"
@@ -125,3 +125,91 @@ def test_bad_balldontlie_and_odds_shapes() -> None:
         balldontlie.parse_players(doc, "b.json")
     with pytest.raises(MalformedRawFile, match="event.commence_time: expected an ISO timestamp"):
         oddsapi_props.parse({"id": "e", "commence_time": "tonight", "bookmakers": []}, "p.json")
+
+
+# ------------------------------------------------------------------ balldontlie stats
+
+STATS_DAY = date(2025, 6, 22)
+FINALS = ScheduledGame("0042400407", "20250622_IND_OKC", STATS_DAY, "2024-25", DateType.PLAYOFFS,
+                       home="OKC", away="IND")
+STATS_PATH = "raw/balldontlie_stats/2025-06-22/stats.json"
+STATS = json.loads((FIXTURES / "balldontlie-stats-2025-06-22.json").read_bytes())
+
+
+def _stats(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    doc: dict[str, Any] = copy.deepcopy(STATS)
+    change(doc)
+    return doc
+
+
+def _every_game(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(doc: dict[str, Any]) -> None:
+        for rec in doc["data"]:
+            rec["game"][key] = value
+
+    return change
+
+
+def _top_scorer(doc: dict[str, Any]) -> int:
+    return max(range(len(doc["data"])), key=lambda i: doc["data"][i]["pts"])
+
+
+def _visitors_only(doc: dict[str, Any]) -> None:
+    home_id = doc["data"][0]["game"]["home_team_id"]
+    doc["data"] = [r for r in doc["data"] if r["team"]["id"] != home_id]
+
+
+STATS_CASES: list[tuple[str, Any, str]] = [
+    ("not an object", [1, 2], "file: expected an object, got list"),
+    ("no data", {"meta": {"per_page": 100}}, "file missing field data"),
+    ("data not an array", _stats(lambda d: d.update(data={"date": "2025-06-22"})),
+     "data: expected an array, got dict"),
+    ("row not an object", _stats(lambda d: d["data"].__setitem__(3, "Jalen")),
+     "data[3]: expected an object, got str"),
+    ("missing game", _stats(lambda d: d["data"][3].pop("game")), "data[3] missing field game"),
+    ("missing points", _stats(lambda d: d["data"][3].pop("pts")), "data[3] missing field pts"),
+    ("missing score", _stats(lambda d: d["data"][0]["game"].pop("home_team_score")),
+     "data[0].game missing field home_team_score"),
+    ("points as text", _stats(lambda d: d["data"][4].update(pts="29")),
+     "data[4].pts: expected an integer, got str '29'"),
+    ("game id as text", _stats(lambda d: d["data"][0]["game"].update(id="x")),
+     "data[0].game.id: expected an integer, got str 'x'"),
+    ("bad minutes", _stats(lambda d: d["data"][4].update(min="40:75")),
+     "data[4].min: expected minutes as MM:SS, got '40:75'"),
+    ("unknown team", _stats(lambda d: d["data"][0]["team"].update(abbreviation="XYZ")),
+     "data[0].team.abbreviation: unknown team 'XYZ'"),
+    ("team not in the game", _stats(lambda d: d["data"][0]["team"].update(id=2,
+                                                                          abbreviation="BOS")),
+     "data[0].team: BOS (id 2) does not play in game"),
+    ("team id renamed", _stats(lambda d: d["data"][1]["team"].update(abbreviation="IND")),
+     "data[1].team.abbreviation: team id 21 is IND here but OKC in data[0]"),
+    ("in progress", _stats(_every_game("status", "4th Qtr")),
+     "data[0].game.status: game 18444564 is not final (status '4th Qtr')"),
+    ("not started", _stats(_every_game("status", "2025-06-23T00:00:00Z")), "is not final"),
+    ("game on another date", _stats(_every_game("date", "2025-06-23")),
+     "game IND@OKC dated 2025-06-23 not on the schedule of 2025-06-22"),
+    ("rows disagree about the game", _stats(lambda d: d["data"][5]["game"].update(
+        date="2025-06-21")), "data[5].game disagrees with data[0].game about game 18444564"),
+    ("one page of several", _stats(lambda d: d["meta"].update(next_cursor=20743700)),
+     "meta.next_cursor is 20743700: the file is one page"),
+    ("a scorer's row missing", _stats(lambda d: d["data"].pop(_top_scorer(d))),
+     "player points add up to"),
+    ("one team only", _stats(_visitors_only), "has no player rows for its home team (id 21)"),
+    ("player listed twice", _stats(lambda d: d["data"].append(copy.deepcopy(d["data"][0]))),
+     "lists player 'Jalen Williams' twice"),
+]
+
+
+@pytest.mark.parametrize(("doc", "problem"), [c[1:] for c in STATS_CASES],
+                         ids=[c[0] for c in STATS_CASES])
+def test_bad_balldontlie_stats_are_named(doc: Any, problem: str) -> None:
+    with pytest.raises(MalformedRawFile) as err:
+        balldontlie_stats.parse_players(doc, STATS_PATH, STATS_DAY, [FINALS])
+    assert problem in err.value.problem
+    assert err.value.path == STATS_PATH and str(err.value).startswith(STATS_PATH)
+
+
+def test_balldontlie_stats_game_not_on_the_schedule() -> None:
+    with pytest.raises(MalformedRawFile, match="game IND@OKC not on the schedule of 2025-06-22"):
+        balldontlie_stats.parse_players(STATS, STATS_PATH, STATS_DAY, [])
+    assert len(balldontlie_stats.parse_players(STATS, STATS_PATH, STATS_DAY, [FINALS])) == 30

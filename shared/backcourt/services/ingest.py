@@ -9,6 +9,7 @@ bucket layout (``backcourt.sources.layout``):
   in the bucket (BadInput when none is loaded or the game is on none of them);
 * nbacom_leaguegamelog → ``<date>/leaguegamelog.json`` (GAME_DATE; one date per file);
 * balldontlie_boxscores → ``<date>/box_scores.json`` (data[].date; one date per file);
+* balldontlie_stats → ``<date>/stats.json`` (data[].game.date; one date per file);
 * oddsapi_* → ``<date>/<event id>_<HHMMSS>.json``: date = commence_time in America/New_York,
   HHMMSS = snapshot time (UTC);
 * nbacom_injury_report → ``<date>/<YYYYMMDD_HH>.json``: date = the earliest record date, name =
@@ -32,6 +33,7 @@ from backcourt.domain.errors import BadInput, TerminalError
 from backcourt.ports import Bucket
 from backcourt.sources import (
     balldontlie,
+    balldontlie_stats,
     nbacom_boxscore,
     nbacom_injury_report,
     nbacom_leaguegamelog,
@@ -107,6 +109,13 @@ def _balldontlie(doc: Any, name: str, index: Callable[[], ScheduleIndex]) -> tup
     return raw_path(balldontlie.SOURCE, day, "box_scores.json"), day
 
 
+def _balldontlie_stats(doc: Any, name: str, index: Callable[[], ScheduleIndex]
+                       ) -> tuple[str, date]:
+    day = _one_date(name, balldontlie_stats.dates_of(doc, name))
+    balldontlie_stats.parse_players(doc, name)
+    return raw_path(balldontlie_stats.SOURCE, day, "stats.json"), day
+
+
 def _odds(source: str, parse: Callable[[Any, str], object]
           ) -> Callable[[Any, str, Callable[[], ScheduleIndex]], tuple[str, date]]:
     def place(doc: Any, name: str, index: Callable[[], ScheduleIndex]) -> tuple[str, date]:
@@ -151,6 +160,7 @@ _PLACERS: dict[str, Callable[[Any, str, Callable[[], ScheduleIndex]], tuple[str,
     "nbacom_boxscore": _boxscore,
     "nbacom_leaguegamelog": _gamelog,
     "balldontlie_boxscores": _balldontlie,
+    "balldontlie_stats": _balldontlie_stats,
     "oddsapi_player_props": _odds(oddsapi_props.SOURCE, oddsapi_props.parse),
     "oddsapi_game_lines": _odds(oddsapi_game_lines.SOURCE, oddsapi_game_lines.parse),
     "nbacom_injury_report": _injury,

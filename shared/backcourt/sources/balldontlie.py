@@ -46,7 +46,10 @@ def _side(raw: Raw, game: dict[str, Any], key: str, where: str) -> tuple[str, li
     return team, players
 
 
-def _player(raw: Raw, rec: Any, where: str) -> tuple[dict[str, Any], dict[str, int | None]]:
+def player_line(raw: Raw, rec: Any, where: str) -> tuple[dict[str, Any], dict[str, int | None]]:
+    """(player columns, stats) of one balldontlie player line (``min``, the counting stats,
+    ``plus_minus`` when present, ``player{id, first_name, last_name}``); also read by the
+    ``stats`` source, whose rows carry the same fields."""
     rec = raw.obj(rec, where)
     who = raw.obj(raw.key(rec, "player", where), f"{where}.player")
     at = f"{where}.player"
@@ -74,11 +77,16 @@ def _player(raw: Raw, rec: Any, where: str) -> tuple[dict[str, Any], dict[str, i
     return player, stats
 
 
-def _scheduled(
-    raw: Raw, g: dict[str, Any], where: str, home: str, away: str,
+def scheduled_game(
+    raw: Raw, played_on: date, home: str, away: str,
     day: date | None, games: Sequence[ScheduledGame] | None,
 ) -> ScheduledGame:
-    played_on = raw.iso_date(raw.key(g, "date", where), f"{where}.date")
+    """The game of the schedule of ``day`` that a balldontlie game played on ``played_on`` is,
+    by (date, home, away); a stand-in when there is no schedule (format checks at ingest).
+
+    Raises:
+        MalformedRawFile: the game is dated another day, or is not on the schedule.
+    """
     if games is None or day is None:
         return box.unscheduled_game(played_on, home, away, None)
     if played_on != day:
@@ -107,12 +115,13 @@ def parse_players(
         where = f"data[{i}]"
         home, home_players = _side(raw, g, "home_team", where)
         away, away_players = _side(raw, g, "visitor_team", where)
-        game = _scheduled(raw, g, where, home, away, game_date, games)
+        played_on = raw.iso_date(raw.key(g, "date", where), f"{where}.date")
+        game = scheduled_game(raw, played_on, home, away, game_date, games)
         game_rows = []
         for team, players, key in ((home, home_players, "home_team"),
                                    (away, away_players, "visitor_team")):
             for j, rec in enumerate(players):
-                player, stats = _player(raw, rec, f"{where}.{key}.players[{j}]")
+                player, stats = player_line(raw, rec, f"{where}.{key}.players[{j}]")
                 game_rows.append(box.player_row(game, team, team == home, player, stats,
                                                 (SOURCE, source_file)))
         box.check_both_teams(raw, game, game_rows)

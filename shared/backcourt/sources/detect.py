@@ -7,6 +7,7 @@
 | ``resultSets`` with ``LeagueGameLog``                       | nbacom_leaguegamelog     |
 | ``resultSets`` with ``Shot_Chart_Detail``                   | nbacom_shotchart         |
 | ``data[]`` of games with ``home_team`` / ``visitor_team``    | balldontlie_boxscores    |
+| ``data[]`` of lines with ``player`` / ``team`` / ``game``     | balldontlie_stats        |
 | an Odds API event (bare or wrapped) with ``player_*`` markets| oddsapi_player_props     |
 | an Odds API event with ``spreads`` / ``totals`` / ``h2h``    | oddsapi_game_lines       |
 | ``records[]`` of matchup/player/status                      | nbacom_injury_report     |
@@ -67,6 +68,15 @@ def _balldontlie(doc: dict[str, Any]) -> bool:
     )
 
 
+def _balldontlie_stats(doc: dict[str, Any]) -> bool:
+    """balldontlie ``stats``: player lines, each with its player, team and game. An empty
+    ``data`` is not told apart here (it is read as ``box_scores``, which has no games either)."""
+    data = doc.get("data")
+    return isinstance(data, list) and bool(data) and all(
+        isinstance(r, dict) and "player" in r and "team" in r and "game" in r for r in data
+    )
+
+
 def _injury(doc: dict[str, Any]) -> bool:
     records = doc.get("records")
     return isinstance(records, list) and all(
@@ -89,6 +99,8 @@ def sniff(doc: Any, name: str = "file") -> str | None:
         return "nbacom_shotchart"
     if _balldontlie(doc):
         return "balldontlie_boxscores"
+    if _balldontlie_stats(doc):
+        return "balldontlie_stats"
     if _injury(doc):
         return "nbacom_injury_report"
     return _odds(doc, name)

@@ -10,6 +10,7 @@ scheduleLeagueV2.json``). Bad files are moved to ``quarantine/`` under the same 
 | nbacom_boxscore       | NBA.com boxscoretraditionalv2 (one per game) | <nba_game_id>.json       |
 | nbacom_leaguegamelog  | NBA.com leaguegamelog (one per date)         | leaguegamelog.json       |
 | balldontlie_boxscores | balldontlie box_scores (one per date)        | box_scores.json          |
+| balldontlie_stats     | balldontlie stats (one per date)             | stats.json               |
 | oddsapi_player_props  | Odds API event odds, player_points market    | <event_id>_<HHMMSS>.json |
 | oddsapi_game_lines    | Odds API (historical) event, spreads/totals  | <event_id>_<HHMMSS>.json |
 | nbacom_injury_report  | parsed NBA.com injury report                 | <YYYYMMDD_HH>.json       |
@@ -25,6 +26,7 @@ SOURCES = (
     "nbacom_boxscore",
     "nbacom_leaguegamelog",
     "balldontlie_boxscores",
+    "balldontlie_stats",
     "oddsapi_player_props",
     "oddsapi_game_lines",
     "nbacom_injury_report",

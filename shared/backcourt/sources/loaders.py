@@ -4,13 +4,14 @@ dates it owns from the bucket (``raw/<source>/<game_date>/``), parses them, and 
 quarantine) while the other files are still parsed.
 
 **Box-score priority.** Per game: ``nbacom_boxscore`` > ``nbacom_leaguegamelog`` >
-``balldontlie_boxscores``. A game is taken whole (every player row, and the team rows) from the
-highest-priority source that has it; sources are never mixed within a game. Games are matched to
-the day's schedule by NBA.com id (nbacom, and leaguegamelog when its id is on the schedule) or by
-(date, home, away); a box score of a game that is not on the schedule of its date makes its file
-bad. Once every scheduled game of a day is covered, lower-priority sources are not read.
-Team rows are NBA.com TeamStats for games from ``nbacom_boxscore``, otherwise the sum of that
-team's player rows (minutes = rounded sum of player minutes, plus_minus = points − opponent's).
+``balldontlie_boxscores`` > ``balldontlie_stats``. A game is taken whole (every player row, and the
+team rows) from the highest-priority source that has it; sources are never mixed within a game.
+Games are matched to the day's schedule by NBA.com id (nbacom, and leaguegamelog when its id is on
+the schedule) or by (date, home, away); a box score of a game that is not on the schedule of its
+date makes its file bad. Once every scheduled game of a day is covered, lower-priority sources are
+not read. Team rows are NBA.com TeamStats for games from ``nbacom_boxscore``, otherwise the sum of
+that team's player rows (minutes = rounded sum of player minutes, plus_minus = points −
+opponent's).
 
 **Schedule.** ``load_schedule`` reads every file under ``raw/nbacom_schedule/<season>/`` once per
 call for the seasons its dates fall in. When a season has several files, a game is taken from the
@@ -42,6 +43,7 @@ from backcourt.domain.ids import season_of
 from backcourt.ports import Bucket
 from backcourt.sources import (
     balldontlie,
+    balldontlie_stats,
     box,
     nbacom_boxscore,
     nbacom_injury_report,
@@ -54,7 +56,8 @@ from backcourt.sources import (
 from backcourt.sources.layout import RAW, raw_prefix
 from backcourt.sources.parsing import decode
 
-BOX_PRIORITY = ("nbacom_boxscore", "nbacom_leaguegamelog", "balldontlie_boxscores")
+BOX_PRIORITY = ("nbacom_boxscore", "nbacom_leaguegamelog", "balldontlie_boxscores",
+                "balldontlie_stats")
 
 Rows = list[dict[str, Any]]
 
@@ -155,6 +158,7 @@ _BOX_PARSERS: dict[str, Callable[[Any, str, date, Sequence[ScheduledGame]], _Gam
     "nbacom_boxscore": _nbacom,
     "nbacom_leaguegamelog": _summed(nbacom_leaguegamelog.parse_players),
     "balldontlie_boxscores": _summed(balldontlie.parse_players),
+    "balldontlie_stats": _summed(balldontlie_stats.parse_players),
 }
 
 
