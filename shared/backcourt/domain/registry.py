@@ -137,7 +137,8 @@ PROCESSORS: tuple[Processor, ...] = (
          description="NBA.com season schedule → one row per game."),
     _raw("player_boxscores", tr.PLAYER_BOXSCORES, Expectation.PLAYERS_IN_BOX,
          "backcourt.sources.loaders:load_player_boxscores",
-         description="Player box scores; priority nbacom_boxscore > leaguegamelog > balldontlie."),
+         description="Player box scores; priority nbacom_boxscore > leaguegamelog > "
+                     "balldontlie box_scores > balldontlie stats."),
     _raw("team_boxscores", tr.TEAM_BOXSCORES, Expectation.TEAMS_PER_GAME,
          "backcourt.sources.loaders:load_team_boxscores",
          description="Team box scores; NBA.com TeamStats or the sum of the players."),
