@@ -14,7 +14,7 @@ Two homes under ``--home`` (default: a temporary folder, removed afterwards):
     local ``Runner`` on a fault-injecting warehouse; the parent **SIGKILLs** it at seeded
     progress points (so many partitions finished) and starts it again — the next worker
     releases the dead process's leases;
-  - phases 3 and 5B go through the **cloud message path**: ``services.cloud.plan_phase`` →
+  - phases 3 and 5B go through the **cloud message path**: ``services.protocol.plan_phase`` →
     ``WorkMessage`` → ``process_message`` over the embedded adapters, delivered by a seeded
     in-memory queue that **duplicates** deliveries (a copy runs concurrently), **loses acks**
     (the message comes back), redelivers on transient errors (dead letter after 5 deliveries),
@@ -340,7 +340,7 @@ class Soak:
     def run_cloud_phase(self, phase: Phase, rnd: int) -> None:
         """Plan → publish → deliver through the lossy queue until progress is finished."""
         from backcourt.domain.ids import season_bounds
-        from backcourt.services import cloud
+        from backcourt.services import protocol
 
         dice = self.dice(rnd)
         faults = FaultLog()
@@ -350,19 +350,19 @@ class Soak:
         start, end = season_bounds(self.season)
         try:
             for attempt in range(8):
-                plan = cloud.plan_phase(services, phase, seasons=[self.season],
+                plan = protocol.plan_phase(services, phase, seasons=[self.season],
                                         run_id=f"soak-{rnd}-{phase.value}-{attempt}")
                 for wave in plan["waves"]:
                     for unit in wave:
                         queue.publish(json.dumps(unit).encode())
                 queue.dead_letters += queue.drain(services)
-                left = cloud.progress(services, phase, start, end)
+                left = protocol.progress(services, phase, start, end)
                 if left["finished"] and not plan["replan"]:
                     break
                 if left["by_state"].get(State.RUNNING.value):
                     # leases of dead worker threads: time passes until they expire
                     clock.offset += timedelta(seconds=services.settings.lease_ttl_s + 1)
-            gate = cloud.validate(services, phase, start, end, run_id=f"soak-{rnd}")
+            gate = protocol.validate(services, phase, start, end, run_id=f"soak-{rnd}")
         finally:
             services.close()
         self.faults.update(faults.counts)
@@ -508,11 +508,11 @@ class LossyQueue:
 
     @staticmethod
     def _deliver(services: Services, msg: WorkMessage, item: Delivery, copy: int) -> str:
-        from backcourt.services import cloud
+        from backcourt.services import protocol
 
         execution = f"{hashlib.sha256(item.body).hexdigest()[:8]}-{item.number}-{copy}"
         try:
-            cloud.process_message(services, msg, execution_id=execution)
+            protocol.process_message(services, msg, execution_id=execution)
         except TransientError:
             return "nack"
         except WorkerDied:

@@ -63,7 +63,7 @@ from backcourt.domain.messages import parse_message  # noqa: E402
 from backcourt.domain.registry import Phase, of_phase  # noqa: E402
 from backcourt.domain.status import State  # noqa: E402
 from backcourt.ports import StatusStore  # noqa: E402
-from backcourt.services import cloud  # noqa: E402
+from backcourt.services import protocol  # noqa: E402
 from backcourt.services.backfill import Runner  # noqa: E402
 from backcourt.services.plan import Window  # noqa: E402
 
@@ -137,7 +137,7 @@ def test_duplicate_deliveries_lease_each_partition_once(
     topic = f"projects/{PROJECT}/topics/dup-{uuid.uuid4().hex[:8]}"
     sub = topic.replace("/topics/", "/subscriptions/")
     try:
-        (unit,), = cloud.plan_phase(s, "3", start=D1, end=D2, run_id="dup")["waves"]
+        (unit,), = protocol.plan_phase(s, "3", start=D1, end=D2, run_id="dup")["waves"]
         rest(pubsub_emulator, "PUT", topic)
         rest(pubsub_emulator, "PUT", sub, {"topic": topic, "ackDeadlineSeconds": 30})
         data = base64.b64encode(json.dumps(unit).encode()).decode()
@@ -187,7 +187,7 @@ def test_killed_worker_lease_expires_on_firestore_then_the_date_is_retried(
     store = FirestoreStatusStore(PROJECT, collection_prefix=prefix)
     home = tmp_path / "home"
     s, _ = _loaded(sample, home, store)
-    (unit,), = cloud.plan_phase(s, "3", start=D1, end=D2, run_id="doomed-run")["waves"]
+    (unit,), = protocol.plan_phase(s, "3", start=D1, end=D2, run_id="doomed-run")["waves"]
     s.close()
     marker, log = tmp_path / "hung", tmp_path / "worker.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("BACKCOURT_")}
@@ -216,22 +216,22 @@ def test_killed_worker_lease_expires_on_firestore_then_the_date_is_retried(
                       clock=clock)
     try:
         msg = parse_message(json.dumps(unit).encode())
-        first = cloud.process_message(s, msg, execution_id="redelivery")
+        first = protocol.process_message(s, msg, execution_id="redelivery")
         assert (first["processors"][TEAM]["leased"], first["processors"][TEAM]["skipped"]) == (
             0, 2)
         for day in (D1, D2):
             st = s.status.get(TEAM, day)
             assert st is not None and (st.state, st.attempts) == (State.RUNNING, 1)
             assert rows(wh, TEAM, day) == 0  # killed inside its transaction: nothing
-        assert cloud.progress(s, "3", D1, D2)["finished"] is False
+        assert protocol.progress(s, "3", D1, D2)["finished"] is False
 
         resume_after_lease_expiry(s, clock, "3", D1, D2, TEAM)
-        assert cloud.progress(s, "3", D1, D2)["finished"] is True
+        assert protocol.progress(s, "3", D1, D2)["finished"] is True
         for day in (D1, D2):
             st = s.status.get(TEAM, day)
             assert st is not None and (st.state, st.attempts) == (State.SUCCEEDED, 2), st
         assert duplicate_keys(s.warehouse, PHASE3) == dict.fromkeys(PHASE3, 0)
-        assert cloud.validate(s, "3", D1, D2)["verdict"] != "BLOCK"
+        assert protocol.validate(s, "3", D1, D2)["verdict"] != "BLOCK"
     finally:
         s.close()
 

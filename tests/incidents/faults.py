@@ -10,7 +10,7 @@ bucket) and inject one kind of fault each; nothing here replaces a library with 
 * ``BrokenQueries``     a warehouse whose every query raises (what a failing validator sees).
 
 Run as a script it is the *doomed worker* of the SIGKILL tests: it processes work messages
-through ``backcourt.services.cloud.process_message`` and hangs at a chosen point of a write so
+through ``backcourt.services.protocol.process_message`` and hangs at a chosen point of a write so
 the test can kill it there (see ``worker_main``).
 """
 
@@ -284,14 +284,14 @@ def resume_after_lease_expiry(services: Services, clock: OffsetClock, phase: str
     """The cloud path's recovery of a killed worker: move the clock past the lease TTL, plan the
     phase again (the plan must hand out ``processor`` once more) and process every unit."""
     from backcourt.domain.messages import parse_message
-    from backcourt.services import cloud
+    from backcourt.services import cloud, protocol
 
     clock.advance(timedelta(seconds=services.settings.lease_ttl_s + 1))
-    again = cloud.plan_phase(services, phase, start=start, end=end, run_id="resume")
+    again = protocol.plan_phase(services, phase, start=start, end=end, run_id="resume")
     units = [u for wave in again["waves"] for u in wave]
     assert units and all(processor in u["processors"] for u in units), again
     for u in units:
-        cloud.process_message(services, parse_message(json.dumps(u).encode()),
+        protocol.process_message(services, parse_message(json.dumps(u).encode()),
                               execution_id=f"resume-{u['start_date']}")
 
 
@@ -343,14 +343,14 @@ def deliver(data: bytes, event_id: str) -> int:
 def worker_main(argv: Sequence[str]) -> int:
     """``faults.py worker HOME MARKER HANG_TABLE WHERE MESSAGE_JSON [FIRESTORE_PREFIX]``.
 
-    Processes one work message through ``cloud.process_message`` (execution id ``doomed``).
+    Processes one work message through ``protocol.process_message`` (execution id ``doomed``).
     The write of ``HANG_TABLE`` hangs: ``WHERE=in_write`` runs a slow SQL source inside the
     warehouse transaction (no timeout), ``after_write`` commits the rows and then hangs before
     the lease is finished. ``MARKER`` is created when the hang starts. With a Firestore prefix
     the status store is Firestore (``FIRESTORE_EMULATOR_HOST``), else the home's SQLite file.
     """
     from backcourt.domain.messages import parse_message
-    from backcourt.services import cloud
+    from backcourt.services import cloud, protocol
 
     home, marker, hang_table, where, body = argv[:5]
     prefix = argv[5] if len(argv) > 5 else ""
@@ -379,7 +379,7 @@ def worker_main(argv: Sequence[str]) -> int:
             return result
 
     services = services_on(Path(home), Doomed(inner), status=status)
-    cloud.process_message(services, parse_message(body.encode()), execution_id="doomed")
+    protocol.process_message(services, parse_message(body.encode()), execution_id="doomed")
     return 0
 
 

@@ -49,7 +49,7 @@ from backcourt.domain.dates import date_range
 from backcourt.domain.messages import MAX_MESSAGE_BYTES
 from backcourt.domain.registry import Phase
 from backcourt.domain.status import State
-from backcourt.services import cloud
+from backcourt.services import protocol
 from backcourt.services.backfill import Runner
 from backcourt.services.plan import Window
 from backcourt.sources.layout import quarantine_path, raw_path, raw_prefix, schedule_path
@@ -238,7 +238,7 @@ def fn_home(sample_bucket: Path, tmp_path_factory: pytest.TempPathFactory,
     main.set_services(s)
     try:
         Runner(s).backfill([SEASON], [Phase.RAW], Window(MSG_DAY, MSG_DAY))
-        cloud.plan_phase(s, "3", start=MSG_DAY, end=MSG_DAY)
+        protocol.plan_phase(s, "3", start=MSG_DAY, end=MSG_DAY)
         yield s
     finally:
         main.set_services(None)

@@ -31,7 +31,7 @@ from backcourt.bootstrap import Services
 from backcourt.domain.messages import make_message
 from backcourt.domain.registry import Phase, of_phase
 from backcourt.domain.status import State
-from backcourt.services import cloud
+from backcourt.services import protocol
 from backcourt.services.backfill import Runner
 from backcourt.services.plan import Window
 
@@ -87,9 +87,9 @@ def test_backfill_and_daily_on_the_same_date_never_both_write(
 
     def run_daily() -> None:
         try:
-            cloud.plan_phase(daily, "3", start=DAY, end=DAY, run_id="daily")
+            protocol.plan_phase(daily, "3", start=DAY, end=DAY, run_id="daily")
             msg = make_message("daily", "3", [p.name for p in PHASE3], DAY, DAY, mode="daily")
-            out["daily"] = cloud.process_message(daily, msg, execution_id="daily-tick")
+            out["daily"] = protocol.process_message(daily, msg, execution_id="daily-tick")
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 

@@ -9,7 +9,7 @@
 Guarded here: ``game_date`` is the America/New_York calendar date; the daily trigger resolves
 "yesterday" (post-game) and "today" (pre-game) once, in New York time, at 23:30 and 04:00 and
 around both DST changes of the 2024-25 season — in the pure resolver, in
-``services.cloud.resolve_daily`` and through the real ``start_daily`` function, which resolves
+``services.protocol.resolve_daily`` and through the real ``start_daily`` function, which resolves
 the tick's publish time (a tick redelivered after midnight keeps its dates) and starts the
 ``daily`` workflow with explicit ISO dates.
 """
@@ -25,7 +25,7 @@ import pytest
 from faults import Executions, function_client, functions_main, pubsub_event
 
 from backcourt.domain.dates import resolve_relative
-from backcourt.services.cloud import resolve_daily
+from backcourt.services.protocol import resolve_daily
 
 NY = ZoneInfo("America/New_York")
 

@@ -29,7 +29,7 @@ from faults import FaultyWarehouse, deliver, faulty_on, functions_main, pubsub_e
 from backcourt.bootstrap import Services
 from backcourt.domain.registry import Phase, of_phase
 from backcourt.domain.status import State
-from backcourt.services import cloud
+from backcourt.services import cloud, protocol
 from backcourt.services.backfill import Runner
 from backcourt.services.plan import Window
 
@@ -70,7 +70,7 @@ def loaded(sample_bucket: Path, tmp_path_factory: pytest.TempPathFactory,
     main.set_services(s)
     try:
         Runner(s).backfill([SEASON], [Phase.RAW], Window(START, FRESH[-1]))
-        plan = cloud.plan_phase(s, "3", start=START, end=END, run_id="r1")
+        plan = protocol.plan_phase(s, "3", start=START, end=END, run_id="r1")
         for i, unit in enumerate(u for wave in plan["waves"] for u in wave):
             assert deliver(_body(unit), f"plan-3-{i}") == 200
         yield s, wh
@@ -108,7 +108,7 @@ def test_five_concurrent_first_deliveries_write_each_date_once(
     s, wh = loaded
     wh.delay_s = 0.05  # every write takes a moment, so the deliveries overlap
     first = len(wh.writes)
-    (msg,), = cloud.plan_phase(s, "3", start=FRESH[0], end=FRESH[-1], run_id="r2")["waves"]
+    (msg,), = protocol.plan_phase(s, "3", start=FRESH[0], end=FRESH[-1], run_id="r2")["waves"]
     assert msg["processors"] == PHASE3
     try:
         with ThreadPoolExecutor(max_workers=5) as pool:
@@ -124,7 +124,7 @@ def test_five_concurrent_first_deliveries_write_each_date_once(
             st = s.status.get(proc, day)
             assert st is not None and (st.state, st.attempts) == (State.SUCCEEDED, 1), st
     # The same rows as one clean delivery: two team rows per game, no duplicate key.
-    gate = cloud.validate(s, "3", *FRESH)
+    gate = protocol.validate(s, "3", *FRESH)
     assert gate["counts"]["BLOCK"] == 0, gate
     # and once more, now that they are done: nothing moves
     once = _counts(s, *FRESH)
@@ -143,7 +143,7 @@ def test_a_failed_delivery_and_its_redeliveries_count_two_attempts(
     main.set_services(s)
     try:
         Runner(s).backfill([SEASON], [Phase.RAW], Window(FRESH[0], FRESH[0]))
-        (unit,), = cloud.plan_phase(s, "3", start=FRESH[0], end=FRESH[0])["waves"]
+        (unit,), = protocol.plan_phase(s, "3", start=FRESH[0], end=FRESH[0])["waves"]
         team = "team_offense_game_summary"
         wh.fail_table, wh.failures_left = team, 1
         headers, body = pubsub_event(_body(unit), "flaky-1")

@@ -28,7 +28,7 @@ from backcourt.domain.errors import TransientError, WarehouseTimeout
 from backcourt.domain.registry import Phase
 from backcourt.domain.status import State, Verdict
 from backcourt.ports import RowsSource, SqlSource
-from backcourt.services import cloud
+from backcourt.services import protocol
 from backcourt.services.backfill import Runner
 from backcourt.services.plan import Window
 
@@ -98,7 +98,7 @@ def test_a_hung_write_on_the_cloud_path_is_redelivered_and_succeeds(
     main = functions_main()
     main.set_services(s)
     try:
-        (unit,), = cloud.plan_phase(s, "3", start=DAY, end=DAY)["waves"]
+        (unit,), = protocol.plan_phase(s, "3", start=DAY, end=DAY)["waves"]
         wh.hang_table, wh.hangs_left = TEAM, 1
         body = json.dumps(unit).encode()
         assert deliver(body, "hung-1") >= 500  # transient: not acknowledged
@@ -111,7 +111,7 @@ def test_a_hung_write_on_the_cloud_path_is_redelivered_and_succeeds(
         st = s.status.get(TEAM, DAY)
         assert st is not None and (st.state, st.attempts) == (State.SUCCEEDED, 2)
         assert rows(wh, TEAM, DAY) > 0
-        assert cloud.progress(s, "3", DAY, DAY)["finished"] is True
+        assert protocol.progress(s, "3", DAY, DAY)["finished"] is True
     finally:
         main.set_services(None)
         s.close()

@@ -30,7 +30,7 @@ from backcourt.domain.dates import date_range
 from backcourt.domain.messages import make_message
 from backcourt.domain.registry import DateType, Phase
 from backcourt.domain.status import State, Verdict
-from backcourt.services import cloud
+from backcourt.services import protocol
 from backcourt.services.backfill import Runner
 from backcourt.services.calendar import season_calendar
 from backcourt.services.plan import Window
@@ -117,14 +117,14 @@ def test_a_backfill_across_them_records_not_expected_never_failed(
         # has nothing for the break, and the gate has nothing to block.
         msg = make_message("daily-tg", "3", [p.name for p in registry.of_phase(
             Phase.ANALYTICS)], THANKSGIVING, THANKSGIVING, mode="daily")
-        done = cloud.process_message(s, msg, execution_id="tick")
+        done = protocol.process_message(s, msg, execution_id="tick")
         assert all(p["leased"] == 0 and not p["states"] for p in done["processors"].values())
         for phase in ("2", "3", "4", "5A", "5B", "6"):
-            plan = cloud.plan_phase(s, phase, start=BREAK[0], end=BREAK[-1])
+            plan = protocol.plan_phase(s, phase, start=BREAK[0], end=BREAK[-1])
             if phase == "2":  # only the schedule's exhibition dates, already loaded
                 assert plan["units"] == 0, plan
             assert plan["dates"] == 0, (phase, plan)
-        gate = cloud.validate(s, "3", THANKSGIVING, THANKSGIVING)
+        gate = protocol.validate(s, "3", THANKSGIVING, THANKSGIVING)
         assert (gate["verdict"], gate["dates"]) == ("PASS", 0)
         st = s.status.get("player_game_summary", THANKSGIVING)
         assert st is not None and st.state is State.NOT_EXPECTED

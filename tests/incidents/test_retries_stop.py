@@ -26,7 +26,7 @@ from backcourt.domain.errors import TerminalError
 from backcourt.domain.messages import parse_message
 from backcourt.domain.registry import Phase, of_phase
 from backcourt.domain.status import MAX_ATTEMPTS, State
-from backcourt.services import cloud
+from backcourt.services import protocol
 from backcourt.services.backfill import Runner
 from backcourt.services.plan import Window
 
@@ -135,7 +135,7 @@ def test_redelivery_stops_after_three_attempts_until_retry_failed(home: Path) ->
     main = functions_main()
     main.set_services(s)
     try:
-        plan = cloud.plan_phase(s, "3", start=D1, end=D1, run_id="storm")
+        plan = protocol.plan_phase(s, "3", start=D1, end=D1, run_id="storm")
         (unit,), = plan["waves"]
         body = parse_message(_json(unit)).to_json()
         codes = [deliver(body, f"storm-{i}") for i in range(5)]
@@ -155,7 +155,7 @@ def test_redelivery_stops_after_three_attempts_until_retry_failed(home: Path) ->
                                            SEASON, "--processor", TEAM])
         assert out.exit_code == 0 and "re-armed 1 failed" in " ".join(out.output.split())
         wh.failures_left = 0
-        again = cloud.plan_phase(s, "3", start=D1, end=D1, run_id="after-retry")
+        again = protocol.plan_phase(s, "3", start=D1, end=D1, run_id="after-retry")
         (unit,), = again["waves"]
         assert deliver(parse_message(_json(unit)).to_json(), "healed") == 200
         assert wh.calls[TEAM] == MAX_ATTEMPTS + 1

@@ -50,7 +50,7 @@ from backcourt.domain.dates import date_range
 from backcourt.domain.messages import parse_message
 from backcourt.domain.registry import Phase
 from backcourt.domain.status import State, Verdict
-from backcourt.services import cloud
+from backcourt.services import protocol
 from backcourt.services.backfill import Runner
 from backcourt.services.calendar import games_between, season_calendar
 from backcourt.services.plan import Window
@@ -268,7 +268,7 @@ def test_killed_worker_lease_expires_then_the_date_is_retried(
     try:
         Runner(s).backfill([SEASON], [Phase.RAW], Window(D1, D2))
         games = games_between(s.warehouse, D1, D2)
-        (unit,), = cloud.plan_phase(s, "3", start=D1, end=D2, run_id="doomed-run")["waves"]
+        (unit,), = protocol.plan_phase(s, "3", start=D1, end=D2, run_id="doomed-run")["waves"]
     finally:
         s.close()
     body = json.dumps(unit)
@@ -295,7 +295,7 @@ def test_killed_worker_lease_expires_then_the_date_is_retried(
         # Pub/Sub redelivers the message while the lease is still live: the dead worker's
         # dates are left alone, the rest of the message is done.
         msg = parse_message(body.encode())
-        first = cloud.process_message(s, msg, execution_id="redelivery-1")
+        first = protocol.process_message(s, msg, execution_id="redelivery-1")
         assert first["processors"][TEAM] | {"rows": 0} == {
             "leased": 0, "skipped": 2, "waiting": 0, "rows": 0, "states": {}}
         assert first["processors"]["player_game_summary"]["waiting"] == 2
@@ -304,11 +304,11 @@ def test_killed_worker_lease_expires_then_the_date_is_retried(
             assert st is not None and st.state is State.RUNNING
             defense = s.status.get("team_defense_game_summary", day)
             assert defense is not None and defense.state is State.SUCCEEDED
-        assert cloud.progress(s, "3", D1, D2)["finished"] is False
+        assert protocol.progress(s, "3", D1, D2)["finished"] is False
 
         # The lease runs out (nobody renews it): the next plan retries the dates.
         resume_after_lease_expiry(s, clock, "3", D1, D2, TEAM)
-        assert cloud.progress(s, "3", D1, D2)["finished"] is True
+        assert protocol.progress(s, "3", D1, D2)["finished"] is True
         for day in (D1, D2):
             st = s.status.get(TEAM, day)
             assert st is not None and (st.state, st.attempts) == (State.SUCCEEDED, 2), st
@@ -317,7 +317,7 @@ def test_killed_worker_lease_expires_then_the_date_is_retried(
                 doc = s.status.get(name, day)
                 assert doc is not None and doc.state is State.SUCCEEDED, (name, doc)
         assert duplicate_keys(s.warehouse, PHASE3) == dict.fromkeys(PHASE3, 0)
-        gate = cloud.validate(s, "3", D1, D2)
+        gate = protocol.validate(s, "3", D1, D2)
         assert gate["verdict"] in (Verdict.PASS.value, Verdict.WARN.value), gate
     finally:
         s.close()

@@ -158,9 +158,10 @@ class Gate:
             boot = set(bootstrap_dates(proc, cals))
             teams = (_teams(self.wh, proc.table.fqn, proc.team_column, start, end)
                      if proc.expectation is Expectation.TEAMS_PER_GAME else {})
-            failed = {st.game_date: st.error or "no error recorded"
+            failed = {st.game_date: f"{st.state.value}: "
+                      + (st.error or st.reason or "no reason recorded")
                       for st in self.store.list([proc.name], start, end)
-                      if st.state is State.FAILED}
+                      if st.state in (State.FAILED, State.BLOCKED)}
             for d in wanted:
                 check = self._check(proc, d, stats.get(d, (0, 0, 0)), games.get(d, []),
                                     teams.get(d, {}), box.get(d, {}),
@@ -169,8 +170,8 @@ class Gate:
                     check.problems.append(f"bootstrap: among the first {proc.min_history_dates}"
                                           " game dates of the season (defaults in features)")
                     check.level = Verdict.WARN
-                if d in failed:  # the warehouse may hold older rows; the latest input failed
-                    check.problems.insert(0, f"failed: {failed[d]}")
+                if d in failed:  # the warehouse may hold older rows; the latest run did not
+                    check.problems[:] = [failed[d]]
                     check.level = Verdict.BLOCK
                 out.setdefault(d, []).append(check)
         return out
@@ -217,7 +218,8 @@ class Gate:
     def _decide(self, phase: Phase, d: date, checks: list[Check], run_id: str | None,
                 now: datetime) -> GateVerdict:
         worst = max((c.level for c in checks), key=_rank, default=Verdict.PASS)
-        reasons = tuple(f"{c.processor}: {p}" for c in checks for p in c.problems)
+        ranked = sorted(checks, key=lambda c: -_rank(c.level))  # what blocks comes first
+        reasons = tuple(f"{c.processor}: {p}" for c in ranked for p in c.problems)
         metrics = {c.processor: c.as_metrics() for c in checks}
         return GateVerdict(phase.value, d, worst, reasons, metrics, run_id, now)
 

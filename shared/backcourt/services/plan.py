@@ -75,19 +75,25 @@ def _schedule_plan(store: StatusStore, processor: Processor, cal: SeasonCalendar
                    window: Window, force: bool, run_id: str) -> tuple[list[date], list[date]]:
     """The schedule decides the calendar, so it cannot be planned from it: every date of the
     season inside the window is a candidate until the schedule processor has recorded it
-    (a game date as succeeded, a date without games as not_expected). It runs as one unit per
-    season, so a crash cannot leave a season's schedule half loaded."""
+    (a game date as succeeded, a date without games as not_expected). When one is, the whole
+    season is loaded as one unit, whatever the window: the calendar is season-wide (a lookback
+    reads earlier games), and a crash cannot leave a season's schedule half loaded.
+
+    Returns:
+        The window's dates (what it counts as expected) and the dates to load (none, or the
+        whole season)."""
     start, end = season_bounds(cal.season)
-    days = window.clip(list(date_range(start, end)))
+    season = list(date_range(start, end))
+    days = window.clip(season)
     if not days:
         return [], []
     docs = {s.game_date: s for s in store.list([processor.name], days[0], days[-1])}
     todo = [d for d in days if (force and _not_this_run(docs.get(d), run_id))
             or (d not in docs or docs[d].state not in (State.SUCCEEDED, State.NOT_EXPECTED))]
-    if todo:  # reload the whole window so the season's rows stay consistent
-        store.seed(processor.name, days, [])
-        store.mark_stale(processor.name, days)
-        return days, days
+    if todo:
+        store.seed(processor.name, season, [])
+        store.mark_stale(processor.name, season)
+        return days, season
     return days, []
 
 
