@@ -27,7 +27,6 @@ import functions_framework
 from cloudevents.http import CloudEvent
 from flask import Request
 
-from backcourt.bootstrap import Services
 from backcourt.config import load_settings
 from backcourt.domain.dates import parse_date
 from backcourt.domain.errors import BadInput, TerminalError
@@ -35,6 +34,7 @@ from backcourt.domain.ids import season_bounds
 from backcourt.domain.messages import parse_message
 from backcourt.domain.status import RunRecord
 from backcourt.logs import configure_logging
+from backcourt.ports import Services
 from backcourt.services import cloud
 
 configure_logging(logging.INFO)  # JSON lines for Cloud Logging when K_SERVICE is set

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import socket
-from concurrent.futures import Executor
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from backcourt.config import Settings
 from backcourt.domain.errors import BadInput
-from backcourt.ports import Bucket, Clock, StatusStore, Warehouse
+from backcourt.ports import Clock, Services
 
 
 class SystemClock:
@@ -33,29 +29,6 @@ class OffsetClock(SystemClock):
     def advance(self, by: timedelta) -> None:
         """Move this clock forward."""
         self.offset += by
-
-
-@dataclass
-class Services:
-    """Adapters wired for one process."""
-
-    settings: Settings
-    warehouse: Warehouse
-    status: StatusStore
-    bucket: Bucket
-    clock: Clock
-    cpu_pool: Executor | None = None
-    """Where phase-2 loaders run: None, in the calling thread; the local runner sets a process
-    pool for large backfills (``backcourt.services.cpu_pool``)."""
-
-    def owner(self) -> str:
-        """Lease owner id of this process: ``host:pid``."""
-        return f"{socket.gethostname()}:{os.getpid()}"
-
-    def close(self) -> None:
-        """Release connections."""
-        self.warehouse.close()
-        self.status.close()
 
 
 def build(settings: Settings, clock: Clock | None = None) -> Services:

@@ -19,14 +19,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from backcourt.bootstrap import Services, build
-from backcourt.config import load_settings
+from backcourt.bootstrap import build
+from backcourt.config import Settings, load_settings
 from backcourt.domain import registry
 from backcourt.domain.dates import parse_date
 from backcourt.domain.errors import BackcourtError, BadInput
 from backcourt.domain.ids import season_of, season_start_year
 from backcourt.domain.registry import PHASE_ORDER, Phase
 from backcourt.domain.status import GateVerdict, State, Verdict
+from backcourt.ports import Services
 from backcourt.services import backfill as bf
 from backcourt.services.calendar import season_calendar
 from backcourt.services.plan import ProcessorPlan, Window
@@ -56,9 +57,14 @@ def _main(home: HomeOpt = None, verbose: Annotated[bool, typer.Option("-v")] = F
     configure_logging(logging.INFO if verbose else logging.WARNING)
 
 
+def _settings() -> Settings:
+    """This invocation's settings: ``--home``, then the environment."""
+    return load_settings(_state["home"])
+
+
 @contextmanager
-def _services() -> Iterator[Services]:
-    services = build(load_settings(_state["home"]))
+def _services(settings: Settings | None = None) -> Iterator[Services]:
+    services = build(settings or _settings())
     try:
         yield services
     finally:
@@ -124,12 +130,13 @@ def sample_data(season: SeasonsOpt,
     """Write a deterministic synthetic league in the real raw formats into the bucket."""
     from backcourt.sample import generate_season
 
-    with _services() as s:
+    settings = _settings()
+    with _services(settings) as s:
         for name in _seasons(season):
             with console.status(f"generating {name}…"):
                 summary = generate_season(s.bucket, name, seed=seed)
             console.print(f"[green]✓[/] {name}: {summary.games} games on {summary.dates} dates, "
-                          f"{sum(summary.files.values())} files → {s.settings.local.bucket_path}")
+                          f"{sum(summary.files.values())} files → {settings.local.bucket_path}")
 
 
 @app.command()

@@ -32,12 +32,20 @@ from typing import Any
 from backcourt.adapters.local.bucket import FolderBucket
 from backcourt.adapters.local.duckdb_warehouse import DuckDBWarehouse
 from backcourt.adapters.local.sqlite_status import SqliteStatusStore
-from backcourt.bootstrap import OffsetClock, Services, SystemClock
+from backcourt.bootstrap import OffsetClock, SystemClock
 from backcourt.config import Settings, load_settings
 from backcourt.domain import registry
 from backcourt.domain.errors import TransientError
 from backcourt.domain.schema import Table
-from backcourt.ports import Clock, RowsSource, SqlSource, StatusStore, Warehouse, WriteResult
+from backcourt.ports import (
+    Clock,
+    RowsSource,
+    Services,
+    SqlSource,
+    StatusStore,
+    Warehouse,
+    WriteResult,
+)
 from backcourt.sources.layout import RAW, SOURCES
 
 HERE = Path(__file__).resolve().parent

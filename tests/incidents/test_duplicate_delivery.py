@@ -26,9 +26,9 @@ from typing import Any
 import pytest
 from faults import FaultyWarehouse, deliver, faulty_on, functions_main, pubsub_event, rows
 
-from backcourt.bootstrap import Services
 from backcourt.domain.registry import Phase, of_phase
 from backcourt.domain.status import State
+from backcourt.ports import Services
 from backcourt.services import cloud
 from backcourt.services.backfill import Runner
 from backcourt.services.plan import Window

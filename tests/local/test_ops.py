@@ -23,12 +23,13 @@ from typer.testing import CliRunner
 from backcourt import cli
 from backcourt.adapters.local.bucket import FolderBucket
 from backcourt.adapters.local.sqlite_status import SqliteStatusStore
-from backcourt.bootstrap import Services, build
+from backcourt.bootstrap import build
 from backcourt.config import load_settings
 from backcourt.domain import registry
 from backcourt.domain.calendar import ScheduledGame, build_calendar
 from backcourt.domain.registry import DateType, Phase
 from backcourt.domain.status import Outcome, RunRecord, State
+from backcourt.ports import Services
 from backcourt.services import backfill as bf
 from backcourt.services.plan import Window, invalidation
 from backcourt.services.process import UnitReport

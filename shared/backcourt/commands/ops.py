@@ -22,13 +22,14 @@ from typing import Annotated, Any
 
 import typer
 
-from backcourt.bootstrap import Services
+from backcourt.config import GcpConfig
 from backcourt.domain import registry
 from backcourt.domain.dates import parse_date, runs
 from backcourt.domain.errors import BadInput
 from backcourt.domain.ids import season_of
 from backcourt.domain.status import State
 from backcourt.domain.transitions import REARM_STATES
+from backcourt.ports import Services
 
 HAD_OUTPUT = frozenset({State.SUCCEEDED, State.DEGRADED})
 """Finished states whose rows a recompute replaces (failed and blocked dates are left to
@@ -109,13 +110,12 @@ def _spans(days: list[date]) -> str:
     return ", ".join(text) + (f" (+{len(spans) - 4} more)" if len(spans) > 4 else "")
 
 
-def _cloud_cancel(services: Services, run: str, workflow: str) -> Any:
+def _cloud_cancel(services: Services, cfg: GcpConfig, run: str, workflow: str) -> Any:
     """Cancel a workflow execution with the real Executions client (or the test override)."""
     from backcourt.adapters.gcp.workflows_executions import WorkflowStarter
     from backcourt.services.backfill import cancel_execution
     from backcourt.services.cloud import RUNTIME
 
-    cfg = services.settings.gcp
     path = f"projects/{cfg.project}/locations/{cfg.region}/workflows/{workflow}"
     starter = WorkflowStarter(path, client=RUNTIME.overrides.get("executions"))
     return cancel_execution(services, starter, run, operator())
@@ -149,12 +149,13 @@ def register(app: typer.Typer) -> None:
             = "backfill") -> None:
         """Stop a run: local — after the units in flight; GCP — cancel the workflow execution.
         Work it planned but did not start is marked cancelled; the next backfill resumes it."""
-        from backcourt.cli import _services, console, err
+        from backcourt.cli import _services, _settings, console, err
         from backcourt.services import backfill as bf
 
-        with _services() as s:
-            if s.settings.backend == "gcp":
-                done = _cloud_cancel(s, run, workflow)
+        settings = _settings()
+        with _services(settings) as s:
+            if settings.backend == "gcp":
+                done = _cloud_cancel(s, settings.gcp, run, workflow)
                 console.print(f"execution {done.execution}: {done.state_before} → "
                               f"{done.state_after}; {sum(done.cancelled.values())} pending "
                               "task(s) marked cancelled", highlight=False)

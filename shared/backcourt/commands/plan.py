@@ -15,8 +15,8 @@ from typing import Annotated, Any
 
 import typer
 
-from backcourt.bootstrap import Services
 from backcourt.domain.registry import PROCESSORS, Phase
+from backcourt.ports import Services
 from backcourt.services.backfill import PhasePreview, ProcessorPreview, RunPreview, preview
 from backcourt.services.cost import CostEstimate, ProcessorCost, estimate
 from backcourt.services.plan import Window

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from backcourt.bootstrap import Services
 from backcourt.domain.calendar import SeasonCalendar
 from backcourt.domain.errors import BadInput
 from backcourt.domain.ids import season_bounds
@@ -39,6 +38,7 @@ from backcourt.domain.status import (
     State,
     Verdict,
 )
+from backcourt.ports import Services
 from backcourt.services.calendar import calendars
 from backcourt.services.cpu_pool import POOLED_PHASES, pooled
 from backcourt.services.gate import Gate, degraded_by_gate

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from backcourt.bootstrap import Services, build
+from backcourt.bootstrap import build
 from backcourt.config import Settings
 from backcourt.domain.calendar import SeasonCalendar
 from backcourt.domain.dates import date_range, eastern_date, runs
@@ -23,6 +23,7 @@ from backcourt.domain.ids import season_bounds, season_of
 from backcourt.domain.messages import MAX_RANGE_DAYS, WorkMessage, make_message
 from backcourt.domain.registry import BY_NAME, PROCESSORS, Phase, Processor, of_phase
 from backcourt.domain.status import DONE, State, Verdict
+from backcourt.ports import Services
 from backcourt.services.calendar import calendars
 from backcourt.services.gate import Gate, degraded_by_gate
 from backcourt.services.lookback import bootstrap_dates, lookback_missing
