@@ -60,7 +60,7 @@ def _services() -> Services:
 
 
 def _wired() -> None:
-    if "services" not in main.cloud.RUNTIME.overrides:
+    if "services" not in main.RUNTIME.overrides:
         main.set_services(_services())
 
 

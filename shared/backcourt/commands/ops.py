@@ -112,12 +112,11 @@ def _spans(days: list[date]) -> str:
 
 def _cloud_cancel(services: Services, cfg: GcpConfig, run: str, workflow: str) -> Any:
     """Cancel a workflow execution with the real Executions client (or the test override)."""
-    from backcourt.adapters.gcp.workflows_executions import WorkflowStarter
+    from backcourt.bootstrap import RUNTIME
     from backcourt.services.backfill import cancel_execution
-    from backcourt.services.cloud import RUNTIME
 
     path = f"projects/{cfg.project}/locations/{cfg.region}/workflows/{workflow}"
-    starter = WorkflowStarter(path, client=RUNTIME.overrides.get("executions"))
+    starter = RUNTIME.workflow_starter(path)
     return cancel_execution(services, starter, run, operator())
 
 

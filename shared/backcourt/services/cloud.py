@@ -8,20 +8,17 @@ import json
 import logging
 import os
 import socket
-import threading
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from backcourt.bootstrap import build
-from backcourt.config import Settings
 from backcourt.domain.calendar import SeasonCalendar
 from backcourt.domain.dates import date_range, eastern_date, runs
 from backcourt.domain.errors import BadInput, TransientError
 from backcourt.domain.ids import season_bounds, season_of
 from backcourt.domain.messages import MAX_RANGE_DAYS, WorkMessage, make_message
-from backcourt.domain.registry import BY_NAME, PROCESSORS, Phase, Processor, of_phase
+from backcourt.domain.registry import BY_NAME, Phase, Processor, of_phase
 from backcourt.domain.status import DONE, State, Verdict
 from backcourt.ports import Services
 from backcourt.services.calendar import calendars
@@ -332,36 +329,3 @@ def resolve_daily(now: datetime) -> dict[str, str]:
     return {"post_game_date": yesterday.isoformat(),
             "pre_game_date": (yesterday + timedelta(days=1)).isoformat()}
 
-
-class Runtime:
-    """Per-process state of the functions: adapters built once per settings, and test
-    overrides. Kept here (not in ``functions/main.py``) because functions-framework may load
-    that file more than once in a process."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.cache: dict[Settings, Services] = {}
-        self.overrides: dict[str, Any] = {}
-
-    def services(self, settings: Settings) -> Services:
-        """The override, or the adapters of these settings (built once; tables ensured)."""
-        if "services" in self.overrides:
-            found: Services = self.overrides["services"]
-            return found
-        with self.lock:
-            if settings not in self.cache:
-                services = build(settings)
-                services.warehouse.ensure_tables([p.table for p in PROCESSORS])
-                self.cache[settings] = services
-            return self.cache[settings]
-
-    def close_all(self) -> None:
-        """Close every cached set of adapters."""
-        with self.lock:
-            for services in self.cache.values():
-                services.close()
-            self.cache.clear()
-
-
-RUNTIME = Runtime()
-"""The process's runtime state (empty until a function runs)."""
