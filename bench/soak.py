@@ -414,7 +414,7 @@ class Soak:
 
     def retry_failed(self) -> int:
         """``backcourt retry-failed`` on every phase; the attempts it wipes count as retries."""
-        from backcourt.commands.ops import retry_failed
+        from backcourt.services.ops import retry_failed
 
         with opened(self.home) as s:
             failed = [d for d in s.status.list(None, *_bounds(self.season))
