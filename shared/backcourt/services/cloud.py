@@ -328,4 +328,3 @@ def resolve_daily(now: datetime) -> dict[str, str]:
     yesterday = eastern_date(now) - timedelta(days=1)
     return {"post_game_date": yesterday.isoformat(),
             "pre_game_date": (yesterday + timedelta(days=1)).isoformat()}
-
