@@ -49,9 +49,10 @@ test-fast: $(STAMP) ## Unit tests only
 test-cloud: $(STAMP) cloud-venvs ## End to end: backfill workflow on the functions and the emulators
 	$(PY) -m pytest -q tests/cloud -p no:xdist -s
 
-lint: $(STAMP) ## ruff + mypy (strict on the package)
+lint: $(STAMP) ## ruff + mypy (strict on the package) + import-linter (the layering contracts)
 	$(VENV)/bin/ruff check shared tests bench functions
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 soak: $(STAMP) ## Fault-injection soak: a sample season under random faults vs a clean run
 	$(PY) bench/soak.py $(SOAK_ARGS)
@@ -60,4 +61,4 @@ bench: $(STAMP) ## Benchmark: four sample seasons, batched vs per-date backfill 
 	$(PY) bench/backfill.py $(BENCH_ARGS)
 
 clean: ## Remove the local home (.backcourt/) and caches
-	rm -rf .backcourt .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .backcourt .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -69,7 +69,7 @@ from typing import Any
 from backcourt.adapters.local.bucket import FolderBucket
 from backcourt.adapters.local.duckdb_warehouse import DuckDBWarehouse
 from backcourt.adapters.local.sqlite_status import SqliteStatusStore
-from backcourt.bootstrap import OffsetClock, Services, build
+from backcourt.bootstrap import OffsetClock, build
 from backcourt.config import load_settings
 from backcourt.domain import registry
 from backcourt.domain.errors import TransientError
@@ -77,7 +77,7 @@ from backcourt.domain.messages import WorkMessage, parse_message
 from backcourt.domain.registry import Phase
 from backcourt.domain.schema import Table
 from backcourt.domain.status import DONE, State, Verdict
-from backcourt.ports import RowsSource, SqlSource, Warehouse, WriteResult
+from backcourt.ports import RowsSource, Services, SqlSource, Warehouse, WriteResult
 
 DEFAULT_SEED = 20261129
 DEFAULT_RATE = 0.12
@@ -414,7 +414,7 @@ class Soak:
 
     def retry_failed(self) -> int:
         """``backcourt retry-failed`` on every phase; the attempts it wipes count as retries."""
-        from backcourt.commands.ops import retry_failed
+        from backcourt.services.ops import retry_failed
 
         with opened(self.home) as s:
             failed = [d for d in s.status.list(None, *_bounds(self.season))

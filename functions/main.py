@@ -10,7 +10,8 @@
                 dates once and starts a ``daily`` workflow execution with explicit dates.
 
 Module scope defines functions only: adapters are built on first use through
-``backcourt.bootstrap.build(load_settings())`` and cached per process.
+``backcourt.bootstrap.RUNTIME`` (``build(load_settings())``, cached per process). This file
+reaches the adapters only through ``backcourt.bootstrap`` (tests/unit/test_layering.py).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import functions_framework
 from cloudevents.http import CloudEvent
 from flask import Request
 
-from backcourt.bootstrap import Services
+from backcourt.bootstrap import RUNTIME
 from backcourt.config import load_settings
 from backcourt.domain.dates import parse_date
 from backcourt.domain.errors import BadInput, TerminalError
@@ -35,7 +36,8 @@ from backcourt.domain.ids import season_bounds
 from backcourt.domain.messages import parse_message
 from backcourt.domain.status import RunRecord
 from backcourt.logs import configure_logging
-from backcourt.services import cloud, protocol
+from backcourt.ports import Services
+from backcourt.services import protocol
 
 configure_logging(logging.INFO)  # JSON lines for Cloud Logging when K_SERVICE is set
 log = logging.getLogger("backcourt.functions")
@@ -47,26 +49,26 @@ MAX_RECORDED_PAYLOAD = 4096
 
 def set_services(services: Services | None) -> None:
     """Use these adapters instead of building them (tests); None goes back to building."""
-    cloud.RUNTIME.overrides.pop("services", None)
+    RUNTIME.overrides.pop("services", None)
     if services is not None:
-        cloud.RUNTIME.overrides["services"] = services
+        RUNTIME.overrides["services"] = services
 
 
 def set_executions_client(client: Any | None) -> None:
     """Use this Workflows ExecutionsClient (tests); None creates the real one on each tick."""
-    cloud.RUNTIME.overrides.pop("executions", None)
+    RUNTIME.overrides.pop("executions", None)
     if client is not None:
-        cloud.RUNTIME.overrides["executions"] = client
+        RUNTIME.overrides["executions"] = client
 
 
 def get_services() -> Services:
     """The adapters of this process, built once per settings (tables ensured once)."""
-    return cloud.RUNTIME.services(load_settings())
+    return RUNTIME.services(load_settings())
 
 
 def close_all() -> None:
     """Close every cached set of adapters (tests, shutdown)."""
-    cloud.RUNTIME.close_all()
+    RUNTIME.close_all()
 
 
 def _record_failure(command: str, run_id: str, error: str, payload: bytes,
@@ -265,8 +267,6 @@ def start_daily(event: CloudEvent) -> None:
     ``daily`` workflow with them."""
     dates = protocol.resolve_daily(_tick_time(event))
     argument = {**dates, "trigger_event": _event_id(event)}
-    from backcourt.adapters.gcp.workflows_executions import WorkflowStarter
-
-    starter = WorkflowStarter(_workflow_path(), client=cloud.RUNTIME.overrides.get("executions"))
+    starter = RUNTIME.workflow_starter(_workflow_path())
     name = starter.start(argument)
     log.info("started daily workflow %s with %s", name, json.dumps(argument))

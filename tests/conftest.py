@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from backcourt.bootstrap import Services, build
+from backcourt.bootstrap import build
 from backcourt.config import load_settings
+from backcourt.ports import Services
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "nba"

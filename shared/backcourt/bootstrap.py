@@ -1,16 +1,23 @@
-"""The composition root: settings → adapters. The only module that knows both worlds."""
+"""The composition root: settings → adapters. The only module that knows both worlds.
+
+The CLI (``backcourt.cli``, ``backcourt.commands``) and the Cloud Functions
+(``functions/main.py``) reach the adapters only through here: ``build`` for the ports,
+``RUNTIME`` for the functions' per-process cache and the Workflows executions client.
+"""
 
 from __future__ import annotations
 
-import os
-import socket
-from concurrent.futures import Executor
-from dataclasses import dataclass
+import threading
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from backcourt.config import Settings
 from backcourt.domain.errors import BadInput
-from backcourt.ports import Bucket, Clock, StatusStore, Warehouse
+from backcourt.domain.registry import PROCESSORS
+from backcourt.ports import Clock, Services
+
+if TYPE_CHECKING:
+    from backcourt.adapters.gcp.workflows_executions import WorkflowStarter
 
 
 class SystemClock:
@@ -33,29 +40,6 @@ class OffsetClock(SystemClock):
     def advance(self, by: timedelta) -> None:
         """Move this clock forward."""
         self.offset += by
-
-
-@dataclass
-class Services:
-    """Adapters wired for one process."""
-
-    settings: Settings
-    warehouse: Warehouse
-    status: StatusStore
-    bucket: Bucket
-    clock: Clock
-    cpu_pool: Executor | None = None
-    """Where phase-2 loaders run: None, in the calling thread; the local runner sets a process
-    pool for large backfills (``backcourt.services.cpu_pool``)."""
-
-    def owner(self) -> str:
-        """Lease owner id of this process: ``host:pid``."""
-        return f"{socket.gethostname()}:{os.getpid()}"
-
-    def close(self) -> None:
-        """Release connections."""
-        self.warehouse.close()
-        self.status.close()
 
 
 def build(settings: Settings, clock: Clock | None = None) -> Services:
@@ -97,3 +81,44 @@ def _build_gcp(settings: Settings, clock: Clock | None) -> Services:
         bucket=GcsBucket(cfg.project, cfg.bucket),
         clock=clock or SystemClock(),
     )
+
+
+class Runtime:
+    """Per-process state of the functions: adapters built once per settings, and test
+    overrides. Kept here (not in ``functions/main.py``) because functions-framework may load
+    that file more than once in a process."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.cache: dict[Settings, Services] = {}
+        self.overrides: dict[str, Any] = {}
+
+    def services(self, settings: Settings) -> Services:
+        """The override, or the adapters of these settings (built once; tables ensured)."""
+        if "services" in self.overrides:
+            found: Services = self.overrides["services"]
+            return found
+        with self.lock:
+            if settings not in self.cache:
+                services = build(settings)
+                services.warehouse.ensure_tables([p.table for p in PROCESSORS])
+                self.cache[settings] = services
+            return self.cache[settings]
+
+    def close_all(self) -> None:
+        """Close every cached set of adapters."""
+        with self.lock:
+            for services in self.cache.values():
+                services.close()
+            self.cache.clear()
+
+    def workflow_starter(self, workflow: str) -> WorkflowStarter:
+        """Start, read and cancel executions of ``workflow`` (``projects/…/workflows/…``) with
+        the real Executions client, or the test override (``overrides["executions"]``)."""
+        from backcourt.adapters.gcp.workflows_executions import WorkflowStarter
+
+        return WorkflowStarter(workflow, client=self.overrides.get("executions"))
+
+
+RUNTIME = Runtime()
+"""The process's runtime state (empty until a function runs)."""

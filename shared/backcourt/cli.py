@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
@@ -15,18 +14,29 @@ from typing import Annotated, Any
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from backcourt.bootstrap import Services, build
-from backcourt.config import load_settings
+from backcourt.commands import ops, plan, report
+from backcourt.commands.common import (
+    HomeOpt,
+    SeasonsOpt,
+    console,
+    err,
+    home_settings,
+    open_services,
+    parse_phases,
+    parse_seasons,
+    parse_window,
+    set_home,
+)
 from backcourt.domain import registry
 from backcourt.domain.dates import parse_date
 from backcourt.domain.errors import BackcourtError, BadInput
-from backcourt.domain.ids import season_of, season_start_year
-from backcourt.domain.registry import PHASE_ORDER, Phase
+from backcourt.domain.ids import season_of
+from backcourt.domain.registry import Phase
 from backcourt.domain.status import GateVerdict, State, Verdict
+from backcourt.ports import Services
 from backcourt.services import backfill as bf
 from backcourt.services.calendar import season_calendar
 from backcourt.services.plan import Window
@@ -35,15 +45,6 @@ from backcourt.services.report import gate_summary, matrix, not_expected_spans, 
 app = typer.Typer(help="backcourt: schedule-aware NBA props pipeline (embedded default).",
                   pretty_exceptions_enable=False,
                   no_args_is_help=True, add_completion=False)
-# A pipe or a CI log gets 120 columns rather than rich's 80, so the matrix never truncates.
-console = Console(width=None if sys.stdout.isatty() else 120)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
-_state: dict[str, Path | None] = {"home": None}
-
-HomeOpt = Annotated[Path | None, typer.Option("--home", help="Home folder (BACKCOURT_HOME; "
-                                               "default .backcourt/).")]
-SeasonsOpt = Annotated[list[str], typer.Option("--season", help="Season, e.g. 2024-25; repeat "
-                                                "for several.")]
 VERDICT_STYLE = {Verdict.PASS: "green", Verdict.WARN: "yellow", Verdict.BLOCK: "bold red"}
 
 
@@ -51,46 +52,17 @@ VERDICT_STYLE = {Verdict.PASS: "green", Verdict.WARN: "yellow", Verdict.BLOCK: "
 def _main(home: HomeOpt = None, verbose: Annotated[bool, typer.Option("-v")] = False) -> None:
     from backcourt.logs import configure_logging
 
-    _state["home"] = home
+    set_home(home)
     configure_logging(logging.INFO if verbose else logging.WARNING)
-
-
-@contextmanager
-def _services() -> Iterator[Services]:
-    services = build(load_settings(_state["home"]))
-    try:
-        yield services
-    finally:
-        services.close()
-
-
-def _seasons(values: Sequence[str]) -> list[str]:
-    if not values:
-        raise BadInput("give at least one --season (e.g. --season 2024-25)")
-    for s in values:
-        season_start_year(s)
-    return list(dict.fromkeys(values))
-
-
-def _phases(values: Sequence[str] | None) -> list[Phase]:
-    present = registry.phases_present()
-    if not values:
-        return list(present)
-    chosen = {registry.parse_phase(v) for v in values}
-    missing = [p.value for p in chosen if p not in present]
-    if missing:
-        raise BadInput(f"phase {', '.join(missing)} has no processors yet; available: "
-                       f"{', '.join(p.value for p in present)}")
-    return [p for p in PHASE_ORDER if p in chosen]
 
 
 @app.command()
 def calendar(season: Annotated[str, typer.Option("--season")],
              as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Print a season's calendar: every date typed from the schedule table, with its games."""
-    with _services() as s:
+    with open_services() as s:
         s.warehouse.ensure_tables([p.table for p in registry.PROCESSORS])
-        cal = season_calendar(s.warehouse, _seasons([season])[0])
+        cal = season_calendar(s.warehouse, parse_seasons([season])[0])
     if not cal.days:
         raise BadInput(f"no schedule loaded for {season}: run `backcourt sample-data --season "
                        f"{season}` (or ingest a schedule) and `backcourt backfill --season "
@@ -123,21 +95,23 @@ def sample_data(season: SeasonsOpt,
     """Write a deterministic synthetic league in the real raw formats into the bucket."""
     from backcourt.sample import generate_season
 
-    with _services() as s:
-        for name in _seasons(season):
+    settings = home_settings()
+    with open_services(settings) as s:
+        for name in parse_seasons(season):
             with console.status(f"generating {name}…"):
                 summary = generate_season(s.bucket, name, seed=seed)
             console.print(f"[green]✓[/] {name}: {summary.games} games on {summary.dates} dates, "
-                          f"{sum(summary.files.values())} files → {s.settings.local.bucket_path}")
+                          f"{sum(summary.files.values())} files → {settings.local.bucket_path}")
 
 
 @app.command()
 def ingest(files: Annotated[list[Path], typer.Argument(help="Raw files to ingest.")]) -> None:
     """Detect each file's format from its content and put it where phase 2 finds it."""
     from backcourt.services.ingest import ingest_file
+    from backcourt.services.ops import invalidate_raw_date
 
     failed = 0
-    with _services() as s:
+    with open_services() as s:
         for path in files:
             try:
                 res = ingest_file(s.bucket, path)
@@ -148,24 +122,12 @@ def ingest(files: Annotated[list[Path], typer.Argument(help="Raw files to ingest
                 continue
             stale = 0
             if res.game_date is not None:  # that date and what its lookbacks reach are stale
-                stale = _invalidate_raw_date(s, res.game_date)
+                stale = invalidate_raw_date(s, res.game_date)
             console.print(f"[green]✓[/] {path} → {res.dest} ({res.source})"
                           + (f"; {stale} processor-date(s) from {res.game_date} on marked for "
                              "recompute" if stale else ""))
     if failed:
         raise typer.Exit(2)
-
-
-def _invalidate_raw_date(s: Services, day: date) -> int:
-    """Mark ``day``'s phase-2 outputs stale, and every later output whose lookback reads them."""
-    from backcourt.commands.ops import invalidate
-
-    marked: dict[str, set[date]] = {}
-    for p in registry.of_phase(Phase.RAW):
-        if p.name != "schedule":
-            for name, days in invalidate(s, p.name, day, day).items():
-                marked.setdefault(name, set()).update(days)
-    return sum(len(v) for v in marked.values())
 
 
 class _RichProgress(bf.Progress):
@@ -212,15 +174,13 @@ def backfill(
         "estimate is above this (see `backcourt plan`).")] = None,
 ) -> None:
     """Run phases over seasons: plan from status, process, gate, next phase. Resumable."""
-    window = _window(start, end)
-    seasons = _seasons(season)
-    phases = _phases(phase)
+    window = parse_window(start, end)
+    seasons = parse_seasons(season)
+    phases = parse_phases(phase)
     run_id = bf.new_run_id()
-    with _services() as s:
+    with open_services() as s:
         if max_cost is not None:
-            from backcourt.commands.plan import check_budget
-
-            check_budget(s, seasons, phases, window, force, max_cost)
+            plan.check_budget(s, seasons, phases, window, force, max_cost)
         err.print(f"run {run_id} (stop it with `backcourt cancel {run_id}`)", highlight=False)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("dates"), TimeElapsedColumn(), console=console) as bar:
@@ -259,25 +219,16 @@ def _report_run(result: bf.BackfillResult) -> None:
     raise typer.Exit(1)
 
 
-def _window(start: str | None, end: str | None) -> Window:
-    """The --start/--end window (BadInput when start is after end)."""
-    window = Window(parse_date(start, what="--start") if start else None,
-                    parse_date(end, what="--end") if end else None)
-    if window.start and window.end and window.start > window.end:
-        raise BadInput(f"--start {window.start} is after --end {window.end}")
-    return window
-
-
 @app.command()
 def status(season: SeasonsOpt, as_json: Annotated[bool, typer.Option("--json")] = False,
            phase: Annotated[str | None, typer.Option(
                "--phase", help="Only this phase; 5B adds prediction quality.")] = None) -> None:
     """The coverage matrix: per processor and season, complete/expected dates and the rest."""
-    only = _phases([phase])[0] if phase else None
+    only = parse_phases([phase])[0] if phase else None
     procs = registry.of_phase(only) if only else registry.PROCESSORS
-    with _services() as s:
+    with open_services() as s:
         s.warehouse.ensure_tables([p.table for p in registry.PROCESSORS])
-        cals = [season_calendar(s.warehouse, x) for x in _seasons(season)]
+        cals = [season_calendar(s.warehouse, x) for x in parse_seasons(season)]
         cells = matrix(s.status, s.warehouse, cals, procs)
         quality = ({c.season: _quality(s, c) for c in cals if c.days}
                    if only is Phase.GRADING else {})
@@ -380,11 +331,11 @@ def validate(phase: Annotated[str, typer.Option("--phase")], season: SeasonsOpt,
     """Run the gate for a phase now and print its verdict per date with reasons."""
     from backcourt.services.gate import Gate
 
-    ph = _phases([phase])[0]
+    ph = parse_phases([phase])[0]
     window = Window(parse_date(start) if start else None, parse_date(end) if end else None)
-    with _services() as s:
+    with open_services() as s:
         s.warehouse.ensure_tables([p.table for p in registry.PROCESSORS])
-        cals = [season_calendar(s.warehouse, x) for x in _seasons(season)]
+        cals = [season_calendar(s.warehouse, x) for x in parse_seasons(season)]
         procs = registry.of_phase(ph)
         days = sorted({d for c in cals for p in procs for d in window.clip(c.expected_dates(p))})
         verdicts = Gate(s.warehouse, s.status, s.settings.thresholds).validate(ph, cals, days)
@@ -407,7 +358,7 @@ def why_cmd(processor: str, day: Annotated[str, typer.Argument(metavar="DATE")])
     """Explain one cell of the status matrix from stored facts."""
     proc = registry.get(processor)
     d = parse_date(day)
-    with _services() as s:
+    with open_services() as s:
         s.warehouse.ensure_tables([p.table for p in registry.PROCESSORS])
         cal = season_calendar(s.warehouse, season_of(d))
         lines = why(s.status, cal, proc, d)
@@ -418,7 +369,7 @@ def why_cmd(processor: str, day: Annotated[str, typer.Argument(metavar="DATE")])
 @app.command()
 def sql(query: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Query the local warehouse (BigQuery dialect, e.g. nba_analytics.player_game_summary)."""
-    with _services() as s:
+    with open_services() as s:
         rows = s.warehouse.query(query)
     if as_json:
         console.print_json(json.dumps(rows, default=str))
@@ -432,19 +383,11 @@ def sql(query: str, as_json: Annotated[bool, typer.Option("--json")] = False) ->
     console.print(f"{len(rows)} row(s)" + (" (first 500 shown)" if len(rows) > 500 else ""))
 
 
-def _register_command_modules() -> None:
-    """Commands that live in ``backcourt.commands.<name>`` add themselves via ``register(app)``."""
-    import importlib
-    import pkgutil
-
-    from backcourt import commands
-
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"backcourt.commands.{info.name}").register(app)
-
-
-_register_command_modules()
+COMMAND_MODULES = (ops, plan, report)
+"""The commands kept in ``backcourt.commands``; each adds itself to the app with
+``register(app)``."""
+for _module in COMMAND_MODULES:
+    _module.register(app)
 
 
 def main() -> None:

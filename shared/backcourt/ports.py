@@ -2,12 +2,15 @@
 
 ``Warehouse`` (DuckDB locally, BigQuery in the cloud), ``StatusStore`` (SQLite / Firestore),
 ``Bucket`` (a folder / GCS) and ``Clock``. Adapters live in ``backcourt.adapters``; the
-composition root ``backcourt.bootstrap`` picks them.
+composition root ``backcourt.bootstrap`` picks them and hands them to the services as one
+``Services``, with the settings the services read (``ServiceSettings``).
 """
 
 from __future__ import annotations
 
 import builtins
+import os
+import socket
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -16,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from backcourt.domain.schema import Table
 from backcourt.domain.status import GateVerdict, Outcome, PartitionStatus, RunRecord, State
+from backcourt.domain.thresholds import Thresholds
 
 
 @dataclass(frozen=True)
@@ -303,3 +307,80 @@ class ComputeContext:
     pool: Executor | None = None
     """Worker processes for the unit's pure-Python work (the local runner's pool for large
     runs, ``backcourt.services.cpu_pool``); None: do it in the calling thread."""
+
+
+class ServiceSettings(Protocol):
+    """The settings the services read, and nothing else: ``backcourt.config.Settings`` is one.
+
+    The services see the settings only as ``Services.settings``; how they are loaded (the
+    environment) and the adapters' own configuration (paths, projects, endpoints) stay with
+    ``backcourt.config`` and ``backcourt.bootstrap``.
+    """
+
+    @property
+    def backend(self) -> str:
+        """``local`` (the embedded default) or ``gcp``."""
+        ...
+
+    @property
+    def workers(self) -> int:
+        """Threads running units of work at once."""
+        ...
+
+    @property
+    def cpu_processes(self) -> int:
+        """Worker processes for pure-Python work in large local runs (below 2: none)."""
+        ...
+
+    @property
+    def chunk_days(self) -> int:
+        """Dates per unit of work for a backfill."""
+        ...
+
+    @property
+    def lease_ttl_s(self) -> int:
+        """Lease length in seconds."""
+        ...
+
+    @property
+    def max_shrink(self) -> float:
+        """Largest allowed drop of a date's row count before a write is refused."""
+        ...
+
+    @property
+    def query_timeout_s(self) -> float:
+        """Deadline of one warehouse query."""
+        ...
+
+    @property
+    def thresholds(self) -> Thresholds:
+        """Gate thresholds."""
+        ...
+
+    @property
+    def price_per_tib_usd(self) -> float:
+        """BigQuery on-demand price per TiB processed (plans and ``--max-cost``)."""
+        ...
+
+
+@dataclass
+class Services:
+    """Adapters wired for one process (``backcourt.bootstrap.build`` makes them)."""
+
+    settings: ServiceSettings
+    warehouse: Warehouse
+    status: StatusStore
+    bucket: Bucket
+    clock: Clock
+    cpu_pool: Executor | None = None
+    """Where phase-2 loaders run: None, in the calling thread; the local runner sets a process
+    pool for large backfills (``backcourt.services.cpu_pool``)."""
+
+    def owner(self) -> str:
+        """Lease owner id of this process: ``host:pid``."""
+        return f"{socket.gethostname()}:{os.getpid()}"
+
+    def close(self) -> None:
+        """Release connections."""
+        self.warehouse.close()
+        self.status.close()

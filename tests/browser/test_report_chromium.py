@@ -18,11 +18,12 @@ from typing import Any
 
 import pytest
 
-from backcourt.bootstrap import Services, build
+from backcourt.bootstrap import build
 from backcourt.config import load_settings
 from backcourt.domain import registry
 from backcourt.domain.registry import Phase
 from backcourt.domain.status import State
+from backcourt.ports import Services
 from backcourt.services import html_report
 from backcourt.services.backfill import Runner
 from backcourt.services.plan import Window

@@ -26,8 +26,9 @@ from cloudevents.http import CloudEvent  # noqa: E402
 
 import main  # noqa: E402  (functions/main.py, found through the path above)
 from backcourt.adapters.local.bucket import FolderBucket  # noqa: E402
-from backcourt.bootstrap import Services, SystemClock  # noqa: E402
+from backcourt.bootstrap import SystemClock  # noqa: E402
 from backcourt.config import load_settings  # noqa: E402
+from backcourt.ports import Services  # noqa: E402
 
 
 def _services() -> Services:
@@ -59,7 +60,7 @@ def _services() -> Services:
 
 
 def _wired() -> None:
-    if "services" not in main.cloud.RUNTIME.overrides:
+    if "services" not in main.RUNTIME.overrides:
         main.set_services(_services())
 
 

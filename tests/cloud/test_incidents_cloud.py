@@ -57,12 +57,12 @@ from faults import (  # noqa: E402
 )
 
 from backcourt.adapters.local.bucket import FolderBucket  # noqa: E402
-from backcourt.bootstrap import OffsetClock, Services  # noqa: E402
+from backcourt.bootstrap import OffsetClock  # noqa: E402
 from backcourt.config import load_settings  # noqa: E402
 from backcourt.domain.messages import parse_message  # noqa: E402
 from backcourt.domain.registry import Phase, of_phase  # noqa: E402
 from backcourt.domain.status import State  # noqa: E402
-from backcourt.ports import StatusStore  # noqa: E402
+from backcourt.ports import Services, StatusStore  # noqa: E402
 from backcourt.services import protocol  # noqa: E402
 from backcourt.services.backfill import Runner  # noqa: E402
 from backcourt.services.plan import Window  # noqa: E402

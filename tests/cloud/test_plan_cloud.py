@@ -23,10 +23,11 @@ from typing import Any
 
 import pytest
 
-from backcourt.bootstrap import Services, build
+from backcourt.bootstrap import build
 from backcourt.config import load_settings
 from backcourt.domain import registry
 from backcourt.domain.registry import Phase
+from backcourt.ports import Services
 from backcourt.services.calendar import calendars
 from backcourt.services.cost import MIB, tables_referenced
 from backcourt.services.plan import Window, plan_processor

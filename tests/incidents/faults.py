@@ -32,12 +32,20 @@ from typing import Any
 from backcourt.adapters.local.bucket import FolderBucket
 from backcourt.adapters.local.duckdb_warehouse import DuckDBWarehouse
 from backcourt.adapters.local.sqlite_status import SqliteStatusStore
-from backcourt.bootstrap import OffsetClock, Services, SystemClock
+from backcourt.bootstrap import OffsetClock, SystemClock
 from backcourt.config import Settings, load_settings
 from backcourt.domain import registry
 from backcourt.domain.errors import TransientError
 from backcourt.domain.schema import Table
-from backcourt.ports import Clock, RowsSource, SqlSource, StatusStore, Warehouse, WriteResult
+from backcourt.ports import (
+    Clock,
+    RowsSource,
+    Services,
+    SqlSource,
+    StatusStore,
+    Warehouse,
+    WriteResult,
+)
 from backcourt.sources.layout import RAW, SOURCES
 
 HERE = Path(__file__).resolve().parent
@@ -284,7 +292,7 @@ def resume_after_lease_expiry(services: Services, clock: OffsetClock, phase: str
     """The cloud path's recovery of a killed worker: move the clock past the lease TTL, plan the
     phase again (the plan must hand out ``processor`` once more) and process every unit."""
     from backcourt.domain.messages import parse_message
-    from backcourt.services import cloud, protocol
+    from backcourt.services import protocol
 
     clock.advance(timedelta(seconds=services.settings.lease_ttl_s + 1))
     again = protocol.plan_phase(services, phase, start=start, end=end, run_id="resume")
@@ -350,7 +358,7 @@ def worker_main(argv: Sequence[str]) -> int:
     the status store is Firestore (``FIRESTORE_EMULATOR_HOST``), else the home's SQLite file.
     """
     from backcourt.domain.messages import parse_message
-    from backcourt.services import cloud, protocol
+    from backcourt.services import protocol
 
     home, marker, hang_table, where, body = argv[:5]
     prefix = argv[5] if len(argv) > 5 else ""

@@ -43,12 +43,12 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from backcourt import cli
-from backcourt.bootstrap import Services
 from backcourt.domain import registry
 from backcourt.domain.dates import date_range
 from backcourt.domain.messages import MAX_MESSAGE_BYTES
 from backcourt.domain.registry import Phase
 from backcourt.domain.status import State
+from backcourt.ports import Services
 from backcourt.services import protocol
 from backcourt.services.backfill import Runner
 from backcourt.services.plan import Window

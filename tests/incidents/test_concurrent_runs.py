@@ -27,10 +27,10 @@ from typing import Any
 import pytest
 from faults import faulty_on, services_on
 
-from backcourt.bootstrap import Services
 from backcourt.domain.messages import make_message
 from backcourt.domain.registry import Phase, of_phase
 from backcourt.domain.status import State
+from backcourt.ports import Services
 from backcourt.services import protocol
 from backcourt.services.backfill import Runner
 from backcourt.services.plan import Window

@@ -26,10 +26,11 @@ from typing import Any
 import pytest
 from faults import FaultyWarehouse, deliver, faulty_on, functions_main, pubsub_event, rows
 
-from backcourt.bootstrap import Services
+from backcourt.bootstrap import RUNTIME
 from backcourt.domain.registry import Phase, of_phase
 from backcourt.domain.status import State
-from backcourt.services import cloud, protocol
+from backcourt.ports import Services
+from backcourt.services import protocol
 from backcourt.services.backfill import Runner
 from backcourt.services.plan import Window
 
@@ -139,7 +140,7 @@ def test_a_failed_delivery_and_its_redeliveries_count_two_attempts(
     home = make_home([FRESH[0]], "flaky")
     s, wh = faulty_on(home)
     main = functions_main()
-    previous = cloud.RUNTIME.overrides.get("services")
+    previous = RUNTIME.overrides.get("services")
     main.set_services(s)
     try:
         Runner(s).backfill([SEASON], [Phase.RAW], Window(FRESH[0], FRESH[0]))

@@ -23,10 +23,10 @@ from pathlib import Path
 import pytest
 from faults import FIXTURES_NBA, faulty_on, rows, services_on
 
-from backcourt.bootstrap import Services
 from backcourt.domain.calendar import ScheduledGame
 from backcourt.domain.registry import Phase
 from backcourt.domain.status import State, Verdict
+from backcourt.ports import Services
 from backcourt.services.backfill import Runner
 from backcourt.services.calendar import games_between, season_calendar
 from backcourt.services.plan import Window

@@ -21,11 +21,11 @@ from faults import FaultyWarehouse, deliver, faulty_on, functions_main, rows, se
 from typer.testing import CliRunner
 
 from backcourt import cli
-from backcourt.bootstrap import Services
 from backcourt.domain.errors import TerminalError
 from backcourt.domain.messages import parse_message
 from backcourt.domain.registry import Phase, of_phase
 from backcourt.domain.status import MAX_ATTEMPTS, State
+from backcourt.ports import Services
 from backcourt.services import protocol
 from backcourt.services.backfill import Runner
 from backcourt.services.plan import Window

@@ -24,11 +24,10 @@ from typer.testing import CliRunner
 
 from backcourt import cli
 from backcourt.adapters.local.duckdb_warehouse import DuckDBWarehouse
-from backcourt.bootstrap import Services
 from backcourt.domain import registry
 from backcourt.domain.registry import Phase
 from backcourt.domain.status import State
-from backcourt.ports import RowsSource
+from backcourt.ports import RowsSource, Services
 from backcourt.services.backfill import Runner
 from backcourt.services.calendar import games_between
 from backcourt.services.plan import Window

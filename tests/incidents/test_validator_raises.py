@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 from faults import BrokenQueries, FaultyWarehouse, faulty_on, rows
 
-from backcourt.bootstrap import Services
 from backcourt.domain import registry
 from backcourt.domain.errors import TransientError
 from backcourt.domain.registry import Phase
 from backcourt.domain.status import State, Verdict
+from backcourt.ports import Services
 from backcourt.services.backfill import Runner
 from backcourt.services.gate import Gate
 from backcourt.services.plan import Window

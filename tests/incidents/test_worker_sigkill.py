@@ -42,7 +42,7 @@ from faults import (
     services_on,
 )
 
-from backcourt.bootstrap import OffsetClock, Services, build
+from backcourt.bootstrap import OffsetClock, build
 from backcourt.config import load_settings
 from backcourt.domain import registry
 from backcourt.domain.calendar import SeasonCalendar
@@ -50,6 +50,7 @@ from backcourt.domain.dates import date_range
 from backcourt.domain.messages import parse_message
 from backcourt.domain.registry import Phase
 from backcourt.domain.status import State, Verdict
+from backcourt.ports import Services
 from backcourt.services import protocol
 from backcourt.services.backfill import Runner
 from backcourt.services.calendar import games_between, season_calendar

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from backcourt import cli
 from backcourt.adapters.local.bucket import FolderBucket
+from backcourt.commands import common
 from backcourt.config import load_settings
 from backcourt.domain import registry
 from backcourt.sources.layout import schedule_path
@@ -47,8 +48,12 @@ def run_main(args: list[str], monkeypatch: pytest.MonkeyPatch,
         (exit code, stdout, stderr) with plain text (no colour, no wrapping).
     """
     monkeypatch.setattr(sys, "argv", ["backcourt", *args])
-    monkeypatch.setattr(cli, "console", Console(width=10_000, color_system=None))
-    monkeypatch.setattr(cli, "err", Console(stderr=True, width=10_000, color_system=None))
+    out_console = Console(width=10_000, color_system=None)
+    err_console = Console(stderr=True, width=10_000, color_system=None)
+    for module in (cli, common, *cli.COMMAND_MODULES):  # each binds the consoles it prints to
+        monkeypatch.setattr(module, "console", out_console)
+        if hasattr(module, "err"):
+            monkeypatch.setattr(module, "err", err_console)
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_info:
         cli.main()

@@ -24,13 +24,14 @@ from typing import Any
 import pytest
 
 from backcourt.adapters.local.bucket import FolderBucket
-from backcourt.bootstrap import Services, build
+from backcourt.bootstrap import build
 from backcourt.config import load_settings
 from backcourt.domain import registry
 from backcourt.domain.dates import date_range
 from backcourt.domain.errors import BadInput, MalformedRawFile, TerminalError
 from backcourt.domain.registry import Phase
 from backcourt.domain.status import State
+from backcourt.ports import Services
 from backcourt.services import backfill, cpu_pool
 from backcourt.services.backfill import BackfillResult, Runner
 from backcourt.services.calendar import games_between

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from backcourt.adapters.local.bucket import FolderBucket
-from backcourt.bootstrap import Services, build
+from backcourt.bootstrap import build
 from backcourt.config import load_settings
 from backcourt.domain.dates import date_range
 from backcourt.domain.registry import Phase
+from backcourt.ports import Services
 from backcourt.services.backfill import Runner
 from backcourt.services.plan import Window
 from backcourt.sources.layout import RAW, SOURCES

@@ -9,11 +9,12 @@ from datetime import date, timedelta
 import jsonschema
 import pytest
 
-from backcourt.bootstrap import Services, build
+from backcourt.bootstrap import build
 from backcourt.config import load_settings
 from backcourt.domain import registry
 from backcourt.domain.registry import Phase
 from backcourt.domain.status import State, Verdict
+from backcourt.ports import Services
 from backcourt.sample import generate_season
 from backcourt.services.backfill import BackfillResult, Runner
 from backcourt.services.exports import KINDS, export_path, load_schema

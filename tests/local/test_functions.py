@@ -19,11 +19,12 @@ from cloudevents.conversion import to_structured
 from cloudevents.http import CloudEvent
 from flask.testing import FlaskClient
 
-from backcourt.bootstrap import Services, build
+from backcourt.bootstrap import build
 from backcourt.config import load_settings
 from backcourt.domain.errors import TransientError
 from backcourt.domain.registry import Phase, of_phase
 from backcourt.domain.status import State
+from backcourt.ports import Services
 from backcourt.sample import generate_season
 
 pytestmark = pytest.mark.local

@@ -23,13 +23,15 @@ from typer.testing import CliRunner
 from backcourt import cli
 from backcourt.adapters.local.bucket import FolderBucket
 from backcourt.adapters.local.sqlite_status import SqliteStatusStore
-from backcourt.bootstrap import Services, build
+from backcourt.bootstrap import build
 from backcourt.config import load_settings
 from backcourt.domain import registry
 from backcourt.domain.calendar import ScheduledGame, build_calendar
 from backcourt.domain.registry import DateType, Phase
 from backcourt.domain.status import Outcome, RunRecord, State
+from backcourt.ports import Services
 from backcourt.services import backfill as bf
+from backcourt.services import runs
 from backcourt.services.plan import Window, invalidation
 from backcourt.services.process import UnitReport
 from backcourt.sources.layout import RAW, SOURCES
@@ -449,7 +451,7 @@ def test_cloud_cancel_cancels_the_execution_and_marks_its_pending_tasks(
 
     client = _Executions("ACTIVE", {"start": DAYS[0].isoformat(), "end": DAYS[2].isoformat(),
                                     "phases": ["2", "3"]})
-    done = bf.cancel_execution(cloud_store, WorkflowStarter(WORKFLOW, client=client), "exec-1",
+    done = runs.cancel_execution(cloud_store, WorkflowStarter(WORKFLOW, client=client), "exec-1",
                                "ops@laptop")
     name = f"{WORKFLOW}/executions/exec-1"
     assert client.calls == [("get", name), ("cancel", name)]
@@ -478,7 +480,7 @@ def test_cloud_cancel_of_a_finished_execution_cancels_nothing(cloud_store: Servi
     from backcourt.adapters.gcp.workflows_executions import WorkflowStarter
 
     client = _Executions("SUCCEEDED", {"season": SEASON})
-    done = bf.cancel_execution(cloud_store, WorkflowStarter(WORKFLOW, client=client),
+    done = runs.cancel_execution(cloud_store, WorkflowStarter(WORKFLOW, client=client),
                                f"{WORKFLOW}/executions/exec-2", "ops@laptop")
     assert [c[0] for c in client.calls] == ["get"]
     assert (done.state_after, done.cancelled) == ("SUCCEEDED", {})

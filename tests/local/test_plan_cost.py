@@ -22,11 +22,12 @@ from typer.testing import CliRunner
 
 from backcourt import cli
 from backcourt.adapters.local.bucket import FolderBucket
-from backcourt.bootstrap import Services, build
+from backcourt.bootstrap import build
+from backcourt.commands import common
 from backcourt.config import Settings, load_settings
 from backcourt.domain import registry
 from backcourt.domain.registry import Phase
-from backcourt.ports import Warehouse
+from backcourt.ports import Services, Warehouse
 from backcourt.services.backfill import Runner
 from backcourt.services.cost import MIB, TIB, billed_bytes, tables_referenced, usd
 from backcourt.services.plan import Window
@@ -108,7 +109,7 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[RecordedDryRuns]]
         made.append(wh)
         return replace(s, warehouse=wh)
 
-    monkeypatch.setattr(cli, "build", build_with_dry_runs)
+    monkeypatch.setattr(common, "build", build_with_dry_runs)  # what open_services builds with
     yield made
 
 

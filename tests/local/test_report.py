@@ -19,12 +19,13 @@ from flask.testing import FlaskClient
 from typer.testing import CliRunner
 
 from backcourt import cli
-from backcourt.bootstrap import Services, build
+from backcourt.bootstrap import build
 from backcourt.config import load_settings
 from backcourt.domain import registry
 from backcourt.domain.errors import BadInput
 from backcourt.domain.registry import Phase
 from backcourt.domain.status import GateVerdict, RunRecord, State, Verdict
+from backcourt.ports import Services
 from backcourt.sample import generate_season
 from backcourt.services import html_report
 from backcourt.services.backfill import Runner

@@ -1,7 +1,7 @@
 """Operations on runs and dates: ``retry-failed``, ``cancel`` and ``invalidate``.
 
 * ``retry-failed`` re-arms failed dates only (attempts back to 0), optionally one phase or one
-  processor; the next backfill retries exactly those.
+  processor; the next backfill retries exactly those (``services.ops.retry_failed``).
 * ``cancel RUN`` — embedded default: the run's record becomes ``cancelling``; the runner (any
   process) stops after the units in flight, marks the units it did not start ``cancelled`` and
   records the run ``cancelled``. Google Cloud: cancels the ``backfill`` workflow execution RUN
@@ -9,10 +9,9 @@
   Either way the next backfill re-arms the cancelled dates and resumes.
 * ``invalidate PROCESSOR --start D --end D`` marks those dates, and every downstream
   processor's dates the change reaches through its lookback, stale (pending) so the next
-  backfill recomputes them.
+  backfill recomputes them (``services.ops.invalidate``).
 
-No ``from __future__ import annotations``: typer reads the commands' annotations, and
-``SeasonsOpt`` is imported inside ``register`` (``backcourt.cli`` imports this package).
+No ``from __future__ import annotations``: typer reads the commands' annotations.
 """
 
 import getpass
@@ -22,84 +21,25 @@ from typing import Annotated, Any
 
 import typer
 
-from backcourt.bootstrap import Services
-from backcourt.domain import registry
+from backcourt.commands.common import (
+    SeasonsOpt,
+    console,
+    err,
+    home_settings,
+    open_services,
+    parse_seasons,
+)
+from backcourt.config import GcpConfig
 from backcourt.domain.dates import parse_date, runs
 from backcourt.domain.errors import BadInput
 from backcourt.domain.ids import season_of
-from backcourt.domain.status import State
-from backcourt.domain.transitions import REARM_STATES
-
-HAD_OUTPUT = frozenset({State.SUCCEEDED, State.DEGRADED})
-"""Finished states whose rows a recompute replaces (failed and blocked dates are left to
-retry-failed and the gate)."""
+from backcourt.ports import Services
+from backcourt.services.ops import invalidate, retry_failed
 
 
 def operator() -> str:
     """Who is running this command: ``user@host``."""
     return f"{getpass.getuser()}@{socket.gethostname()}"
-
-
-def retry_failed(services: Services, seasons: list[str], phase: str | None,
-                 processor: str | None) -> int:
-    """Re-arm the failed expected dates of the chosen processors; returns how many.
-
-    Dates downstream of a re-armed date that finished while it was missing (a later date's
-    lookback read the hole) are marked stale too, so the next backfill recomputes them with the
-    filled history (same reach as ``invalidate``)."""
-    from backcourt.services.calendar import season_calendar
-
-    if phase and processor:
-        proc = registry.get(processor)
-        if proc.phase is not registry.parse_phase(phase):
-            raise BadInput(f"{processor} is in phase {proc.phase.value}, not {phase}")
-    procs = ([registry.get(processor)] if processor else
-             registry.of_phase(registry.parse_phase(phase)) if phase else registry.PROCESSORS)
-    total = 0
-    services.warehouse.ensure_tables([p.table for p in registry.PROCESSORS])
-    for name in seasons:
-        cal = season_calendar(services.warehouse, name)
-        for p in procs:
-            days = cal.expected_dates(p)
-            failed = ([d.game_date for d in services.status.list([p.name], days[0], days[-1])
-                       if d.state is State.FAILED] if days else [])
-            total += services.status.reset(p.name, days, [State.FAILED])
-            for first, last in runs(failed):  # what was computed over the hole is stale
-                invalidate(services, p.name, first, last, states=HAD_OUTPUT,
-                           downstream_only=True)
-    return total
-
-
-def invalidate(services: Services, processor: str, start: date, end: date, *,
-               states: frozenset[State] = REARM_STATES,
-               downstream_only: bool = False) -> dict[str, list[date]]:
-    """Mark ``processor`` on [start, end] and what it reaches downstream stale.
-
-    Args:
-        states: only documents in these states are re-armed (default: every finished or
-            cancelled state).
-        downstream_only: leave ``processor``'s own dates alone.
-    Returns:
-        Per processor, the dates that went back to pending (dates never planned, pending or
-        running are left alone).
-    """
-    from backcourt.services.calendar import calendars
-    from backcourt.services.plan import invalidation
-    from backcourt.services.protocol import seasons_between
-
-    proc = registry.get(processor)
-    services.warehouse.ensure_tables([p.table for p in registry.PROCESSORS])
-    cals = calendars(services.warehouse, seasons_between(start, end))
-    marked: dict[str, list[date]] = {}
-    for name, days in invalidation(proc, start, end, cals).items():
-        if downstream_only and name == proc.name:
-            continue
-        docs = services.status.list([name], days[0], days[-1])
-        wanted = set(days)
-        finished = [d.game_date for d in docs if d.game_date in wanted and d.state in states]
-        if finished and services.status.mark_stale(name, finished):
-            marked[name] = sorted(finished)
-    return marked
 
 
 def _spans(days: list[date]) -> str:
@@ -109,21 +49,18 @@ def _spans(days: list[date]) -> str:
     return ", ".join(text) + (f" (+{len(spans) - 4} more)" if len(spans) > 4 else "")
 
 
-def _cloud_cancel(services: Services, run: str, workflow: str) -> Any:
+def _cloud_cancel(services: Services, cfg: GcpConfig, run: str, workflow: str) -> Any:
     """Cancel a workflow execution with the real Executions client (or the test override)."""
-    from backcourt.adapters.gcp.workflows_executions import WorkflowStarter
-    from backcourt.services.cloud import RUNTIME
+    from backcourt.bootstrap import RUNTIME
     from backcourt.services.runs import cancel_execution
 
-    cfg = services.settings.gcp
     path = f"projects/{cfg.project}/locations/{cfg.region}/workflows/{workflow}"
-    starter = WorkflowStarter(path, client=RUNTIME.overrides.get("executions"))
+    starter = RUNTIME.workflow_starter(path)
     return cancel_execution(services, starter, run, operator())
 
 
 def register(app: typer.Typer) -> None:
     """Add ``retry-failed``, ``cancel`` and ``invalidate`` to the CLI."""
-    from backcourt.cli import SeasonsOpt
 
     @app.command("retry-failed")
     def retry_failed_cmd(
@@ -132,10 +69,8 @@ def register(app: typer.Typer) -> None:
             processor: Annotated[str | None, typer.Option(
                 "--processor", help="Only this processor.")] = None) -> None:
         """Re-arm failed dates (attempts back to 0); the next backfill retries only those."""
-        from backcourt.cli import _seasons, _services, console
-
-        with _services() as s:
-            total = retry_failed(s, _seasons(season), phase, processor)
+        with open_services() as s:
+            total = retry_failed(s, parse_seasons(season), phase, processor)
         console.print(f"re-armed {total} failed date(s); run `backcourt backfill` to retry them")
 
     @app.command()
@@ -149,12 +84,12 @@ def register(app: typer.Typer) -> None:
             = "backfill") -> None:
         """Stop a run: local — after the units in flight; GCP — cancel the workflow execution.
         Work it planned but did not start is marked cancelled; the next backfill resumes it."""
-        from backcourt.cli import _services, console, err
         from backcourt.services import runs as bf
 
-        with _services() as s:
-            if s.settings.backend == "gcp":
-                done = _cloud_cancel(s, run, workflow)
+        settings = home_settings()
+        with open_services(settings) as s:
+            if settings.backend == "gcp":
+                done = _cloud_cancel(s, settings.gcp, run, workflow)
                 console.print(f"execution {done.execution}: {done.state_before} → "
                               f"{done.state_after}; {sum(done.cancelled.values())} pending "
                               "task(s) marked cancelled", highlight=False)
@@ -180,13 +115,11 @@ def register(app: typer.Typer) -> None:
             end: Annotated[str, typer.Option(help="Last date (YYYY-MM-DD).")]) -> None:
         """Mark a processor's dates and everything downstream within lookback stale, so the
         next backfill recomputes them."""
-        from backcourt.cli import _services, console
-
         first, last = parse_date(start, what="--start"), parse_date(end, what="--end")
         if first > last:
             raise BadInput(f"--start {first} is after --end {last}")
         season_of(first)
-        with _services() as s:
+        with open_services() as s:
             marked = invalidate(s, processor, first, last)
         if not marked:
             console.print(f"nothing to invalidate: {processor} has no finished date in "

@@ -4,8 +4,7 @@ The plan is the runner's own planning (``services.backfill.preview``) on a side-
 view of the status store. Against BigQuery every SQL unit is dry-run and priced
 (``services.cost``); ``backfill --max-cost`` uses the same estimate (``check_budget``).
 
-No ``from __future__ import annotations``: typer reads the command's annotations, and
-``SeasonsOpt`` is imported inside ``register`` (``backcourt.cli`` imports this package).
+No ``from __future__ import annotations``: typer reads the command's annotations.
 """
 
 import json
@@ -15,8 +14,17 @@ from typing import Annotated, Any
 
 import typer
 
-from backcourt.bootstrap import Services
+from backcourt.commands.common import (
+    SeasonsOpt,
+    console,
+    err,
+    open_services,
+    parse_phases,
+    parse_seasons,
+    parse_window,
+)
 from backcourt.domain.registry import PROCESSORS, Phase
+from backcourt.ports import Services
 from backcourt.services.cost import CostEstimate, ProcessorCost, estimate
 from backcourt.services.plan import Window
 from backcourt.services.preview import PhasePreview, ProcessorPreview, RunPreview, preview
@@ -96,8 +104,6 @@ def check_budget(services: Services, seasons: Sequence[str], phases: Sequence[Ph
     Without dry runs (the embedded default) there is no on-demand bill: the budget passes with
     a note.
     """
-    from backcourt.cli import err
-
     _, est = make_plan(services, seasons, phases, window, force)
     if not est.dry_run:
         err.print(f"--max-cost {money(max_cost)} not applied: {NO_DRY_RUN}", highlight=False)
@@ -129,8 +135,6 @@ def _left_text(p: ProcessorPreview) -> str:
 def _print_phase(ph: PhasePreview, est: CostEstimate) -> None:
     from rich import box
     from rich.table import Table
-
-    from backcourt.cli import console
 
     title = f"phase {ph.phase.value}: {ph.to_run} processor-date(s) to run"
     if ph.depends_on:
@@ -164,7 +168,6 @@ def _print_phase(ph: PhasePreview, est: CostEstimate) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add ``plan`` to the CLI."""
-    from backcourt.cli import SeasonsOpt
 
     @app.command("plan")
     def plan_cmd(
@@ -178,12 +181,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """What `backfill` would do (dates to run, done, not expected, blocked, units) and, on
         BigQuery, the bytes it would scan and their on-demand cost. Changes nothing."""
-        from backcourt.cli import _phases, _seasons, _services, _window, console
-
-        window = _window(start, end)
-        seasons = _seasons(season)
-        phases = _phases(phase)
-        with _services() as s:
+        window = parse_window(start, end)
+        seasons = parse_seasons(season)
+        phases = parse_phases(phase)
+        with open_services() as s:
             plan, est = make_plan(s, seasons, phases, window, force)
             backend = s.settings.backend
         if as_json:

@@ -1,17 +1,19 @@
 """``backcourt report``: the HTML status report as one self-contained file.
 
-No ``from __future__ import annotations`` here: typer reads the command's annotations, and
-``SeasonsOpt`` is imported inside ``register`` (``backcourt.cli`` imports this package)."""
+No ``from __future__ import annotations`` here: typer reads the command's annotations."""
 
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from backcourt.commands.common import SeasonsOpt, console, open_services
+from backcourt.domain import registry
+from backcourt.services import html_report
+
 
 def register(app: typer.Typer) -> None:
     """Add ``report`` to the ``backcourt`` app."""
-    from backcourt.cli import SeasonsOpt
 
     @app.command()
     def report(season: SeasonsOpt,
@@ -24,12 +26,8 @@ def register(app: typer.Typer) -> None:
 
 def write_report(seasons: list[str], out: Path) -> None:
     """Collect from the local (or configured) ports, render and write ``out``."""
-    from backcourt.cli import _services, console
-    from backcourt.domain import registry
-    from backcourt.services import html_report
-
     names = html_report.parse_seasons(seasons)
-    with _services() as s:
+    with open_services() as s:
         s.warehouse.ensure_tables([p.table for p in registry.PROCESSORS])
         data = html_report.collect(s.status, s.warehouse, names, now=s.clock.now(),
                                    backend=s.settings.backend)

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from backcourt.bootstrap import Services
 from backcourt.domain.errors import TransientError
 from backcourt.domain.ids import season_bounds
 from backcourt.domain.registry import PROCESSORS, Phase, of_phase
@@ -37,6 +36,7 @@ from backcourt.domain.status import (
     RunRecord,
     Verdict,
 )
+from backcourt.ports import Services
 from backcourt.services import protocol
 from backcourt.services.calendar import calendars
 from backcourt.services.cpu_pool import POOLED_PHASES, pooled

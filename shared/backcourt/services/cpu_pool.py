@@ -30,8 +30,8 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from backcourt.bootstrap import Services
 from backcourt.domain.registry import Phase
+from backcourt.ports import Services
 from backcourt.sources.loaders import DayLoad, LoadContext
 
 POOLED_PHASES = frozenset({Phase.RAW, Phase.EXPORTS})

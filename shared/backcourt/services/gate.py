@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from backcourt.config import Thresholds
 from backcourt.domain.calendar import ScheduledGame, SeasonCalendar
 from backcourt.domain.registry import BY_NAME, Expectation, Phase, Processor, of_phase
 from backcourt.domain.status import GateVerdict, State, Verdict
+from backcourt.domain.thresholds import Thresholds
 from backcourt.ports import Clock, StatusStore, Warehouse
 from backcourt.services.lookback import bootstrap_dates
 

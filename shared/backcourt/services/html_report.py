@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from backcourt.domain import registry
 from backcourt.domain.calendar import SeasonCalendar
@@ -22,10 +22,7 @@ from backcourt.domain.ids import season_start_year
 from backcourt.domain.registry import PHASE_ORDER, Processor
 from backcourt.domain.status import GateVerdict, PartitionStatus, RunRecord, State, Verdict
 from backcourt.models.quality import SystemQuality, system_quality
-from backcourt.ports import StatusStore, Warehouse
-
-if TYPE_CHECKING:
-    from backcourt.bootstrap import Services
+from backcourt.ports import Services, StatusStore, Warehouse
 
 MAX_PROBLEMS = 100
 """Non-PASS gate verdicts listed per season (newest first); the rest are counted."""

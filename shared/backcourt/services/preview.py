@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from backcourt.bootstrap import Services
+from backcourt.ports import Services
 from backcourt.domain.calendar import SeasonCalendar
 from backcourt.domain.ids import season_bounds
 from backcourt.domain.readiness import Decision, Reads, decide

@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from backcourt.bootstrap import Services
 from backcourt.domain.calendar import ScheduledGame
 from backcourt.domain.errors import BackcourtError, MalformedRawFile, TerminalError
 from backcourt.domain.registry import Expectation, Phase, Processor
 from backcourt.domain.status import Outcome, State
-from backcourt.ports import ComputeContext, RowsSource, SqlSource
+from backcourt.ports import ComputeContext, RowsSource, Services, SqlSource
 from backcourt.services.calendar import games_between
 from backcourt.services.cpu_pool import load_in, resolve
 from backcourt.sources.layout import quarantine_path

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from backcourt.bootstrap import Services
+from backcourt.ports import Services
 from backcourt.domain.calendar import SeasonCalendar
 from backcourt.domain.dates import date_range, eastern_date, runs
 from backcourt.domain.errors import BadInput, TransientError

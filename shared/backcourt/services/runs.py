@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from backcourt.bootstrap import Services
+from backcourt.ports import Services
 from backcourt.domain.errors import BadInput
 from backcourt.domain.ids import season_bounds
 from backcourt.domain.registry import PROCESSORS, Phase
