@@ -26,6 +26,7 @@ from backcourt.bootstrap import build
 from backcourt.commands import common
 from backcourt.config import Settings, load_settings
 from backcourt.domain import registry
+from backcourt.domain.ids import season_bounds
 from backcourt.domain.registry import Phase
 from backcourt.ports import Services, Warehouse
 from backcourt.services.backfill import Runner
@@ -37,7 +38,7 @@ from backcourt.sql import load_sql
 pytestmark = pytest.mark.local
 
 SEASON = "2024-25"
-FIRST, LAST = date(2024, 12, 2), date(2024, 12, 8)  # 7 game dates of the sample season
+FIRST, LAST = date(2024, 10, 22), date(2024, 10, 28)  # the first 7 days of the sample season
 W = Window(FIRST, LAST)
 RECORDED = json.loads((Path(__file__).resolve().parents[1] / "fixtures"
                        / "dry_run_bytes.json").read_text())["bytes"]
@@ -77,7 +78,7 @@ def phase2_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     bucket = load_settings(home, env={}).local.bucket_path
     shutil.copytree(sample / RAW / "nbacom_schedule", bucket / RAW / "nbacom_schedule")
     for source in SOURCES:
-        for folder in (sample / RAW / source).glob("2024-12-0*"):
+        for folder in (sample / RAW / source).glob("2024-10-2[2-8]"):
             shutil.copytree(folder, bucket / RAW / source / folder.name)
     s = build(load_settings(home, env={}))
     try:
@@ -249,8 +250,12 @@ def test_an_empty_home_plans_the_schedule_and_says_what_waits_for_it(tmp_path: P
     assert out.exit_code == 0, out.output
     phase2, phase3 = json.loads(out.stdout)["phases"]
     schedule, *others = phase2["processors"]
-    assert schedule["processor"] == "schedule" and schedule["to_run"] == 7
-    assert len(schedule["units"]) == 1  # one unit per season: never a half-loaded schedule
+    # The schedule is season-grain: a window that needs it loads the whole season, as one
+    # unit, so the calendar a lookback reads is whole and never half loaded.
+    first, last = season_bounds(SEASON)
+    assert schedule["processor"] == "schedule"
+    assert schedule["to_run"] == (last - first).days + 1
+    assert len(schedule["units"]) == 1
     assert all(p["to_run"] == 0 and "schedule" in p["depends_on"] for p in others)
     assert phase3["depends_on"] == "phase 2 gate"
 

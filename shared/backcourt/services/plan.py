@@ -163,12 +163,15 @@ class PreviewStore:
         self.overlay: dict[tuple[str, date], PartitionStatus] = {}
         self.assumed: list[GateVerdict] = []
 
-    def assume_succeeded(self, processor: str, dates: Sequence[date]) -> None:
-        """Treat these dates as succeeded (a preview's assumption about work it planned)."""
+    def assume_succeeded(self, processor: str, dates: Sequence[date],
+                         run_id: str | None = None) -> None:
+        """Treat these dates as succeeded by ``run_id`` (a preview's assumption about work it
+        planned)."""
         for day in dates:
             doc = self.get(processor, day) or PartitionStatus(processor, day, State.PENDING)
             self.overlay[(processor, day)] = PartitionStatus(
-                processor, day, State.SUCCEEDED, attempts=doc.attempts, reason="plan preview")
+                processor, day, State.SUCCEEDED, attempts=doc.attempts, run_id=run_id,
+                reason="plan preview")
 
     def assume_verdict(self, verdict: GateVerdict) -> None:
         """Treat this verdict as the newest of its (phase, date) (a preview's assumption)."""

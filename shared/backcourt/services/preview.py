@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from backcourt.ports import Services
 from backcourt.domain.calendar import SeasonCalendar
 from backcourt.domain.ids import season_bounds
 from backcourt.domain.readiness import Decision, Reads, decide
 from backcourt.domain.registry import PHASE_ORDER, Phase, Processor, of_phase
 from backcourt.domain.status import GateVerdict, PartitionStatus, State, Verdict
+from backcourt.ports import Services
 from backcourt.services import protocol
 from backcourt.services.calendar import calendars
 from backcourt.services.inputs import input_docs
@@ -92,21 +92,30 @@ def preview(services: Services, seasons: Sequence[str], phases: Sequence[Phase],
         before = [p for p in PHASE_ORDER[:PHASE_ORDER.index(phase)] if p in decided]
         pp = PhasePreview(phase, depends_on=(f"phase {before[-1].value} gate" if before
                                              else None))
-        planned = protocol.plan(view, phase, scope, force=force, run_id=PREVIEW_RUN,
-                                group="processor")
-        runs = _decide_waves(view, store, planned.waves, cals)
+        units: list[Unit] = []
+        runs: dict[str, set[date]] = {}
+        replan = False
+        while True:  # as the run does: once the schedule is loaded, plan again
+            planned = protocol.plan(view, phase, scope, force=force, run_id=PREVIEW_RUN,
+                                    group="processor")
+            for name, days in _decide_waves(store, planned.waves, cals).items():
+                runs.setdefault(name, set()).update(days)
+            units += planned.units
+            replan = replan or planned.replan
+            if not planned.replan:
+                break
         by_proc: dict[str, ProcessorPlan] = {}
-        for unit in planned.units:
+        for unit in units:
             plan = by_proc.setdefault(unit.processor.name, ProcessorPlan(unit.processor))
             plan.units.append(Unit(unit.processor, tuple(d for d in unit.days
-                                                         if d in runs[unit.processor.name])))
+                                                         if d in runs.get(unit.processor.name, ()))))
         for proc in of_phase(phase):
             plan = by_proc.get(proc.name, ProcessorPlan(proc))
             plan.units = [u for u in plan.units if u.days]
             pp.processors.append(_processor_preview(store, proc, plan, cals, window,
                                                     pp.depends_on))
         no_schedule = [c.season for c in cals if not c.days]
-        if planned.replan:
+        if replan:
             schedule_load = "the schedule is loaded (it may add or remove dates)"
         for ppr in pp.processors:
             if ppr.processor.name == "schedule":
@@ -123,7 +132,7 @@ def preview(services: Services, seasons: Sequence[str], phases: Sequence[Phase],
     return out
 
 
-def _decide_waves(view: Services, store: PreviewStore, waves: list[list[Unit]],
+def _decide_waves(store: PreviewStore, waves: list[list[Unit]],
                   cals: Sequence[SeasonCalendar]) -> dict[str, set[date]]:
     """Readiness of every planned date, level by level; the dates that would run are assumed
     to succeed and pass the gate, the others are annotated as the run would record them."""
@@ -141,7 +150,7 @@ def _decide_waves(view: Services, store: PreviewStore, waves: list[list[Unit]],
                     store.annotate(proc.name, day, State.BLOCKED, ready.reason or "")
         for unit in wave:
             ran = sorted(out.get(unit.processor.name, set()) & set(unit.days))
-            store.assume_succeeded(unit.processor.name, ran)
+            store.assume_succeeded(unit.processor.name, ran, PREVIEW_RUN)
             for day in ran:
                 store.assume_verdict(GateVerdict(unit.processor.name, day, Verdict.PASS))
     return out
