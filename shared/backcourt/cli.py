@@ -142,7 +142,7 @@ class _RichProgress(bf.Progress):
         task = self.tasks[phase]
         self.bar.update(task, total=(self.bar.tasks[task].total or 0) + total)
 
-    def unit_done(self, phase: Phase, dates: int) -> None:
+    def unit_done(self, phase: Phase, processor: str, dates: int) -> None:
         self.bar.advance(self.tasks[phase], dates)
 
     def phase_gated(self, phase: Phase, verdicts: dict[date, GateVerdict]) -> None:

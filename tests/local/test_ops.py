@@ -33,13 +33,12 @@ from backcourt.ports import Services
 from backcourt.services import backfill as bf
 from backcourt.services import runs
 from backcourt.services.plan import Window, invalidation
-from backcourt.services.process import UnitReport
 from backcourt.sources.layout import RAW, SOURCES
 
 pytestmark = pytest.mark.local
 
 SEASON = "2024-25"
-DAYS = [date(2024, 12, 2) + timedelta(days=i) for i in range(7)]
+DAYS = [date(2024, 10, 22) + timedelta(days=i) for i in range(7)]  # the first week
 W = Window(DAYS[0], DAYS[-1])
 WINDOW_ARGS = ["--start", DAYS[0].isoformat(), "--end", DAYS[-1].isoformat()]
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -197,11 +196,11 @@ class _PauseAfterFirstRawUnit(bf.Progress):
     def __init__(self) -> None:
         self.first_done = threading.Event()
         self.release = threading.Event()
-        self.done: list[UnitReport] = []
+        self.done: list[str] = []
 
-    def unit_done(self, phase: Phase, report: UnitReport) -> None:
-        self.done.append(report)
-        if report.processor != "schedule" and not self.first_done.is_set():
+    def unit_done(self, phase: Phase, processor: str, dates: int) -> None:
+        self.done.append(processor)
+        if processor != "schedule" and not self.first_done.is_set():
             self.first_done.set()
             assert self.release.wait(60), "the test never released the runner"
 
@@ -236,7 +235,7 @@ def test_cancel_stops_a_running_backfill_after_the_unit_in_flight_and_a_rerun_re
     result: bf.BackfillResult = outcome["result"]
     who = f"@{socket.gethostname()}"
     assert result.cancelled_by is not None and result.cancelled_by.endswith(who)
-    ran = [r for r in progress.done if r.processor != "schedule"]
+    ran = [r for r in progress.done if r != "schedule"]
     assert len(ran) == 1  # the unit in flight finished; nothing started after the request
     first = ran[0]
     assert [p.phase for p in result.phases] == [Phase.RAW]  # phase 3 never started
@@ -245,7 +244,7 @@ def test_cancel_stops_a_running_backfill_after_the_unit_in_flight_and_a_rerun_re
 
     raw = [p.name for p in registry.of_phase(Phase.RAW) if p.name != "schedule"]
     got = states(home, raw)
-    done = {(first.processor, d) for d in first.leased}
+    done = {(first, d) for d in DAYS[:2]}  # its first unit: 2 dates, in date order
     assert {k for k, v in got.items() if v is State.SUCCEEDED} == done
     assert {k for k, v in got.items() if v is State.CANCELLED} == {
         (p, d) for p in raw for d in DAYS} - done
@@ -257,7 +256,9 @@ def test_cancel_stops_a_running_backfill_after_the_unit_in_flight_and_a_rerun_re
         doc = s.status.get(raw[-1], DAYS[-1])
         assert doc is not None and doc.reason == f"cancelled by {result.cancelled_by} " \
                                                  f"(run {run_id})"
-        assert not [v for v in s.status.verdicts(None, DAYS[0], DAYS[-1]) if v.run_id == run_id]
+        phases = {p.value for p in Phase}  # no phase gate: the phase did not finish
+        assert not [v for v in s.status.verdicts(None, DAYS[0], DAYS[-1])
+                    if v.run_id == run_id and v.phase in phases]
     finally:
         s.close()
 
@@ -274,7 +275,7 @@ def test_cancel_stops_a_running_backfill_after_the_unit_in_flight_and_a_rerun_re
     assert set(final.values()) == {State.SUCCEEDED} and len(final) == 11 * 7
     s = services(home)
     try:
-        kept = s.status.get(first.processor, first.leased[0])
+        kept = s.status.get(first, DAYS[0])
         assert kept is not None and kept.run_id == run_id  # not recomputed
     finally:
         s.close()
@@ -344,7 +345,7 @@ def test_a_version_1_status_file_is_migrated_so_it_can_hold_cancelled(tmp_path: 
     conn = sqlite3.connect(path)
     conn.execute(V1_PARTITIONS)
     conn.execute("INSERT INTO partitions (processor, game_date, state, attempts, reason) "
-                 "VALUES ('player_props', '2024-12-02', 'pending', 1, 'stale')")
+                 "VALUES ('player_props', ?, 'pending', 1, 'stale')", (DAYS[0].isoformat(),))
     conn.execute("PRAGMA user_version = 1")
     conn.commit()
     with pytest.raises(sqlite3.IntegrityError):  # what version 1 would do with the new state
@@ -561,8 +562,10 @@ def test_invalidation_reaches_through_game_and_day_lookbacks_within_the_season()
     assert got["player_daily_cache"] == [x for x in expected if x >= d]
     assert got["exports"][-1] == cal.end
     ctx = invalidation(registry.get("upcoming_player_game_context"), d, d, [cal])
-    # a same-date upstream, but phase 4 looks 30 days back at phase 3: 30 days
-    assert ctx["player_shot_zone_analysis"] == [x for x in expected
-                                                if d <= x <= d + timedelta(days=30)]
+    # read on its own date only (phase 4 reads the context of the day it runs for)
+    assert ctx["player_shot_zone_analysis"] == [d]
+    # ...but what reads player_shot_zone_analysis reads it on its own date too, while the
+    # predictions' training reads 400 days of the feature store: the rest of the season.
+    assert ctx["player_prop_predictions"] == [x for x in expected if x >= d]
     other = build_calendar("2025-26", [])
     assert invalidation(registry.get("player_game_summary"), d, d, [other]) == {}

@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 __all__ = ["BackfillResult", "PhaseResult", "Progress", "Runner", "ScopeOutcome", "new_run_id",
            "scope_outcome"]
 
-REDELIVERY_BACKOFF_S = (0.05, 2.0)
+REDELIVERY_BACKOFF_S = (0.2, 5.0)
 """First and largest pause before a local redelivery (doubling), Pub/Sub's retry policy
 scaled down to one machine."""
 
@@ -62,8 +62,8 @@ class Progress:
     def phase_started(self, phase: Phase, dates: int) -> None:
         """A wave of a phase starts with this many processor-dates planned."""
 
-    def unit_done(self, phase: Phase, dates: int) -> None:
-        """One unit of work finished, over this many processor-dates."""
+    def unit_done(self, phase: Phase, processor: str, dates: int) -> None:
+        """One unit of a processor finished, over this many processor-dates."""
 
     def phase_gated(self, phase: Phase, verdicts: dict[date, GateVerdict]) -> None:
         """The gate decided a phase."""
@@ -270,7 +270,8 @@ class Runner:
         deliveries: dict[int, int] = {}
         not_started: list[Unit] = []
         lock = threading.Lock()
-        pool_dates = sum(len(u.days) for u in units) if phase in POOLED_PHASES else 0
+        pool_dates = (sum(len(u.days) for u in units if u.processor.name != "schedule")
+                      if phase in POOLED_PHASES else 0)  # the schedule is one season file
 
         def deliver(services: Services, unit: Unit) -> None:
             n = deliveries[id(unit)] = deliveries.get(id(unit), 0) + 1
@@ -293,7 +294,7 @@ class Runner:
                 pr.units_run += 1
                 pr.dates_processed += summary["leased"]
                 written.update(summary["leased_dates"])
-            self.progress.unit_done(phase, len(unit.days))
+            self.progress.unit_done(phase, unit.processor.name, len(unit.days))
 
         def work(services: Services) -> None:
             while (unit := queue.take()) is not None:

@@ -87,12 +87,19 @@ def _schedule_plan(store: StatusStore, processor: Processor, cal: SeasonCalendar
     days = window.clip(season)
     if not days:
         return [], []
-    docs = {s.game_date: s for s in store.list([processor.name], days[0], days[-1])}
-    todo = [d for d in days if (force and _not_this_run(docs.get(d), run_id))
-            or (d not in docs or docs[d].state not in (State.SUCCEEDED, State.NOT_EXPECTED))]
-    if todo:
+    docs = {s.game_date: s for s in store.list([processor.name], start, end)}
+
+    def rearm(day: date) -> bool:  # a failed load is final until retry-failed or --force
+        doc = docs.get(day)
+        if force:
+            return _not_this_run(doc, run_id)
+        return doc is None or doc.state not in (State.SUCCEEDED, State.NOT_EXPECTED,
+                                                State.FAILED)
+
+    if any(rearm(d) for d in days):
         store.seed(processor.name, season, [])
-        store.mark_stale(processor.name, season)
+        store.mark_stale(processor.name, [d for d in season if force and rearm(d)
+                                          or d in docs and docs[d].state is not State.FAILED])
         return days, season
     return days, []
 

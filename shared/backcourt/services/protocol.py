@@ -309,7 +309,19 @@ def _decide(services: Services, proc: Processor, days: Sequence[date], reads: Re
             else:
                 waits[d] = verdict.reason or ""
     _record_blocked(services, proc, blocked)
+    _rearm_ready(services, proc, ready)
     return ready, blocked, waits
+
+
+def _rearm_ready(services: Services, proc: Processor, ready: list[date]) -> None:
+    """A date blocked earlier (by this run or another) whose inputs are now ready goes back to
+    pending, so it can be leased: blocked means waiting for inputs, never done."""
+    if not ready:
+        return
+    blocked = [s.game_date for s in services.status.list([proc.name], ready[0], ready[-1])
+               if s.state is State.BLOCKED and s.game_date in set(ready)]
+    if blocked:
+        services.status.reset(proc.name, blocked, [State.BLOCKED])
 
 
 def _record_blocked(services: Services, proc: Processor, blocked: dict[date, str]) -> None:
