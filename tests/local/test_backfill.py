@@ -94,8 +94,8 @@ def test_ingest_real_box_score_then_backfill_matches_the_file(season_home: Servi
     got = cli.invoke(app, ["--home", home, "ingest", str(real)])
     assert got.exit_code == 0, got.output
     assert "raw/nbacom_boxscore/2025-01-15/0022400561.json" in got.output
-    got = cli.invoke(app, ["--home", home, "backfill", "--season", SEASON,
-                           "--start", "2025-01-15", "--end", "2025-01-15"])
+    got = cli.invoke(app, ["--home", home, "backfill", "--season", SEASON, "--phase", "2",
+                           "--phase", "3", "--start", "2025-01-15", "--end", "2025-01-15"])
     assert got.exit_code == 0, got.output
 
     doc = json.loads(real.read_text())

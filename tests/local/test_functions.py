@@ -8,6 +8,7 @@ import base64
 import json
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from types import ModuleType
@@ -19,8 +20,6 @@ from cloudevents.conversion import to_structured
 from cloudevents.http import CloudEvent
 from flask.testing import FlaskClient
 
-from backcourt.bootstrap import build
-from backcourt.config import load_settings
 from backcourt.domain.errors import TransientError
 from backcourt.domain.registry import Phase, of_phase
 from backcourt.domain.status import State
@@ -151,10 +150,12 @@ class _FlakyWarehouse:
         raise TransientError("concurrent update: too many DML statements outstanding")
 
 
-def test_transient_error_is_raised_for_redelivery(tmp_path: Path, loaded: Services) -> None:
-    services = build(load_settings(tmp_path / "flaky", env={}))
-    services.warehouse = _FlakyWarehouse(services.warehouse)  # type: ignore[assignment]
-    services.status.seed("team_offense_game_summary", [START], [])
+def test_transient_error_is_raised_for_redelivery(loaded: Services) -> None:
+    """On the loaded home (its inputs are ready), a write that hits a lock conflict answers
+    5xx so Pub/Sub redelivers; the date is pending again with its attempt counted. The date is
+    recomputed for real at the end, so the module's home is left as it was."""
+    services = replace(loaded, warehouse=_FlakyWarehouse(loaded.warehouse))
+    assert services.status.mark_stale("team_offense_game_summary", [START]) == 1
     main = _main()
     main.set_services(services)
     try:
@@ -164,9 +165,11 @@ def test_transient_error_is_raised_for_redelivery(tmp_path: Path, loaded: Servic
         st = services.status.get("team_offense_game_summary", START)
         assert st is not None and st.state is State.PENDING and st.attempts == 1
         assert "concurrent update" in (st.error or "")
+        main.set_services(loaded)
+        reply = _client("process", "cloudevent").post("/", headers=headers, data=body)
+        assert reply.status_code == 200
     finally:
-        main.set_services(None)
-        services.close()
+        main.set_services(loaded)
 
 
 @pytest.mark.parametrize("target, args, needle", [

@@ -75,8 +75,21 @@ def test_every_input_passed_or_warned_runs() -> None:
     proc = registry.get("player_game_summary")
     day = PHI_DAYS[3]
     docs = _all_ok(proc, day)
-    docs[("player_props", day)] = InputDoc(State.DEGRADED, Verdict.WARN, "no rows")
+    docs[("player_props", day)] = InputDoc(State.DEGRADED, Verdict.WARN, "no rows",
+                                           "empty_output")
     assert decide(proc, day, READS, docs).decision is Decision.RUN
+
+
+@pytest.mark.parametrize("reason", ["shrink_refused", "gate: 2 of 16 team rows"])
+def test_degraded_output_other_than_warned_gaps_is_not_read(reason: str) -> None:
+    proc = registry.get("player_game_summary")
+    day = PHI_DAYS[3]
+    docs = {**_all_ok(proc, day),
+            ("team_offense_game_summary", day): InputDoc(State.DEGRADED, Verdict.PASS, None,
+                                                         reason)}
+    got = decide(proc, day, READS, docs)
+    assert got.decision is Decision.BLOCK and got.reason is not None
+    assert f"team_offense_game_summary {day.isoformat()} degraded ({reason})" in got.reason
 
 
 def test_a_date_without_games_is_not_expected() -> None:

@@ -67,7 +67,14 @@ class InputDoc:
     state: State | None
     verdict: Verdict | None = None
     problem: str | None = None
+    reason: str | None = None
+    """The status document's reason (why it is degraded, …)."""
 
+
+READABLE_DEGRADED = frozenset({"bootstrap", "empty_output"})
+"""Degraded reasons whose output is still read, as the gate judged it: too little history
+(WARN by rule), or no rows from a point-in-time source (WARN). Any other degraded output (a
+write refused by the shrink guard, a date the gate found incomplete) is not read."""
 
 NOT_PLANNED = InputDoc(None)
 
@@ -160,6 +167,8 @@ def _problem(proc: Processor, inp: str, day: date, doc: InputDoc) -> _Problem | 
         return _Problem(inp, day, state.value, not same_phase or state is State.CANCELLED)
     if state not in DONE:  # failed, blocked
         return _Problem(inp, day, state.value, True)
+    if state is State.DEGRADED and doc.reason not in READABLE_DEGRADED:
+        return _Problem(inp, day, f"degraded ({doc.reason or 'no reason recorded'})", True)
     if doc.verdict is None:
         return _Problem(inp, day, "not validated", not same_phase)
     if doc.verdict is Verdict.BLOCK:

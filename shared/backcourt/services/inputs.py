@@ -41,9 +41,9 @@ def input_docs(store: StatusStore, proc: Processor, days: Sequence[date],
 
 def _input(doc: PartitionStatus, verdict: GateVerdict | None) -> InputDoc:
     if verdict is None or _older(verdict, doc):
-        return InputDoc(doc.state)
+        return InputDoc(doc.state, reason=doc.reason)
     problem = verdict.reasons[0] if verdict.reasons else None
-    return InputDoc(doc.state, verdict.verdict, problem)
+    return InputDoc(doc.state, verdict.verdict, problem, doc.reason)
 
 
 def _older(verdict: GateVerdict, doc: PartitionStatus) -> bool:
