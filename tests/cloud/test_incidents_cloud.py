@@ -73,7 +73,7 @@ PROJECT = "incidents"
 REPO = Path(__file__).resolve().parents[2]
 WF_PYTHON = REPO / ".venv-wf" / "bin" / "python"
 SEASON = "2024-25"
-D1, D2 = date(2025, 1, 14), date(2025, 1, 15)
+D1, D2 = date(2024, 10, 22), date(2024, 10, 23)  # opening week: no earlier history to read
 TEAM = "team_offense_game_summary"
 PHASE3 = [p.name for p in of_phase(Phase.ANALYTICS)]
 

@@ -176,6 +176,30 @@ class FaultyWarehouse:
         return [(d, w.thread) for w in self.writes if w.table == table for d in w.days]
 
 
+class BrokenGate:
+    """The real warehouse, except that the gate's measuring queries raise ``error`` (the
+    validator is down or has a bug); processors still read and write."""
+
+    SIGNATURES = ("COUNTIF(", "AS team, COUNT(*)")
+
+    def __init__(self, inner: Warehouse, error: Exception | None = None) -> None:
+        self.inner = inner
+        self.dialect = inner.dialect
+        self.supports_transactions = inner.supports_transactions
+        self.error = error or TransientError("injected: warehouse unreachable")
+        self.queries = 0
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None, *,
+              timeout_s: float | None = None) -> list[dict[str, Any]]:
+        if any(sig in sql for sig in self.SIGNATURES):
+            self.queries += 1
+            raise self.error
+        return self.inner.query(sql, params, timeout_s=timeout_s)
+
+    def __getattr__(self, name: str) -> Any:  # ensure_tables, replace, close
+        return getattr(self.inner, name)
+
+
 class BrokenQueries:
     """A warehouse whose every query raises ``error`` (what the gate's validator sees); with
     ``when``, only the queries whose SQL contains that text raise (the others are answered)."""

@@ -35,7 +35,7 @@ from backcourt.services.plan import Window
 pytestmark = pytest.mark.local
 
 SEASON = "2024-25"
-DAY = date(2025, 1, 15)
+DAY = date(2024, 10, 22)  # the opener: no earlier history to read
 TEAM = "team_offense_game_summary"
 TIMEOUT = {"BACKCOURT_QUERY_TIMEOUT_S": "3"}
 

@@ -33,7 +33,7 @@ from backcourt.services.plan import Window
 pytestmark = pytest.mark.local
 
 SEASON = "2024-25"
-D1, D2 = date(2025, 1, 14), date(2025, 1, 15)
+D1, D2 = date(2024, 10, 22), date(2024, 10, 23)  # opening week: no earlier history to read
 WINDOW = Window(D1, D2)
 TARGET = "player_props"  # best effort: a failed date there WARNs, it does not block phase 2
 

@@ -15,11 +15,12 @@ the same command validates and goes on.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
-from faults import BrokenQueries, FaultyWarehouse, faulty_on, rows
+from faults import BrokenGate, FaultyWarehouse, faulty_on, rows
 
 from backcourt.domain import registry
 from backcourt.domain.errors import TransientError
@@ -27,13 +28,12 @@ from backcourt.domain.registry import Phase
 from backcourt.domain.status import State, Verdict
 from backcourt.ports import Services
 from backcourt.services.backfill import Runner
-from backcourt.services.gate import Gate
 from backcourt.services.plan import Window
 
 pytestmark = pytest.mark.local
 
 SEASON = "2024-25"
-D1, D2 = date(2025, 1, 14), date(2025, 1, 15)
+D1, D2 = date(2024, 10, 22), date(2024, 10, 23)  # opening week: no earlier history to read
 WINDOW = Window(D1, D2)
 PHASE3 = [p.table.name for p in registry.of_phase(Phase.ANALYTICS)]
 
@@ -51,19 +51,16 @@ def faulty(make_home: Callable[..., Path]) -> Iterator[tuple[Services, FaultyWar
 def test_validator_error_blocks_every_date_and_phase_3_never_runs(
         faulty: tuple[Services, FaultyWarehouse], error: Exception) -> None:
     s, wh = faulty
-    runner = Runner(s)
-    broken = BrokenQueries(s.warehouse, error)
-    runner.gate = Gate(broken, s.status, s.settings.thresholds)
-    result = runner.backfill([SEASON], [Phase.RAW, Phase.ANALYTICS], WINDOW)
+    broken = BrokenGate(s.warehouse, error)
+    result = Runner(replace(s, warehouse=broken)).backfill(
+        [SEASON], [Phase.RAW, Phase.ANALYTICS], WINDOW)
 
     assert broken.queries >= 1
     assert result.stopped_at is Phase.RAW
-    # Phase 3 is visited only to record its dates as blocked: no unit runs, no gate.
+    # The schedule's own check failed closed, so nothing that reads the schedule ran: phase 2
+    # loaded only the schedule, phase 3 wrote nothing.
     assert [p.phase for p in result.phases] == [Phase.RAW, Phase.ANALYTICS]
-    assert result.phases[1].units_run == 0 and not result.phases[1].verdicts
-    for day in (D1, D2):
-        st = s.status.get("player_game_summary", day)
-        assert st is not None and st.state is State.BLOCKED, st
+    assert result.phases[1].dates_processed == 0
     raw = result.phases[0].verdicts
     assert set(raw) == {D1, D2}
     for day in (D1, D2):
@@ -71,31 +68,28 @@ def test_validator_error_blocks_every_date_and_phase_3_never_runs(
         assert any("validator error" in r for r in raw[day].reasons), raw[day].reasons
     stored = {v.game_date: v for v in s.status.verdicts(Phase.RAW.value, D1, D2)}
     assert {d: v.verdict for d, v in stored.items()} == {D1: Verdict.BLOCK, D2: Verdict.BLOCK}
-    # Phase 3 wrote nothing and holds no rows.
     assert not any(wh.calls[t] for t in PHASE3)
     for t in PHASE3:
         assert rows(wh, f"nba_analytics.{t}", D1) == 0
-
-    # Asking for phase 3 alone: every date is blocked by the upstream verdict, nothing runs.
-    alone = Runner(s).backfill([SEASON], [Phase.ANALYTICS], WINDOW)
-    assert not alone.did_work
-    assert not any(wh.calls[t] for t in PHASE3)
     for proc in registry.of_phase(Phase.ANALYTICS):
         for day in (D1, D2):
             st = s.status.get(proc.name, day)
             assert st is not None and st.state is State.BLOCKED, (proc.name, day, st)
-            assert st.reason and "upstream gate" in st.reason and "validator error" in st.reason
+            assert st.reason and st.reason.startswith(("upstream_incomplete:",
+                                                       "lookback_incomplete:")), st
+    pgs = s.status.get("player_game_summary", D1)  # it reads the schedule itself
+    assert pgs is not None and pgs.reason and "schedule" in pgs.reason
+    assert "gate BLOCK (validator error" in pgs.reason, pgs.reason
 
 
 def test_a_validator_error_does_not_block_forever_once_the_warehouse_is_back(
         faulty: tuple[Services, FaultyWarehouse]) -> None:
     s, wh = faulty
-    runner = Runner(s)
-    runner.gate = Gate(BrokenQueries(s.warehouse), s.status, s.settings.thresholds)
-    assert runner.backfill([SEASON], [Phase.RAW], WINDOW).stopped_at is Phase.RAW
-    # The outage is over: the same command with a working gate validates again and goes on.
+    broken = Runner(replace(s, warehouse=BrokenGate(s.warehouse)))
+    assert broken.backfill([SEASON], [Phase.RAW], WINDOW).stopped_at is Phase.RAW
+    # The outage is over: the same command measures again what failed closed and goes on.
     result = Runner(s).backfill([SEASON], [Phase.RAW, Phase.ANALYTICS], WINDOW)
-    assert result.stopped_at is None
+    assert result.stopped_at is None, [p.verdicts for p in result.phases]
     assert {v.verdict for v in result.phases[0].verdicts.values()} <= {Verdict.PASS,
                                                                         Verdict.WARN}
     st = s.status.get("player_game_summary", D1)

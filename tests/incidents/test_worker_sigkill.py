@@ -222,7 +222,7 @@ def test_sigkill_mid_backfill_then_rerun_equals_a_clean_run(sample_bucket: Path,
 
 # -- a cloud-style worker: only lease expiry can free its dates --------------------------------
 
-D1, D2 = date(2025, 1, 14), date(2025, 1, 15)
+D1, D2 = date(2024, 10, 22), date(2024, 10, 23)  # opening week: no earlier history to read
 TEAM = "team_offense_game_summary"
 PHASE3 = [p.name for p in registry.of_phase(Phase.ANALYTICS)]
 

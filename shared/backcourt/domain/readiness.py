@@ -131,9 +131,9 @@ class Reads:
         teams = self._teams(cal)
         for game in cal.day(day).games:
             for team in (game.home, game.away):
-                before = [d for d in teams.get(team, ()) if d < day]
+                before = [d for d in teams.get(team, ()) if d < day and _contains(expected, d)]
                 wanted.update(before[-inp.games:])
-        return sorted(d for d in wanted if _contains(expected, d))
+        return sorted(wanted)
 
     def needed(self, proc: Processor, day: date) -> dict[Input, list[date]]:
         """Every input of ``proc`` with the dates it reads on ``day``."""

@@ -13,12 +13,15 @@ from typing import Any
 
 from backcourt.domain.calendar import ScheduledGame, SeasonCalendar
 from backcourt.domain.registry import BY_NAME, Expectation, Phase, Processor, of_phase
-from backcourt.domain.status import GateVerdict, State, Verdict
+from backcourt.domain.status import DONE, GateVerdict, PartitionStatus, State, Verdict
 from backcourt.domain.thresholds import Thresholds
 from backcourt.ports import Clock, StatusStore, Warehouse
 from backcourt.services.lookback import bootstrap_dates
 
 log = logging.getLogger(__name__)
+
+VALIDATOR_ERROR = "validator error"
+"""How a verdict that failed closed starts: the measurement failed, not the data."""
 
 
 @dataclass
@@ -108,7 +111,7 @@ class Gate:
             checks = self.measure_processors(procs, cals, days)
         except Exception as exc:  # fail closed
             log.exception("validator error for %s", ", ".join(p.name for p in procs))
-            reason = f"validator error: {type(exc).__name__}: {exc}"
+            reason = f"{VALIDATOR_ERROR}: {type(exc).__name__}: {exc}"
             checks = {}
             for proc in procs:
                 for d in _expected(proc, cals, days):
@@ -121,6 +124,29 @@ class Gate:
             for d in sorted(checks) for c in checks[d]])
         _annotate(self.store, checks)
         return checks
+
+    def catch_up(self, procs: Sequence[Processor], cals: Sequence[SeasonCalendar],
+                 days: Sequence[date], run_id: str | None = None) -> int:
+        """Measure the done dates among ``days`` that have no verdict since their last write, or
+        only one that failed closed (a validator error): readiness reads verdicts, so a date
+        must never stay unmeasured, or blocked by an outage of the validator. Returns how many
+        (processor, date)s were measured."""
+        if not days:
+            return 0
+        lo, hi = min(days), max(days)
+        measured = 0
+        for proc in procs:
+            wanted = set(_expected(proc, cals, days))
+            newest: dict[date, GateVerdict] = {}
+            for v in self.store.verdicts(proc.name, lo, hi):
+                newest[v.game_date] = v
+            todo = [doc.game_date for doc in self.store.list([proc.name], lo, hi)
+                    if doc.game_date in wanted and doc.state in DONE
+                    and _needs_measuring(doc, newest.get(doc.game_date))]
+            if todo:
+                self.check([proc], cals, todo, run_id)
+                measured += len(todo)
+        return measured
 
     def validate(self, phase: Phase, cals: Sequence[SeasonCalendar], days: Sequence[date],
                  run_id: str | None = None) -> dict[date, GateVerdict]:
@@ -228,6 +254,16 @@ def _rank(v: Verdict) -> int:
     return {Verdict.PASS: 0, Verdict.WARN: 1, Verdict.BLOCK: 2}[v]
 
 
+def _needs_measuring(doc: PartitionStatus, verdict: GateVerdict | None) -> bool:
+    if verdict is None:
+        return True
+    if verdict.verdict is Verdict.BLOCK and any(r.startswith(VALIDATOR_ERROR)
+                                                for r in verdict.reasons):
+        return True
+    return (verdict.decided_at is not None and doc.finished_at is not None
+            and verdict.decided_at < doc.finished_at)
+
+
 def _expected(proc: Processor, cals: Sequence[SeasonCalendar], days: Sequence[date],
               ) -> list[date]:
     """The processor's expected dates among ``days``, sorted."""
@@ -239,7 +275,8 @@ def _annotate(store: StatusStore, checks: dict[date, list[Check]]) -> None:
     the status never says succeeded for output the gate refused."""
     for d, found in checks.items():
         for c in found:
-            if c.level is not Verdict.BLOCK:
+            if c.level is not Verdict.BLOCK or c.problems[:1] and c.problems[0].startswith(
+                    VALIDATOR_ERROR):  # the measurement failed, not the data: BLOCK only
                 continue
             current = store.get(c.processor, d)
             if current and current.state is State.SUCCEEDED:

@@ -89,10 +89,12 @@ def _schedule_plan(store: StatusStore, processor: Processor, cal: SeasonCalendar
         return [], []
     docs = {s.game_date: s for s in store.list([processor.name], start, end)}
 
-    def rearm(day: date) -> bool:  # a failed load is final until retry-failed or --force
-        doc = docs.get(day)
+    def rearm(day: date) -> bool:  # a failed load is final until retry-failed or --force;
+        doc = docs.get(day)        # a run loads a season's schedule at most once
+        if not _not_this_run(doc, run_id):
+            return False
         if force:
-            return _not_this_run(doc, run_id)
+            return True
         return doc is None or doc.state not in (State.SUCCEEDED, State.NOT_EXPECTED,
                                                 State.FAILED)
 

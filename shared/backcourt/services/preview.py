@@ -97,9 +97,9 @@ def preview(services: Services, seasons: Sequence[str], phases: Sequence[Phase],
         replan = False
         while True:  # as the run does: once the schedule is loaded, plan again
             planned = protocol.plan(view, phase, scope, force=force, run_id=PREVIEW_RUN,
-                                    group="processor")
-            for name, days in _decide_waves(store, planned.waves, cals).items():
-                runs.setdefault(name, set()).update(days)
+                                    group="processor", measure=False)
+            for name, ran in _decide_waves(store, planned.waves, cals).items():
+                runs.setdefault(name, set()).update(ran)
             units += planned.units
             replan = replan or planned.replan
             if not planned.replan:

@@ -111,11 +111,13 @@ class Plan:
 
 def plan(services: Services, phase: Phase, scope: Scope, *, force: bool = False,
          run_id: str = "manual", group: Grouping = "span",
-         dead_owners: Sequence[str] = ()) -> Plan:
+         dead_owners: Sequence[str] = (), measure: bool = True) -> Plan:
     """Seed the phase's status documents and return its units.
 
     Leases that expired (a worker killed mid-unit) or whose owner is known dead go back to
-    pending first, so this plan retries them. While the schedule still needs loading, only its
+    pending first, so this plan retries them. With ``measure`` the gate first measures the
+    phase's done dates that have no verdict since their last write (``Gate.catch_up``): what
+    readiness reads is always a measurement. While the schedule still needs loading, only its
     units are returned with ``replan`` true: it decides every other processor's calendar.
     ``force`` re-arms finished dates, except those this run already computed.
     """
@@ -125,6 +127,10 @@ def plan(services: Services, phase: Phase, scope: Scope, *, force: bool = False,
         log.warning("released %d lease(s) of crashed workers", released,
                     extra={"run_id": run_id, "phase": phase.value})
     cals = calendars(services.warehouse, scope.seasons)
+    if measure:  # the whole seasons: a lookback reads dates before the window
+        Gate(services.warehouse, services.status, services.settings.thresholds,
+             services.clock).catch_up(of_phase(phase), cals,
+                                      Scope(scope.seasons).days(cals, of_phase(phase)), run_id)
     chunk_days = services.settings.chunk_days
     out = Plan(phase)
     for level in levels(phase):
