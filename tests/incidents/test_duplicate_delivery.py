@@ -116,7 +116,12 @@ def test_five_concurrent_first_deliveries_write_each_date_once(
             codes = list(pool.map(lambda i: deliver(_body(msg), f"fresh-{i}"), range(5)))
     finally:
         wh.delay_s = 0.0
-    assert codes == [200] * 5
+    # A copy that finds an input still being written by another copy asks to be redelivered
+    # (5xx, no ack); Pub/Sub redelivers it, and by then there is nothing left to do.
+    assert set(codes) <= {200, 500} and 200 in codes, codes
+    redelivered = [deliver(_body(msg), f"fresh-again-{i}") for i, c in enumerate(codes)
+                   if c != 200]
+    assert redelivered == [200] * codes.count(500)
     written = Counter((w.table, d) for w in wh.writes[first:] for d in w.days)
     tables = {p.name: p.table.name for p in of_phase(Phase.ANALYTICS)}
     assert written == Counter({(tables[p], d): 1 for p in PHASE3 for d in FRESH}), written
@@ -137,31 +142,32 @@ def test_a_failed_delivery_and_its_redeliveries_count_two_attempts(
         make_home: Callable[..., Path]) -> None:
     """Delivery 1 fails transiently (the function raises: no ack); Pub/Sub redelivers it and
     four more copies arrive: the retry is attempt 2, the copies change nothing."""
-    home = make_home([FRESH[0]], "flaky")
+    day = START  # the opener: its phase 3 reads no earlier dates
+    home = make_home([day], "flaky")
     s, wh = faulty_on(home)
     main = functions_main()
     previous = RUNTIME.overrides.get("services")
     main.set_services(s)
     try:
-        Runner(s).backfill([SEASON], [Phase.RAW], Window(FRESH[0], FRESH[0]))
-        (unit,), = protocol.plan_phase(s, "3", start=FRESH[0], end=FRESH[0])["waves"]
+        Runner(s).backfill([SEASON], [Phase.RAW], Window(day, day))
+        (unit,), = protocol.plan_phase(s, "3", start=day, end=day)["waves"]
         team = "team_offense_game_summary"
         wh.fail_table, wh.failures_left = team, 1
         headers, body = pubsub_event(_body(unit), "flaky-1")
         assert function_status(headers, body) >= 500  # nack: redelivered
-        st = s.status.get(team, FRESH[0])
+        st = s.status.get(team, day)
         assert st is not None and (st.state, st.attempts) == (State.PENDING, 1)
         assert [deliver(_body(unit), f"flaky-{i}") for i in range(2, 7)] == [200] * 5
-        st = s.status.get(team, FRESH[0])
+        st = s.status.get(team, day)
         assert st is not None and (st.state, st.attempts) == (State.SUCCEEDED, 2)
         assert len([w for w in wh.writes if w.table == team]) == 1  # the one that succeeded
         assert wh.calls[team] == 2  # the failed call and the retry, nothing else
         for proc in PHASE3:
             if proc != team:
-                other = s.status.get(proc, FRESH[0])
+                other = s.status.get(proc, day)
                 assert other is not None and (other.state, other.attempts) == (
                     State.SUCCEEDED, 1), (proc, other)
-        assert rows(wh, team, FRESH[0]) > 0
+        assert rows(wh, team, day) > 0
     finally:
         main.set_services(previous)
         s.close()

@@ -83,7 +83,10 @@ def test_a_backfill_across_them_records_not_expected_never_failed(
     s = services_on(make_home(days))
     try:
         results = [Runner(s).backfill([SEASON], PHASES, w) for w in WINDOWS]
-        assert all(r.stopped_at is None for r in results)
+        # Phase 2 passes on every game night of the windows (phase 3 may be blocked on
+        # dates whose earlier games the windows leave out: that is readiness, not the break).
+        assert all(v.verdict is not Verdict.BLOCK for r in results
+                   for v in r.phases[0].verdicts.values())
         names = [p.name for p in registry.PROCESSORS if p.phase in PHASES]
         for day in NO_GAMES + ALL_STAR_GAMES:
             for name in names:
@@ -98,7 +101,6 @@ def test_a_backfill_across_them_records_not_expected_never_failed(
                 assert st.attempts == (1 if name == "schedule" else 0), st
         for r in results:
             for ph in r.phases:
-                assert not [v for v in ph.verdicts.values() if v.verdict is Verdict.BLOCK]
                 assert not set(ph.verdicts) & set(NO_GAMES)  # nothing to validate there
         # The game nights around them did run.
         for day in (date(2024, 11, 4), date(2024, 11, 27), date(2025, 2, 13), date(2025, 2, 19)):
