@@ -71,8 +71,8 @@ def invalidate(services: Services, processor: str, start: date, end: date, *,
         running are left alone).
     """
     from backcourt.services.calendar import calendars
-    from backcourt.services.protocol import seasons_between
     from backcourt.services.plan import invalidation
+    from backcourt.services.protocol import seasons_between
 
     proc = registry.get(processor)
     services.warehouse.ensure_tables([p.table for p in registry.PROCESSORS])

@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from backcourt.ports import Services
 from backcourt.domain.calendar import SeasonCalendar
 from backcourt.domain.ids import season_bounds
 from backcourt.domain.readiness import Decision, Reads, decide
 from backcourt.domain.registry import PHASE_ORDER, Phase, Processor, of_phase
 from backcourt.domain.status import GateVerdict, PartitionStatus, State, Verdict
+from backcourt.ports import Services
 from backcourt.services import protocol
 from backcourt.services.calendar import calendars
 from backcourt.services.inputs import input_docs

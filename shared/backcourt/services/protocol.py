@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from backcourt.ports import Services
 from backcourt.domain.calendar import SeasonCalendar
 from backcourt.domain.dates import date_range, eastern_date, runs
 from backcourt.domain.errors import BadInput, TransientError
@@ -33,6 +32,7 @@ from backcourt.domain.messages import MAX_RANGE_DAYS, WorkMessage, make_message
 from backcourt.domain.readiness import Decision, Reads, decide, waited_too_long
 from backcourt.domain.registry import BY_NAME, Phase, Processor, levels, of_phase, parse_phase
 from backcourt.domain.status import GateVerdict, State, Verdict
+from backcourt.ports import Services
 from backcourt.services.calendar import calendars
 from backcourt.services.gate import Gate
 from backcourt.services.inputs import input_docs

@@ -14,11 +14,11 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from backcourt.ports import Services
 from backcourt.domain.errors import BadInput
 from backcourt.domain.ids import season_bounds
 from backcourt.domain.registry import PROCESSORS, Phase
 from backcourt.domain.status import RUN_CANCELLED, RUN_CANCELLING, RUN_FINISHED, RunRecord, State
+from backcourt.ports import Services
 
 log = logging.getLogger(__name__)
 
