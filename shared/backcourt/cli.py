@@ -8,17 +8,16 @@ import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich import box
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from backcourt.commands import ops, plan, report
+from backcourt.commands import daily, ops, plan, report
 from backcourt.commands.common import (
+    VERDICT_STYLE,
     HomeOpt,
     SeasonsOpt,
     console,
@@ -28,6 +27,8 @@ from backcourt.commands.common import (
     parse_phases,
     parse_seasons,
     parse_window,
+    report_run,
+    run_phases,
     set_home,
 )
 from backcourt.domain import registry
@@ -35,9 +36,8 @@ from backcourt.domain.dates import parse_date
 from backcourt.domain.errors import BackcourtError, BadInput
 from backcourt.domain.ids import season_of
 from backcourt.domain.registry import Phase
-from backcourt.domain.status import GateVerdict, State, Verdict
+from backcourt.domain.status import State, Verdict
 from backcourt.ports import Services
-from backcourt.services import backfill as bf
 from backcourt.services.calendar import season_calendar
 from backcourt.services.plan import Window
 from backcourt.services.report import gate_summary, matrix, not_expected_spans, why
@@ -45,7 +45,6 @@ from backcourt.services.report import gate_summary, matrix, not_expected_spans, 
 app = typer.Typer(help="backcourt: schedule-aware NBA props pipeline (embedded default).",
                   pretty_exceptions_enable=False,
                   no_args_is_help=True, add_completion=False)
-VERDICT_STYLE = {Verdict.PASS: "green", Verdict.WARN: "yellow", Verdict.BLOCK: "bold red"}
 
 
 @app.callback()
@@ -130,37 +129,6 @@ def ingest(files: Annotated[list[Path], typer.Argument(help="Raw files to ingest
         raise typer.Exit(2)
 
 
-class _RichProgress(bf.Progress):
-    def __init__(self, bar: Progress) -> None:
-        self.bar = bar
-        self.tasks: dict[Phase, Any] = {}
-
-    def phase_started(self, phase: Phase, dates: int) -> None:
-        total = dates
-        if phase not in self.tasks:
-            self.tasks[phase] = self.bar.add_task(f"phase {phase.value}", total=0)
-        task = self.tasks[phase]
-        self.bar.update(task, total=(self.bar.tasks[task].total or 0) + total)
-
-    def unit_done(self, phase: Phase, processor: str, dates: int) -> None:
-        self.bar.advance(self.tasks[phase], dates)
-
-    def phase_gated(self, phase: Phase, verdicts: dict[date, GateVerdict]) -> None:
-        counts = {v: sum(1 for x in verdicts.values() if x.verdict is v) for v in Verdict}
-        worst = (Verdict.BLOCK if counts[Verdict.BLOCK] else
-                 Verdict.WARN if counts[Verdict.WARN] else Verdict.PASS)
-        self.bar.console.print(
-            f"gate phase {phase.value}: [{VERDICT_STYLE[worst]}]{worst.value}[/] "
-            f"(PASS {counts[Verdict.PASS]}, WARN {counts[Verdict.WARN]}, "
-            f"BLOCK {counts[Verdict.BLOCK]} dates)")
-        blocked = [v for v in verdicts.values() if v.verdict is Verdict.BLOCK]
-        for v in blocked[:5]:
-            self.bar.console.print(f"  [red]{v.game_date}[/]: " + "; ".join(v.reasons[:3]))
-        if len(blocked) > 5:
-            self.bar.console.print(f"  … and {len(blocked) - 5} more blocked dates "
-                                   "(backcourt validate shows all)")
-
-
 @app.command()
 def backfill(
     season: SeasonsOpt,
@@ -177,46 +145,13 @@ def backfill(
     window = parse_window(start, end)
     seasons = parse_seasons(season)
     phases = parse_phases(phase)
-    run_id = bf.new_run_id()
     with open_services() as s:
         if max_cost is not None:
             plan.check_budget(s, seasons, phases, window, force, max_cost)
-        err.print(f"run {run_id} (stop it with `backcourt cancel {run_id}`)", highlight=False)
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("dates"), TimeElapsedColumn(), console=console) as bar:
-            result = bf.Runner(s, _RichProgress(bar)).backfill(seasons, phases, window,
-                                                               force=force, run_id=run_id)
-    _report_run(result)
-
-
-def _report_run(result: bf.BackfillResult) -> None:
-    """Say how the run ended and exit: 0 when every expected processor-date in scope is done
-    (WARN allowed), 1 when any is blocked, failed, not done or gate-BLOCKed, 3 cancelled."""
-    if result.cancelled_by is not None:
-        err.print(f"[yellow]run {result.run_id} cancelled by {result.cancelled_by}[/]: "
-                  f"{result.cancelled_units} planned unit(s) not started (marked cancelled); "
-                  "run the same backfill again to resume", highlight=False)
-        raise typer.Exit(3)
-    outcome = result.outcome
-    done = sum(p.dates_processed for p in result.phases)
-    if result.did_work:
-        console.print(f"run {result.run_id}: processed {done} processor-dates in "
-                      f"{sum(p.seconds for p in result.phases):.1f} s")
-    if outcome is None or outcome.clean:
-        if not result.did_work:
-            console.print("[green]Nothing to do:[/] every expected date is already complete "
-                          "(no processing work was done). Use --force to recompute.")
-        return
-    console.print(f"[red]not complete:[/] {outcome.done}/{outcome.expected} expected "
-                  "processor-dates done; " + ", ".join(
-                      f"{n} {state}" for state, n in sorted(outcome.open.items())), highlight=False)
-    for phase, n in outcome.gate_blocked.items():
-        if n:
-            err.print(f"[red]gate phase {phase}: BLOCK on {n} date(s)[/] (backcourt validate "
-                      "shows why)", highlight=False)
-    for line in outcome.reasons:
-        err.print(f"  {line}", highlight=False, markup=False)
-    raise typer.Exit(1)
+        result = run_phases(s, seasons, phases, window, force=force)
+    code = report_run(result)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -383,7 +318,7 @@ def sql(query: str, as_json: Annotated[bool, typer.Option("--json")] = False) ->
     console.print(f"{len(rows)} row(s)" + (" (first 500 shown)" if len(rows) > 500 else ""))
 
 
-COMMAND_MODULES = (ops, plan, report)
+COMMAND_MODULES = (daily, ops, plan, report)
 """The commands kept in ``backcourt.commands``; each adds itself to the app with
 ``register(app)``."""
 for _module in COMMAND_MODULES:

@@ -76,3 +76,30 @@ def test_backfill_calls_the_function_endpoints() -> None:
     text = (REPO / "workflows" / "backfill.workflows.yaml").read_text()
     for endpoint in ("/plan", "/progress", "/validate"):
         assert f'functions_url + "{endpoint}"' in text
+
+
+def test_daily_runs_the_chains_of_the_domain() -> None:
+    """``daily.workflows.yaml`` runs ``domain.daily.DAILY_CHAINS`` (what ``backcourt daily``
+    runs), in order, each as a forced child backfill over its one date, with the dates
+    ``resolve_daily`` answers (what ``start_daily`` passes): the YAML and the CLI cannot drift."""
+    from datetime import UTC, datetime
+
+    from backcourt.domain.daily import DAILY_CHAINS
+    from backcourt.services.protocol import resolve_daily
+
+    doc = yaml.safe_load((REPO / "workflows" / "daily.workflows.yaml").read_text())
+    steps = {next(iter(s)): s[next(iter(s))] for s in doc["main"]["steps"]}
+    assigned = {next(iter(a)): a[next(iter(a))] for a in steps["init"]["assign"]}
+    chains = [(c["name"], c["date"], c["phases"]) for c in assigned["chains"]]
+    assert chains == [(c.name, f"${{args.{c.date_key}}}", [p.value for p in c.phases])
+                      for c in DAILY_CHAINS]
+    loop = steps["run_chains"]["for"]
+    assert (loop["value"], loop["in"]) == ("chain", "${chains}")
+    (run,) = [s["run_chain"] for s in loop["steps"] if "run_chain" in s]
+    argument = run["try"]["args"]["argument"]
+    assert argument == {"start": "${chain.date}", "end": "${chain.date}",
+                        "phases": "${chain.phases}", "force": True}
+    assert all(c.force for c in DAILY_CHAINS)  # the YAML forces every chain
+    assert "except" in run  # a failed chain is recorded; the next chain still runs
+    dates = resolve_daily(datetime(2025, 1, 16, 9, tzinfo=UTC))
+    assert {c.date_key for c in DAILY_CHAINS} == set(dates)

@@ -1,6 +1,8 @@
 """What the ``backcourt`` command line shares between ``backcourt.cli`` and the command modules
 of ``backcourt.commands``: the consoles, the option types, the settings and adapters of one
-invocation, and the parsing of ``--season``, ``--phase`` and ``--start``/``--end``.
+invocation, the parsing of ``--season``, ``--phase`` and ``--start``/``--end``, and how a run
+of the local runner is shown and ended (``run_phases``, ``report_run``: ``backfill`` and
+``daily``).
 
 ``backcourt.cli`` owns the typer app and registers the command modules; they import this
 module, never ``backcourt.cli``.
@@ -11,11 +13,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from backcourt.bootstrap import build
 from backcourt.config import Settings, load_settings
@@ -24,13 +28,20 @@ from backcourt.domain.dates import parse_date
 from backcourt.domain.errors import BadInput
 from backcourt.domain.ids import season_start_year
 from backcourt.domain.registry import PHASE_ORDER, Phase
+from backcourt.domain.status import GateVerdict, Verdict
 from backcourt.ports import Services
+from backcourt.services import backfill as bf
 from backcourt.services.plan import Window
 
 # A pipe or a CI log gets 120 columns rather than rich's 80, so the matrix never truncates.
 console = Console(width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 _state: dict[str, Path | None] = {"home": None}
+VERDICT_STYLE = {Verdict.PASS: "green", Verdict.WARN: "yellow", Verdict.BLOCK: "bold red"}
+
+EXIT_DONE, EXIT_NOT_DONE, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 3
+"""The exit codes of a run: done (WARN allowed); blocked, failed, not done or gate-BLOCKed; bad
+input (``cli.main``); cancelled."""
 
 HomeOpt = Annotated[Path | None, typer.Option("--home", help="Home folder (BACKCOURT_HOME; "
                                                "default .backcourt/).")]
@@ -87,3 +98,84 @@ def parse_window(start: str | None, end: str | None) -> Window:
     if window.start and window.end and window.start > window.end:
         raise BadInput(f"--start {window.start} is after --end {window.end}")
     return window
+
+
+class RichProgress(bf.Progress):
+    """The runner's progress as one bar per phase, and each phase's gate verdict."""
+
+    def __init__(self, bar: Progress) -> None:
+        self.bar = bar
+        self.tasks: dict[Phase, Any] = {}
+
+    def phase_started(self, phase: Phase, dates: int) -> None:
+        total = dates
+        if phase not in self.tasks:
+            self.tasks[phase] = self.bar.add_task(f"phase {phase.value}", total=0)
+        task = self.tasks[phase]
+        self.bar.update(task, total=(self.bar.tasks[task].total or 0) + total)
+
+    def unit_done(self, phase: Phase, processor: str, dates: int) -> None:
+        self.bar.advance(self.tasks[phase], dates)
+
+    def phase_gated(self, phase: Phase, verdicts: dict[date, GateVerdict]) -> None:
+        counts = {v: sum(1 for x in verdicts.values() if x.verdict is v) for v in Verdict}
+        worst = (Verdict.BLOCK if counts[Verdict.BLOCK] else
+                 Verdict.WARN if counts[Verdict.WARN] else Verdict.PASS)
+        self.bar.console.print(
+            f"gate phase {phase.value}: [{VERDICT_STYLE[worst]}]{worst.value}[/] "
+            f"(PASS {counts[Verdict.PASS]}, WARN {counts[Verdict.WARN]}, "
+            f"BLOCK {counts[Verdict.BLOCK]} dates)")
+        blocked = [v for v in verdicts.values() if v.verdict is Verdict.BLOCK]
+        for v in blocked[:5]:
+            self.bar.console.print(f"  [red]{v.game_date}[/]: " + "; ".join(v.reasons[:3]))
+        if len(blocked) > 5:
+            self.bar.console.print(f"  … and {len(blocked) - 5} more blocked dates "
+                                   "(backcourt validate shows all)")
+
+
+def run_phases(services: Services, seasons: Sequence[str], phases: Sequence[Phase],
+               window: Window, *, force: bool = False,
+               command: str = "backfill") -> bf.BackfillResult:
+    """One run of the local runner as the CLI shows it: a new run id printed first (with how to
+    cancel it), then a progress bar per phase and each phase's gate verdict. ``command`` is
+    what the run's record says ran it."""
+    run_id = bf.new_run_id()
+    err.print(f"run {run_id} (stop it with `backcourt cancel {run_id}`)", highlight=False)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("dates"), TimeElapsedColumn(), console=console) as bar:
+        return bf.Runner(services, RichProgress(bar)).backfill(
+            seasons, phases, window, force=force, run_id=run_id, command=command)
+
+
+def report_run(result: bf.BackfillResult, *, again: str = "the same backfill") -> int:
+    """Say how the run ended and return its exit code: ``EXIT_DONE`` (0) when every expected
+    processor-date in scope is done (WARN allowed), ``EXIT_NOT_DONE`` (1) when any is blocked,
+    failed, not done or gate-BLOCKed, ``EXIT_CANCELLED`` (3) when it was cancelled (``again``:
+    what to run to resume it)."""
+    if result.cancelled_by is not None:
+        err.print(f"[yellow]run {result.run_id} cancelled by {result.cancelled_by}[/]: "
+                  f"{result.cancelled_units} planned unit(s) not started (marked cancelled); "
+                  f"run {again} again to resume", highlight=False)
+        return EXIT_CANCELLED
+    outcome = result.outcome
+    done = sum(p.dates_processed for p in result.phases)
+    if result.did_work:
+        console.print(f"run {result.run_id}: processed {done} processor-dates in "
+                      f"{sum(p.seconds for p in result.phases):.1f} s")
+    if outcome is None or outcome.clean:
+        if not result.did_work:
+            console.print("[green]Nothing to do:[/] every expected date is already complete "
+                          "(no processing work was done). Use --force to recompute.")
+        return EXIT_DONE
+    left = ", ".join(f"{n} {state}" for state, n in sorted(outcome.open.items()))
+    console.print(f"[red]not complete:[/] {outcome.done}/{outcome.expected} expected "
+                  "processor-dates done" + (f"; {left}" if left else
+                                            ", but the gate BLOCKed what they wrote"),
+                  highlight=False)
+    for phase, n in outcome.gate_blocked.items():
+        if n:
+            err.print(f"[red]gate phase {phase}: BLOCK on {n} date(s)[/] (backcourt validate "
+                      "shows why)", highlight=False)
+    for line in outcome.reasons:
+        err.print(f"  {line}", highlight=False, markup=False)
+    return EXIT_NOT_DONE

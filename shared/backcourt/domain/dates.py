@@ -21,6 +21,20 @@ def parse_date(text: str, *, what: str = "date") -> date:
         raise BadInput(f"bad {what} {text!r}: expected YYYY-MM-DD") from exc
 
 
+def parse_instant(text: str, *, what: str = "timestamp") -> datetime:
+    """Parse an ISO-8601 instant WITH a time zone ("2025-01-16T04:00:00-05:00", "…Z"); a naive
+    or unparseable one raises BadInput naming ``what`` and the expected format."""
+    expected = ("expected an ISO-8601 timestamp with a time zone, e.g. "
+                "2025-01-16T04:00:00-05:00 or 2025-01-16T09:00:00Z")
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except (ValueError, AttributeError) as exc:
+        raise BadInput(f"bad {what} {text!r}: {expected}") from exc
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise BadInput(f"bad {what} {text!r}: no time zone; {expected}")
+    return moment
+
+
 def eastern_date(moment: datetime) -> date:
     """The America/New_York calendar date of an aware instant."""
     if moment.tzinfo is None:
