@@ -107,8 +107,8 @@ def preview(services: Services, seasons: Sequence[str], phases: Sequence[Phase],
         by_proc: dict[str, ProcessorPlan] = {}
         for unit in units:
             plan = by_proc.setdefault(unit.processor.name, ProcessorPlan(unit.processor))
-            plan.units.append(Unit(unit.processor, tuple(d for d in unit.days
-                                                         if d in runs.get(unit.processor.name, ()))))
+            ran = runs.get(unit.processor.name, set())
+            plan.units.append(Unit(unit.processor, tuple(d for d in unit.days if d in ran)))
         for proc in of_phase(phase):
             plan = by_proc.get(proc.name, ProcessorPlan(proc))
             plan.units = [u for u in plan.units if u.days]
