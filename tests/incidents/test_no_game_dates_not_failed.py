@@ -107,12 +107,15 @@ def test_a_backfill_across_them_records_not_expected_never_failed(
             st = s.status.get("player_game_summary", day)
             assert st is not None and st.state is State.SUCCEEDED, (day, st)
 
-        # The coverage matrix counts none of them as failed, blocked or waiting.
+        # The coverage matrix counts none of them as failed, and no reason is "no_games"
+        # (upcoming contexts may be blocked on the windows' first dates: their earlier games
+        # were never computed — readiness, not the break).
         cells = matrix(s.status, s.warehouse, [season_calendar(s.warehouse, SEASON)])
         for cell in cells:
             if registry.get(cell.processor).phase in PHASES:
                 assert cell.states.get(State.FAILED.value, 0) == 0, cell.as_dict()
-                assert cell.states.get(State.BLOCKED.value, 0) == 0, cell.as_dict()
+                if cell.processor != "upcoming_player_game_context":
+                    assert cell.states.get(State.BLOCKED.value, 0) == 0, cell.as_dict()
                 assert "no_games" not in cell.reasons, cell.as_dict()
 
         # The daily path: a message for Thanksgiving leases nothing and fails nothing, the plan
