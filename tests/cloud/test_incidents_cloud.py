@@ -11,8 +11,8 @@ end-to-end test); the incident tests on the embedded default are in tests/incide
   work"): a real process SIGKILLed in its write leaves a Firestore lease nobody renews; a
   redelivery leaves it alone, and once it has expired the next plan retries the date;
 * a validator that raises (LESSONS #10, R10.2, "a broad `except` swallows the raise"): the
-  ``validate`` function answers BLOCK, Firestore keeps the verdict, and the workflow stops
-  before the next phase;
+  ``validate`` function answers BLOCK, Firestore keeps the verdict, what reads the blocked
+  phase is blocked naming the validator error, and the execution ends FAILED;
 * the daily trigger (LESSONS #5, R5.2): ``start_daily`` resolves the tick's Pub/Sub publish
   time in America/New_York and starts the workflow with explicit dates.
 """
@@ -236,7 +236,7 @@ def test_killed_worker_lease_expires_on_firestore_then_the_date_is_retried(
         s.close()
 
 
-# -- a validator that raises: BLOCK, persisted, and the workflow stops -----------------------
+# -- a validator that raises: BLOCK, persisted, readers blocked, the execution FAILED --------
 
 
 class _Router(BaseHTTPRequestHandler):
@@ -289,7 +289,7 @@ def router() -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def test_validator_raising_blocks_and_the_workflow_stops_before_the_next_phase(
+def test_validator_raising_blocks_what_reads_it_and_the_execution_fails(
         firestore_emulator: str, pubsub_emulator: str, sample: Path, tmp_path: Path,
         router: str) -> None:
     if not WF_PYTHON.exists():
@@ -321,22 +321,25 @@ def test_validator_raising_blocks_and_the_workflow_stops_before_the_next_phase(
                                json.dumps(args)], env=env, capture_output=True, timeout=240,
                               cwd=REPO, check=False)
         lines = [ln for ln in done.stdout.decode().splitlines() if ln.startswith("WORKFLOW_")]
-        assert lines and lines[-1].startswith("WORKFLOW_RESULT "), (
+        # A BLOCK ends the execution FAILED (an uncaught raise), after every phase ran.
+        assert lines and lines[-1].startswith("WORKFLOW_FAILED "), (
             lines, done.stderr.decode()[-6000:], _Router.calls)
-        result = json.loads(lines[-1].split(" ", 1)[1])
+        assert "BLOCK" in lines[-1] and "blocked" in lines[-1], lines[-1]
 
         assert _Router.broken.queries >= 1  # the validator did run, and failed
-        assert result["state"] == "blocked", result
-        assert [p["phase"] for p in result["phases"]] == ["2"]
-        assert result["phases"][0]["verdict"] == "BLOCK"
-        assert ("/plan", "3") not in _Router.calls and ("/validate", "3") not in _Router.calls
-        assert ("/validate", "2") in _Router.calls
+        assert ("/validate", "2") in _Router.calls and ("/validate", "3") in _Router.calls
         verdicts = s.status.verdicts("2", D1, D1)
         assert verdicts and verdicts[-1].verdict.value == "BLOCK"
         assert any("validator error" in r and "KeyError" in r for r in verdicts[-1].reasons)
-        assert s.status.list(PHASE3, D1, D1) == []  # phase 3 was never even planned
         box = s.status.get("player_boxscores", D1)  # phase 2 itself did run
         assert box is not None and box.state is State.SUCCEEDED
+        # Phase 3 reads phase 2, whose newest checks failed closed: nothing ran, each date
+        # blocked naming the input and the validator error.
+        for name in PHASE3:
+            st = s.status.get(name, D1)
+            assert st is not None and st.state is State.BLOCKED, (name, st)
+            assert st.reason and "validator error" in st.reason, st
+            assert rows(s.warehouse, name, D1) == 0
     finally:
         main.set_services(None)
         _Router.services = _Router.broken = None
