@@ -198,7 +198,7 @@ class StatusStore(Protocol):
     def annotate(self, processor: str, game_date: date, state: State, reason: str) -> None:
         """Set a partition's state from outside a lease: the gate marks a succeeded date
         ``degraded`` when the warehouse shows it incomplete, the runner marks dates ``blocked``
-        when their upstream gate blocked. The reason is kept for ``why``."""
+        when readiness blocks them (``domain.readiness``). The reason is kept for ``why``."""
         ...
 
     def get(self, processor: str, game_date: date) -> PartitionStatus | None:

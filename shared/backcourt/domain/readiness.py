@@ -234,8 +234,3 @@ def waited_too_long(reason: str | None, deliveries: int) -> str:
     """The reason a date is blocked with when its message was delivered ``deliveries`` times
     and it still waits (a bounded wait, as Pub/Sub's dead-letter limit bounds redelivery)."""
     return f"upstream_incomplete: still {reason or 'waiting'} after {deliveries} deliveries"
-
-
-def upstream_phase_reason(phase: str, day: date, reasons: Sequence[str]) -> str:
-    """The summary text for a phase verdict that BLOCKed a date (status, report)."""
-    return f"gate phase {phase} BLOCK on {day.isoformat()}: " + "; ".join(reasons[:3])

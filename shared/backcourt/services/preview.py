@@ -42,7 +42,7 @@ class ProcessorPreview:
     left: dict[str, int] = field(default_factory=dict)
     """Expected dates neither complete nor to run, by state (blocked, failed, degraded, …)."""
     reasons: dict[str, int] = field(default_factory=dict)
-    """Why those dates are left (the first word of their reason), e.g. ``upstream gate``."""
+    """Why those dates are left (the first word of their reason), e.g. ``lookback_incomplete``."""
     depends_on: str | None = None
     """Set when the dates depend on something this run decides first (an upstream gate, the
     schedule load): ``to_run`` is then what runs if that passes everywhere (at most)."""
