@@ -1,0 +1,43 @@
+"""Scenario g: player_game_summary on D is held ``running`` by another worker's live lease when
+phase 3 runs. The dates whose lookback reads it wait; their unit is redelivered and, on the last
+delivery (``protocol.MAX_DELIVERIES``, Pub/Sub's dead-letter limit), they are blocked with the
+wait as the reason — on both drivers, with the same states and reasons.
+
+The ``functions`` driver delivers CloudEvents carrying ``deliveryAttempt``. In production the
+work subscription POSTs the raw Pub/Sub push body to the ``process`` URL
+(terraform/modules/work_topic), and functions-framework's conversion of that body to a CloudEvent
+drops ``deliveryAttempt``: the raw-push variant below shows what that does (xfail, strict).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import scenario_cases as sc
+from scenario_kit import FunctionsDriver, LocalDriver, same_as_local
+
+pytestmark = pytest.mark.local
+
+
+def test_waiting_dates_are_blocked_on_the_last_delivery(
+        make_home: Callable[..., Path], driver: Any, reference: dict[str, Any]) -> None:
+    r = sc.held_lease(make_home, driver)
+    sc.check_held_lease(r)
+    same_as_local(reference, "held_lease", driver.name, r,
+                  lambda: sc.held_lease(make_home, LocalDriver(), name="reference"))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "product bug, functions/main.py _delivery: functions-framework converts a raw Pub/Sub push "
+    "body (the production wiring: the work subscription pushes to the process URL) into a "
+    "CloudEvent without its deliveryAttempt, so every delivery is attempt 1 and a waiting date "
+    "is never blocked on the last delivery: it stays pending after the message is dead-lettered"))
+def test_raw_pubsub_push_blocks_on_the_last_delivery_too(
+        make_home: Callable[..., Path], reference: dict[str, Any]) -> None:
+    r = sc.held_lease(make_home, FunctionsDriver(envelope="push"))
+    same_as_local(reference, "held_lease", "functions-push", r,
+                  lambda: sc.held_lease(make_home, LocalDriver(), name="reference"))
+    sc.check_held_lease(r)
