@@ -24,6 +24,7 @@ import os
 from datetime import UTC, date, datetime
 from typing import Any
 
+import flask
 import functions_framework
 from cloudevents.http import CloudEvent
 from flask import Request
@@ -105,11 +106,16 @@ def _pubsub_data(event: CloudEvent) -> bytes:
 
 
 def _delivery(event: CloudEvent) -> protocol.Delivery:
-    """The delivery count Pub/Sub puts in the push envelope (``deliveryAttempt``, set when the
+    """The delivery count Pub/Sub puts in the push body (``deliveryAttempt``, set when the
     subscription has a dead-letter policy; 1 when absent) and the dead-letter limit
-    (``BACKCOURT_MAX_DELIVERIES``, the subscription's ``max_delivery_attempts``)."""
+    (``BACKCOURT_MAX_DELIVERIES``, the subscription's ``max_delivery_attempts``).
+
+    functions-framework turns a raw push body into a CloudEvent and drops ``deliveryAttempt``,
+    so it is read from the request body itself, or from the event data when it carries it."""
     data = event.data if isinstance(event.data, dict) else {}
-    attempt = data.get("deliveryAttempt") if isinstance(data, dict) else None
+    raw = flask.request.get_json(silent=True) if flask.has_request_context() else None
+    attempt = (raw.get("deliveryAttempt") if isinstance(raw, dict) else None) \
+        or data.get("deliveryAttempt")
     limit = os.environ.get("BACKCOURT_MAX_DELIVERIES", "")
     return protocol.Delivery(attempt if isinstance(attempt, int) and attempt > 0 else 1,
                              int(limit) if limit.isdigit() and int(limit) > 0

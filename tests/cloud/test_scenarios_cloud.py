@@ -13,8 +13,8 @@ Pub/Sub CloudEvent, and adds the ``deliveryAttempt`` the Pub/Sub emulator leaves
 body (it counts the deliveries of each message id; the subscription's dead-letter policy, which
 the emulator honours, bounds them at 5).
 
-A phase BLOCK stops the workflow (its ``stop_on_block`` step) while the local driver runs every
-requested phase (per-input gating): the shot-chart scenario is marked xfail (strict) for that.
+The workflow runs every requested phase as the local driver does (per-input gating) and ends
+the execution FAILED when a phase BLOCKed a date.
 """
 
 from __future__ import annotations
@@ -230,11 +230,6 @@ def test_transient_failure_redelivered_by_pubsub(make_home: Callable[..., Path],
                   lambda: sc.transient(make_home, LocalDriver(), name="reference"))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product disagreement, workflows/backfill.workflows.yaml: its stop_on_block step ends the "
-    "execution at the first phase whose gate verdict is BLOCK (here phase 2: the shot chart of "
-    "one game on D), so phases 3 and 4 are never planned, while the local driver runs every "
-    "requested phase and gates each processor-date on its own inputs"))
 def test_missing_shot_chart_on_the_emulators(make_home: Callable[..., Path],
                                              driver: EmulatorDriver) -> None:
     r = sc.shot_chart_missing(make_home, driver, status=_firestore())

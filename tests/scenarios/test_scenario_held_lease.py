@@ -6,7 +6,8 @@ wait as the reason — on both drivers, with the same states and reasons.
 The ``functions`` driver delivers CloudEvents carrying ``deliveryAttempt``. In production the
 work subscription POSTs the raw Pub/Sub push body to the ``process`` URL
 (terraform/modules/work_topic), and functions-framework's conversion of that body to a CloudEvent
-drops ``deliveryAttempt``: the raw-push variant below shows what that does (xfail, strict).
+drops ``deliveryAttempt``: the raw-push variant below checks that ``process`` reads it from
+the request body itself.
 """
 
 from __future__ import annotations
@@ -30,11 +31,6 @@ def test_waiting_dates_are_blocked_on_the_last_delivery(
                   lambda: sc.held_lease(make_home, LocalDriver(), name="reference"))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product bug, functions/main.py _delivery: functions-framework converts a raw Pub/Sub push "
-    "body (the production wiring: the work subscription pushes to the process URL) into a "
-    "CloudEvent without its deliveryAttempt, so every delivery is attempt 1 and a waiting date "
-    "is never blocked on the last delivery: it stays pending after the message is dead-lettered"))
 def test_raw_pubsub_push_blocks_on_the_last_delivery_too(
         make_home: Callable[..., Path], reference: dict[str, Any]) -> None:
     r = sc.held_lease(make_home, FunctionsDriver(envelope="push"))

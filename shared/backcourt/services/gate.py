@@ -131,21 +131,10 @@ class Gate:
         only one that failed closed (a validator error): readiness reads verdicts, so a date
         must never stay unmeasured, or blocked by an outage of the validator. Returns how many
         (processor, date)s were measured."""
-        if not days:
-            return 0
-        lo, hi = min(days), max(days)
         measured = 0
-        for proc in procs:
-            wanted = set(_expected(proc, cals, days))
-            newest: dict[date, GateVerdict] = {}
-            for v in self.store.verdicts(proc.name, lo, hi):
-                newest[v.game_date] = v
-            todo = [doc.game_date for doc in self.store.list([proc.name], lo, hi)
-                    if doc.game_date in wanted and doc.state in DONE
-                    and _needs_measuring(doc, newest.get(doc.game_date))]
-            if todo:
-                self.check([proc], cals, todo, run_id)
-                measured += len(todo)
+        for proc, todo in unmeasured(self.store, procs, cals, days).items():
+            self.check([proc], cals, todo, run_id)
+            measured += len(todo)
         return measured
 
     def validate(self, phase: Phase, cals: Sequence[SeasonCalendar], days: Sequence[date],
@@ -252,6 +241,27 @@ class Gate:
 
 def _rank(v: Verdict) -> int:
     return {Verdict.PASS: 0, Verdict.WARN: 1, Verdict.BLOCK: 2}[v]
+
+
+def unmeasured(store: StatusStore, procs: Sequence[Processor], cals: Sequence[SeasonCalendar],
+               days: Sequence[date]) -> dict[Processor, list[date]]:
+    """Per processor, its done dates among ``days`` with no verdict since their last write, or
+    only one that failed closed (``Gate.catch_up`` measures them)."""
+    out: dict[Processor, list[date]] = {}
+    if not days:
+        return out
+    lo, hi = min(days), max(days)
+    for proc in procs:
+        wanted = set(_expected(proc, cals, days))
+        newest: dict[date, GateVerdict] = {}
+        for v in store.verdicts(proc.name, lo, hi):
+            newest[v.game_date] = v
+        todo = [doc.game_date for doc in store.list([proc.name], lo, hi)
+                if doc.game_date in wanted and doc.state in DONE
+                and _needs_measuring(doc, newest.get(doc.game_date))]
+        if todo:
+            out[proc] = todo
+    return out
 
 
 def _needs_measuring(doc: PartitionStatus, verdict: GateVerdict | None) -> bool:

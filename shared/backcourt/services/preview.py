@@ -22,6 +22,7 @@ from backcourt.domain.status import GateVerdict, PartitionStatus, State, Verdict
 from backcourt.ports import Services
 from backcourt.services import protocol
 from backcourt.services.calendar import calendars
+from backcourt.services.gate import unmeasured
 from backcourt.services.inputs import input_docs
 from backcourt.services.plan import PreviewStore, ProcessorPlan, Unit, Window
 from backcourt.services.protocol import Scope
@@ -96,6 +97,7 @@ def preview(services: Services, seasons: Sequence[str], phases: Sequence[Phase],
         runs: dict[str, set[date]] = {}
         replan = False
         while True:  # as the run does: once the schedule is loaded, plan again
+            _assume_caught_up(store, phase, scope, cals)
             planned = protocol.plan(view, phase, scope, force=force, run_id=PREVIEW_RUN,
                                     group="processor", measure=False)
             for name, ran in _decide_waves(store, planned.waves, cals).items():
@@ -154,6 +156,17 @@ def _decide_waves(store: PreviewStore, waves: list[list[Unit]],
             for day in ran:
                 store.assume_verdict(GateVerdict(unit.processor.name, day, Verdict.PASS))
     return out
+
+
+def _assume_caught_up(store: PreviewStore, phase: Phase, scope: Scope,
+                      cals: Sequence[SeasonCalendar]) -> None:
+    """What the run's plan would measure first (done dates without a fresh verdict) is
+    assumed to pass, as the preview assumes of the work it plans."""
+    found = unmeasured(store, of_phase(phase), cals, Scope(scope.seasons).days(
+        cals, of_phase(phase)))
+    for proc, days in found.items():
+        for day in days:
+            store.assume_verdict(GateVerdict(proc.name, day, Verdict.PASS))
 
 
 def _unmeasured(store: PreviewStore, phase: Phase, days: Sequence[date]) -> bool:
