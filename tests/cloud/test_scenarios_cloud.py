@@ -160,9 +160,12 @@ class EmulatorDriver:
         finally:
             main.set_services(None)
         lines = [ln for ln in done.stdout.decode().splitlines() if ln.startswith("WORKFLOW_")]
-        assert lines and lines[-1].startswith("WORKFLOW_RESULT "), (
-            lines, done.stderr.decode()[-4000:])
-        result: dict[str, Any] = json.loads(lines[-1].split(" ", 1)[1])
+        # Success returns the report; a BLOCK ends the execution FAILED with it in the error.
+        ended = [ln for ln in lines if ln.startswith(("WORKFLOW_RESULT ", "WORKFLOW_ERROR "))]
+        assert ended, (lines, done.stderr.decode()[-4000:])
+        result: dict[str, Any] = json.loads(ended[-1].split(" ", 1)[1])
+        assert ended[-1].startswith("WORKFLOW_RESULT ") or result.get("state") == "blocked", (
+            result)
         self.results.append(result)
         pushes = _Functions.log[start:]
         out = Outcome(self.name, raw=result)

@@ -90,6 +90,9 @@ def main(argv: list[str]) -> int:
         result = wf_main.execute_workflow(config, {name: json.loads(argv[2])})
     except Exception as exc:  # noqa: BLE001 - report any failure of the execution
         traceback.print_exc(limit=-30)
+        payload = getattr(exc, "payload", None)
+        if isinstance(payload, dict):  # a raised error map: what the execution's error holds
+            print("WORKFLOW_ERROR", json.dumps(dict(payload), default=str), flush=True)
         print("WORKFLOW_FAILED", type(exc).__name__, exc, flush=True)
         return 1
     print("WORKFLOW_RESULT", json.dumps(result, default=str), flush=True)
