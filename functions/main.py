@@ -196,8 +196,19 @@ def _plan(args: dict[str, Any]) -> dict[str, Any]:
     if isinstance(force, str):
         force = force.lower() in ("1", "true", "yes")
     return protocol.plan_phase(get_services(), str(_required(args, "phase")), seasons=seasons,
-                            start=_date(args, "start"), end=_date(args, "end"),
-                            force=bool(force), run_id=str(args.get("run_id") or "manual"))
+                               start=_date(args, "start"), end=_date(args, "end"),
+                               force=bool(force), run_id=str(args.get("run_id") or "manual"),
+                               processors=_processors(args))
+
+
+def _processors(args: dict[str, Any]) -> list[str] | None:
+    """The optional ``processors`` filter (the daily pre-game chain's); null means all."""
+    value = args.get("processors")
+    if value is None:
+        return None
+    if not (isinstance(value, list) and all(isinstance(p, str) for p in value)):
+        raise BadInput("processors must be a list of processor names")
+    return value
 
 
 def _range(args: dict[str, Any]) -> tuple[str, date, date]:
@@ -217,15 +228,19 @@ def plan(request: Request) -> tuple[str, int, dict[str, str]]:
 
 @functions_framework.http
 def progress(request: Request) -> tuple[str, int, dict[str, str]]:
-    """HTTP: ``{"phase", "start", "end"}`` → counts by state and whether all are finished."""
-    return _respond(lambda a: protocol.progress(get_services(), *_range(a)), request)
+    """HTTP: ``{"phase", "start", "end", "processors"?}`` → counts by state and whether all
+    are finished."""
+    return _respond(lambda a: protocol.progress(get_services(), *_range(a),
+                                                processors=_processors(a)), request)
 
 
 @functions_framework.http
 def validate(request: Request) -> tuple[str, int, dict[str, str]]:
-    """HTTP: ``{"phase", "start", "end", "run_id"?}`` → the gate verdict summary."""
+    """HTTP: ``{"phase", "start", "end", "run_id"?, "processors"?}`` → the gate verdict
+    summary."""
     return _respond(lambda a: protocol.validate(get_services(), *_range(a),
-                                             run_id=a.get("run_id")), request)
+                                                run_id=a.get("run_id"),
+                                                processors=_processors(a)), request)
 
 
 @functions_framework.http

@@ -24,7 +24,7 @@ from backcourt.adapters.local.bucket import FolderBucket
 from backcourt.bootstrap import build
 from backcourt.commands import daily
 from backcourt.config import load_settings
-from backcourt.domain.daily import DAILY_CHAINS
+from backcourt.domain.daily import DAILY_CHAINS, Chain
 from backcourt.domain.errors import TerminalError
 from backcourt.domain.registry import Phase, of_phase
 from backcourt.domain.status import DONE, PartitionStatus, RunRecord, State
@@ -109,8 +109,9 @@ def _of_run(docs: Sequence[PartitionStatus], run: RunRecord) -> dict[tuple[str, 
     return {(d.processor, d.game_date): d.state for d in docs if d.run_id == run.run_id}
 
 
-def _chain_cells(phases: Sequence[Phase], day: date) -> set[tuple[str, date]]:
-    return {(p.name, day) for ph in phases for p in of_phase(ph)}
+def _chain_cells(chain: Chain, day: date) -> set[tuple[str, date]]:
+    return {(p.name, day) for ph in chain.phases for p in of_phase(ph)
+            if chain.processors is None or p.name in chain.processors}
 
 
 def test_daily_runs_both_chains_on_their_dates(
@@ -123,7 +124,8 @@ def test_daily_runs_both_chains_on_their_dates(
     assert _flat(out).startswith("daily run at 2024-10-24T04:00:00-04:00 (2024-10-24 04:00 EDT "
                                  "in New York): post_game 2024-10-23, pre_game 2024-10-24")
     assert post.scope == "seasons=2024-25 phases=2,3,5B,6 window=2024-10-23..2024-10-23"
-    assert pre.scope == "seasons=2024-25 phases=3,4,5A,6 window=2024-10-24..2024-10-24"
+    assert pre.scope == ("seasons=2024-25 phases=3,4,5A window=2024-10-24..2024-10-24 "
+                         f"processors={','.join(sorted(PRE_CHAIN.processors or ()))}")
     assert post.started_at < pre.started_at
     for run in (post, pre):
         assert f"run {run.run_id} (stop it with `backcourt cancel {run.run_id}`)" in _flat(err)
@@ -131,30 +133,28 @@ def test_daily_runs_both_chains_on_their_dates(
     # post-game: every processor of phases 2, 3, 5B and 6 recomputed on Oct 23 (forced; the
     # schedule processor reloads the whole season), nothing else
     by_post = _of_run(docs, post)
-    assert {c for c in by_post if c[1] == POST} == _chain_cells(POST_CHAIN.phases, POST)
+    assert {c for c in by_post if c[1] == POST} == _chain_cells(POST_CHAIN, POST)
     assert {p for p, d in by_post if d != POST} == {"schedule"}
     assert {s for (p, d), s in by_post.items() if p != "schedule"} <= DONE
     assert post.state == "succeeded"
 
-    # pre-game: phases 3, 4, 5A and 6 on Oct 24 — all computed but the exports, which read
-    # Oct 24's grading (phase 5B, after the games): the pre-game chain ends blocked there
+    # pre-game: the upcoming contexts of phase 3, phases 4 and 5A on Oct 24 — all computed;
+    # nothing that reads Oct 24's results (its box scores, its grading, its exports) runs
     by_pre = _of_run(docs, pre)
-    cells = _chain_cells(PRE_CHAIN.phases, PRE)
-    assert set(by_pre) <= cells
-    assert {c for c, s in by_pre.items() if s in DONE} == cells - {("exports", PRE)}
-    exports = next(d for d in docs if (d.processor, d.game_date) == ("exports", PRE))
-    assert exports.state is State.BLOCKED and "prediction_accuracy 2024-10-24" in exports.reason
-    assert pre.state == "blocked"
+    cells = _chain_cells(PRE_CHAIN, PRE)
+    assert {c for c, s in by_pre.items() if s in DONE} == cells
+    assert not {(n, PRE) for n in ("player_game_summary", "team_offense_game_summary",
+                                   "exports")} & set(by_pre)
+    assert pre.state == "succeeded"
 
     # what neither chain covers is left alone: phase 4 of Oct 23, phase 2 of Oct 24
     untouched = {(p.name, POST) for p in of_phase(Phase.PRECOMPUTE)} | {
         (p.name, PRE) for p in of_phase(Phase.RAW) if p.name != "schedule"}
     assert not untouched & (set(by_post) | set(by_pre))
 
-    # the exit code is the worse chain's: the pre-game chain blocked
-    assert code == 1, (out, err)
-    assert "daily: post_game 2024-10-23 done; pre_game 2024-10-24 not complete (exit 1)" in _flat(
-        err)
+    # both chains are done: exit 0
+    assert code == 0, (out, err)
+    assert "daily: post_game 2024-10-23 done; pre_game 2024-10-24 done (exit 0)" in _flat(out)
 
 
 def test_pre_game_chain_runs_after_a_blocked_post_game_chain(
@@ -171,10 +171,11 @@ def test_pre_game_chain_runs_after_a_blocked_post_game_chain(
     assert grading.state is State.BLOCKED
     assert "player_prop_predictions 2024-10-23" in (grading.reason or "")
     computed = {c for c, s in _of_run(docs, post).items() if s in DONE and c[1] == POST}
-    assert _chain_cells([Phase.RAW, Phase.ANALYTICS], POST) <= computed
+    assert _chain_cells(Chain("raw+analytics", "post_game_date", (Phase.RAW, Phase.ANALYTICS)),
+                        POST) <= computed
     planned = {(d.processor, d.game_date) for d in docs if d.game_date == PRE}
-    assert _chain_cells(PRE_CHAIN.phases, PRE) <= planned  # the pre-game chain planned them
-    assert pre.summary["outcome"]["expected"] == len(_chain_cells(PRE_CHAIN.phases, PRE))
+    assert _chain_cells(PRE_CHAIN, PRE) <= planned  # the pre-game chain planned them
+    assert pre.summary["outcome"]["expected"] == len(_chain_cells(PRE_CHAIN, PRE))
     assert code == 1, (out, err)
     assert ("daily: post_game 2024-10-23 not complete; pre_game 2024-10-24 not complete "
             "(exit 1)") in _flat(err)
@@ -275,7 +276,8 @@ def test_the_exit_code_is_the_worst_chains(
     calls: list[tuple[str, list[Phase], Window, bool]] = []
 
     def fake_run(services: Any, seasons: Sequence[str], phases: Sequence[Phase],
-                 window: Window, *, force: bool, command: str) -> BackfillResult:
+                 window: Window, *, force: bool, command: str,
+                 processors: Sequence[str] | None) -> BackfillResult:
         name = command.removeprefix("daily-")
         calls.append((name, list(phases), window, force))
         if outcomes[name] == CANCELLED:

@@ -90,15 +90,18 @@ def test_daily_runs_the_chains_of_the_domain() -> None:
     doc = yaml.safe_load((REPO / "workflows" / "daily.workflows.yaml").read_text())
     steps = {next(iter(s)): s[next(iter(s))] for s in doc["main"]["steps"]}
     assigned = {next(iter(a)): a[next(iter(a))] for a in steps["init"]["assign"]}
-    chains = [(c["name"], c["date"], c["phases"]) for c in assigned["chains"]]
-    assert chains == [(c.name, f"${{args.{c.date_key}}}", [p.value for p in c.phases])
+    chains = [(c["name"], c["date"], c["phases"], c.get("processors"))
+              for c in assigned["chains"]]
+    assert chains == [(c.name, f"${{args.{c.date_key}}}", [p.value for p in c.phases],
+                       list(c.processors) if c.processors is not None else None)
                       for c in DAILY_CHAINS]
     loop = steps["run_chains"]["for"]
     assert (loop["value"], loop["in"]) == ("chain", "${chains}")
     (run,) = [s["run_chain"] for s in loop["steps"] if "run_chain" in s]
     argument = run["try"]["args"]["argument"]
     assert argument == {"start": "${chain.date}", "end": "${chain.date}",
-                        "phases": "${chain.phases}", "force": True}
+                        "phases": "${chain.phases}", "processors": "${chain.processors}",
+                        "force": True}
     assert all(c.force for c in DAILY_CHAINS)  # the YAML forces every chain
     assert "except" in run  # a failed chain is recorded; the next chain still runs
     dates = resolve_daily(datetime(2025, 1, 16, 9, tzinfo=UTC))

@@ -134,8 +134,8 @@ class RichProgress(bf.Progress):
 
 
 def run_phases(services: Services, seasons: Sequence[str], phases: Sequence[Phase],
-               window: Window, *, force: bool = False,
-               command: str = "backfill") -> bf.BackfillResult:
+               window: Window, *, force: bool = False, command: str = "backfill",
+               processors: Sequence[str] | None = None) -> bf.BackfillResult:
     """One run of the local runner as the CLI shows it: a new run id printed first (with how to
     cancel it), then a progress bar per phase and each phase's gate verdict. ``command`` is
     what the run's record says ran it."""
@@ -144,7 +144,8 @@ def run_phases(services: Services, seasons: Sequence[str], phases: Sequence[Phas
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("dates"), TimeElapsedColumn(), console=console) as bar:
         return bf.Runner(services, RichProgress(bar)).backfill(
-            seasons, phases, window, force=force, run_id=run_id, command=command)
+            seasons, phases, window, force=force, run_id=run_id, command=command,
+            processors=processors)
 
 
 def report_run(result: bf.BackfillResult, *, again: str = "the same backfill") -> int:

@@ -81,7 +81,8 @@ def _run_chain(services: Services, chain: Chain, day: date) -> tuple[int, str]:
     console.print(f"[bold]{chain.name}[/] {day}: phases {phases}", highlight=False)
     try:
         result = run_phases(services, seasons_between(day, day), chain.phases,
-                            Window(day, day), force=chain.force, command=f"daily-{chain.name}")
+                            Window(day, day), force=chain.force, command=f"daily-{chain.name}",
+                            processors=chain.processors)
     except BackcourtError as exc:
         err.print(f"[red]{chain.name} {day} failed:[/] {exc}", highlight=False)
         return EXIT_NOT_DONE, "failed"

@@ -27,7 +27,7 @@ from typing import Any
 
 from backcourt.domain.errors import TransientError
 from backcourt.domain.ids import season_bounds
-from backcourt.domain.registry import PROCESSORS, Phase, of_phase
+from backcourt.domain.registry import PROCESSORS, Phase
 from backcourt.domain.status import (
     DONE,
     RUN_CANCELLED,
@@ -154,13 +154,16 @@ class Runner:
 
     def backfill(self, seasons: Sequence[str], phases: Sequence[Phase], window: Window,
                  *, force: bool = False, run_id: str | None = None,
-                 command: str = "backfill") -> BackfillResult:
-        """Run ``phases`` in order over ``seasons``. Every phase runs: each processor-date
-        decides from its own inputs, so a BLOCK stops only what reads it."""
+                 command: str = "backfill",
+                 processors: Sequence[str] | None = None) -> BackfillResult:
+        """Run ``phases`` in order over ``seasons`` (only ``processors`` of them, when given).
+        Every phase runs: each processor-date decides from its own inputs, so a BLOCK stops
+        only what reads it."""
         result = BackfillResult(run_id or new_run_id())
         for season in seasons:
             season_bounds(season)
-        scope = Scope(tuple(seasons), window)
+        scope = Scope(tuple(seasons), window,
+                      frozenset(processors) if processors is not None else None)
         self.s.warehouse.ensure_tables([p.table for p in PROCESSORS])
         close_dead_runs(self.s)
         run = self._start(result.run_id, command, scope, phases)
@@ -194,7 +197,10 @@ class Runner:
                         f"seasons={','.join(scope.seasons)} "
                         f"phases={','.join(p.value for p in phases)}"
                         + (f" window={window.start}..{window.end}" if window.start or window.end
-                           else ""), summary={"owner": self.owner})
+                           else "")
+                        + (f" processors={','.join(sorted(scope.processors))}"
+                           if scope.processors is not None else ""),
+                        summary={"owner": self.owner})
         self.s.status.record_run(run)
         log.info("run %s started: %s", run.run_id, run.scope, extra={"run_id": run.run_id})
         return run
@@ -233,9 +239,10 @@ class Runner:
             stop.partial = pr
             raise
         cals = calendars(self.s.warehouse, scope.seasons)
-        days = scope.days(cals, of_phase(phase))
+        days = scope.days(cals, scope.procs(phase))
         if days:
-            left = protocol.progress(self.s, phase, days[0], days[-1])
+            left = protocol.progress(self.s, phase, days[0], days[-1],
+                                     [p.name for p in scope.procs(phase)])
             if left["in_flight"]:
                 log.warning("phase %s: %d partition(s) still pending or running at the gate",
                             phase.value, left["in_flight"], extra={"run_id": run_id})
@@ -349,7 +356,7 @@ def scope_outcome(services: Services, scope: Scope, phases: Sequence[Phase]) -> 
     reasons: list[str] = []
     blocked: dict[str, int] = {}
     for phase in phases:
-        procs = of_phase(phase)
+        procs = scope.procs(phase)
         days = scope.days(cals, procs)
         if not days:
             continue

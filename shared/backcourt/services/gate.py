@@ -138,12 +138,13 @@ class Gate:
         return measured
 
     def validate(self, phase: Phase, cals: Sequence[SeasonCalendar], days: Sequence[date],
-                 run_id: str | None = None) -> dict[date, GateVerdict]:
-        """Measure every processor of the phase, decide each date (the worst of its
-        processors), persist everything; a validator error is BLOCK (fail closed)."""
+                 run_id: str | None = None,
+                 procs: Sequence[Processor] | None = None) -> dict[date, GateVerdict]:
+        """Measure every processor of the phase (or ``procs`` of it), decide each date (the
+        worst of its processors), persist everything; a validator error is BLOCK."""
         if not days:
             return {}
-        checks = self.check(of_phase(phase), cals, days, run_id)
+        checks = self.check(procs if procs is not None else of_phase(phase), cals, days, run_id)
         now = self._now()
         verdicts = {d: self._decide(phase, d, checks.get(d, []), run_id, now) for d in days}
         self.store.record_verdicts(list(verdicts.values()))

@@ -126,7 +126,7 @@ def preview(services: Services, seasons: Sequence[str], phases: Sequence[Phase],
                 ppr.depends_on = f"the {', '.join(no_schedule)} schedule is loaded"
             elif schedule_load:
                 ppr.depends_on = schedule_load
-        days = scope.days(cals, of_phase(phase))
+        days = scope.days(cals, scope.procs(phase))
         if pp.to_run or no_schedule or _unmeasured(store, phase, days):
             decided.add(phase)
             _assume_success(store, pp, cals, days)

@@ -30,7 +30,15 @@ from backcourt.domain.errors import BadInput, TransientError
 from backcourt.domain.ids import season_bounds, season_of
 from backcourt.domain.messages import MAX_RANGE_DAYS, WorkMessage, make_message
 from backcourt.domain.readiness import Decision, Reads, decide, waited_too_long
-from backcourt.domain.registry import BY_NAME, Phase, Processor, levels, of_phase, parse_phase
+from backcourt.domain.registry import (
+    BY_NAME,
+    Phase,
+    Processor,
+    get,
+    levels,
+    of_phase,
+    parse_phase,
+)
 from backcourt.domain.status import GateVerdict, State, Verdict
 from backcourt.ports import Services
 from backcourt.services.calendar import calendars
@@ -69,22 +77,34 @@ def seasons_between(start: date, end: date) -> list[str]:
 
 @dataclass(frozen=True)
 class Scope:
-    """What a run covers: seasons, optionally narrowed by a window."""
+    """What a run covers: seasons, optionally narrowed by a window and to some processors (the
+    daily pre-game chain runs only what can run before the games)."""
 
     seasons: tuple[str, ...]
     window: Window = Window()
+    processors: frozenset[str] | None = None
 
     @classmethod
     def of(cls, seasons: Sequence[str] | None, start: date | None = None,
-           end: date | None = None) -> Scope:
-        """From seasons (and an optional window), or from a start and end date alone."""
+           end: date | None = None, processors: Sequence[str] | None = None) -> Scope:
+        """From seasons (and an optional window), or from a start and end date alone.
+
+        Raises:
+            BadInput: no seasons and no complete window, or an unknown processor name.
+        """
+        only = frozenset(get(p).name for p in processors) if processors else None
         if seasons:
             for s in seasons:
                 season_bounds(s)
-            return cls(tuple(seasons), Window(start, end))
+            return cls(tuple(seasons), Window(start, end), only)
         if start is None or end is None:
             raise BadInput("give seasons, or both start and end")
-        return cls(tuple(seasons_between(start, end)), Window(start, end))
+        return cls(tuple(seasons_between(start, end)), Window(start, end), only)
+
+    def procs(self, phase: Phase) -> tuple[Processor, ...]:
+        """The processors of ``phase`` in scope, in level order."""
+        return tuple(p for p in of_phase(phase)
+                     if self.processors is None or p.name in self.processors)
 
     def days(self, cals: Sequence[SeasonCalendar], procs: Sequence[Processor]) -> list[date]:
         """The expected dates of ``procs`` in scope, sorted."""
@@ -129,13 +149,13 @@ def plan(services: Services, phase: Phase, scope: Scope, *, force: bool = False,
     cals = calendars(services.warehouse, scope.seasons)
     if measure:  # the whole seasons: a lookback reads dates before the window
         Gate(services.warehouse, services.status, services.settings.thresholds,
-             services.clock).catch_up(of_phase(phase), cals,
-                                      Scope(scope.seasons).days(cals, of_phase(phase)), run_id)
+             services.clock).catch_up(scope.procs(phase), cals,
+                                      Scope(scope.seasons).days(cals, scope.procs(phase)), run_id)
     chunk_days = services.settings.chunk_days
     out = Plan(phase)
     for level in levels(phase):
         wave = []
-        for proc in level:
+        for proc in (p for p in level if p in scope.procs(phase)):
             planned = plan_processor(services.status, proc, cals, scope.window, chunk_days,
                                      force=force, run_id=run_id)
             wave += planned.units
@@ -194,7 +214,8 @@ def messages(plan_: Plan, run_id: str,
 
 def plan_phase(services: Services, phase: Phase | str, *, seasons: Sequence[str] | None = None,
                start: date | None = None, end: date | None = None,
-               force: bool = False, run_id: str = "manual") -> dict[str, Any]:
+               force: bool = False, run_id: str = "manual",
+               processors: Sequence[str] | None = None) -> dict[str, Any]:
     """The ``plan`` function: :func:`plan` grouped by span, as JSON-able messages.
 
     Returns:
@@ -202,7 +223,7 @@ def plan_phase(services: Services, phase: Phase | str, *, seasons: Sequence[str]
         "replan"}``; each message is a complete work message the workflow publishes as is.
     """
     ph = phase if isinstance(phase, Phase) else parse_phase(phase)
-    scope = Scope.of(seasons, start, end)
+    scope = Scope.of(seasons, start, end, processors)
     planned = plan(services, ph, scope, force=force, run_id=run_id, group="span")
     log.info("plan phase %s over %s", ph.value, ", ".join(scope.seasons),
              extra={"run_id": run_id, "phase": ph.value})
@@ -367,7 +388,8 @@ def _raise_if_retrying(services: Services, proc: Processor, report: UnitReport,
 # -- progress and validate -----------------------------------------------------------------
 
 
-def progress(services: Services, phase: Phase | str, start: date, end: date) -> dict[str, Any]:
+def progress(services: Services, phase: Phase | str, start: date, end: date,
+             processors: Sequence[str] | None = None) -> dict[str, Any]:
     """Counts by state of the phase's partitions in [start, end] (one aggregate query).
 
     Returns:
@@ -377,7 +399,8 @@ def progress(services: Services, phase: Phase | str, start: date, end: date) -> 
     ph = phase if isinstance(phase, Phase) else parse_phase(phase)
     if start > end:
         raise BadInput(f"start {start} is after end {end}")
-    counts = services.status.counts([p.name for p in of_phase(ph)], start, end)
+    counts = services.status.counts(
+        [p.name for p in Scope.of(None, start, end, processors).procs(ph)], start, end)
     by_state: Counter[str] = Counter()
     for (_, state), n in counts.items():
         by_state[state.value] += n
@@ -390,14 +413,15 @@ def validate_phase(services: Services, phase: Phase, scope: Scope,
                    run_id: str | None = None) -> dict[date, GateVerdict]:
     """Run the gate on the phase's expected dates in scope; every verdict is persisted."""
     cals = calendars(services.warehouse, scope.seasons)
-    days = scope.days(cals, of_phase(phase))
+    days = scope.days(cals, scope.procs(phase))
     gate = Gate(services.warehouse, services.status, services.settings.thresholds,
                 services.clock)
-    return gate.validate(phase, cals, days, run_id)
+    return gate.validate(phase, cals, days, run_id, procs=scope.procs(phase))
 
 
 def validate(services: Services, phase: Phase | str, start: date, end: date,
-             run_id: str | None = None) -> dict[str, Any]:
+             run_id: str | None = None,
+             processors: Sequence[str] | None = None) -> dict[str, Any]:
     """The ``validate`` function: :func:`validate_phase` over [start, end], summarised.
 
     Returns:
@@ -405,7 +429,7 @@ def validate(services: Services, phase: Phase | str, start: date, end: date,
         "blocked": [first 20 blocked dates], "reasons": [first 10 reasons]}``.
     """
     ph = phase if isinstance(phase, Phase) else parse_phase(phase)
-    verdicts = validate_phase(services, ph, Scope.of(None, start, end), run_id)
+    verdicts = validate_phase(services, ph, Scope.of(None, start, end, processors), run_id)
     counts = Counter(v.verdict.value for v in verdicts.values())
     worst = next((v for v in (Verdict.BLOCK, Verdict.WARN) if counts.get(v.value)), Verdict.PASS)
     blocked = [d for d, v in sorted(verdicts.items()) if v.verdict is Verdict.BLOCK]
