@@ -24,9 +24,7 @@ status store over the scenario's window.
 from __future__ import annotations
 
 import base64
-import fcntl
 import json
-import os
 import sys
 import uuid
 from collections import deque
@@ -40,9 +38,8 @@ HERE = Path(__file__).resolve().parent
 TESTS = HERE.parent
 sys.path.insert(0, str(TESTS / "incidents"))  # faults.py: homes, fault-injecting warehouse
 
-from faults import function_client, functions_main  # noqa: E402
+from faults import function_client, functions_main, shared_sample_bucket  # noqa: E402
 
-from backcourt.adapters.local.bucket import FolderBucket  # noqa: E402
 from backcourt.domain import registry  # noqa: E402
 from backcourt.domain.registry import Phase  # noqa: E402
 from backcourt.ports import Services  # noqa: E402
@@ -56,24 +53,9 @@ StateMap = dict[tuple[str, str], tuple[str, str | None]]
 
 
 def sample_bucket(tmp_path_factory: Any) -> Path:
-    """The 2024-25 sample season, generated once per test run. The same folder and lock as
-    ``tests/incidents/conftest.py``'s fixture, so a run of both suites generates it once."""
-    from backcourt.sample import generate_season
-
-    base = tmp_path_factory.getbasetemp()
-    run_root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    shared = run_root / f"incidents-sample-{SEASON}"
-    shared.mkdir(parents=True, exist_ok=True)
-    root = shared / "bucket"
-    with (shared / "lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not (shared / "complete").exists():
-                generate_season(FolderBucket(root), SEASON)
-                (shared / "complete").touch()
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    return root
+    """The 2024-25 sample season, generated once per test run and shared with
+    ``tests/incidents`` (``faults.shared_sample_bucket``)."""
+    return shared_sample_bucket(tmp_path_factory, SEASON)
 
 
 # -- outcome ---------------------------------------------------------------------------------
