@@ -91,7 +91,10 @@ class Outcome:
 
 @dataclass(frozen=True)
 class GateVerdict:
-    """A persisted gate decision for one (phase, game_date)."""
+    """A persisted gate decision for one (phase, game_date), or for one (processor, game_date):
+    ``phase`` holds a phase value ("3") for a phase's verdict (the summary of its processors)
+    and a processor name for one processor's check (what readiness reads). Phase values and
+    processor names never collide, so one history holds both."""
 
     phase: str
     game_date: date
