@@ -151,7 +151,8 @@ def _season(store: StatusStore, warehouse: Warehouse, cal: SeasonCalendar) -> Se
     procs = sorted(registry.PROCESSORS, key=lambda p: (PHASE_ORDER.index(p.phase), p.level))
     docs = {(d.processor, d.game_date): d for d in store.list(None, cal.start, cal.end)}
     rows = _rows(warehouse, procs, cal.start, cal.end)
-    history = store.verdicts(None, cal.start, cal.end)
+    phases = {p.value for p in registry.phases_present()}  # not the per-processor checks
+    history = [v for v in store.verdicts(None, cal.start, cal.end) if v.phase in phases]
     latest: dict[tuple[str, date], GateVerdict] = {(v.phase, v.game_date): v for v in history}
     gates = {p.value: tuple(sorted((v for (ph, _), v in latest.items() if ph == p.value),
                                    key=lambda v: v.game_date)) for p in registry.phases_present()}
