@@ -156,6 +156,8 @@ def test_reasons_are_in_the_tooltips_and_the_gate_history(html: str) -> None:
     assert gate["data-verdict"] == "BLOCK" and BLOCK_REASON in gate["title"]
     history = page.rows["gate-history"]
     assert any(r["data-verdict"] == "BLOCK" and r["data-phase"] == "3" for r in history)
+    # phase verdicts only: the per-processor checks readiness reads stay out of the history
+    assert {r["data-phase"] for r in history} <= {p.value for p in Phase}
     assert BLOCK_REASON in "".join(page.text)
 
 
