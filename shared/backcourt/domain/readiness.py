@@ -121,12 +121,11 @@ class Reads:
             return [day] if _contains(expected, day) else []
         cal = self._cal(day)
         if inp.days:
-            lo = day - timedelta(days=inp.days)
-            return [d for d in expected if lo <= d < day]
+            return _between(expected, day - timedelta(days=inp.days), day)
         if cal is None:
             return []
         if inp.season:
-            return [d for d in expected if cal.start <= d < day]
+            return _between(expected, cal.start, day)
         wanted: set[date] = set()
         teams = self._teams(cal)
         for game in cal.day(day).games:
@@ -138,6 +137,11 @@ class Reads:
     def needed(self, proc: Processor, day: date) -> dict[Input, list[date]]:
         """Every input of ``proc`` with the dates it reads on ``day``."""
         return {inp: self.dates(inp, day) for inp in proc.inputs}
+
+
+def _between(sorted_days: list[date], lo: date, hi: date) -> list[date]:
+    """The dates ``lo <= d < hi`` of a sorted list."""
+    return sorted_days[bisect_left(sorted_days, lo):bisect_left(sorted_days, hi)]
 
 
 def _contains(sorted_days: list[date], day: date) -> bool:

@@ -42,6 +42,12 @@ class DateType(StrEnum):
     NO_GAMES = "no_games"
 
 
+HISTORY_DAYS = 365
+"""How far back the SQL reads a team's or a player's earlier games: the last N games played
+within 365 days (``DATE_DIFF(…) <= 365``), across seasons and teams (a traded player, a player
+back from injury), so what a processor may read on D is every date of those inputs in the 365
+days before it."""
+
 MODEL_WINDOW_DAYS = 400
 """Walk-forward training reads feature-store rows (and their results) of the 400 days before a
 model's cutoff, across seasons (``models.walkforward``)."""
@@ -167,7 +173,7 @@ PROCESSORS: tuple[Processor, ...] = (
     Processor(
         "upcoming_team_game_context", Phase.ANALYTICS, ta.UPCOMING_TEAM_GAME_CONTEXT,
         COMPETITIVE, Expectation.TEAMS_PER_GAME,
-        (Input("schedule"), Input("schedule", games=10), Input("game_lines"),
+        (Input("schedule"), Input("schedule", season=True), Input("game_lines"),
          Input("injury_report")),
         description="Pre-game team context: rest, back-to-backs, lines, streaks.",
     ),
@@ -181,8 +187,9 @@ PROCESSORS: tuple[Processor, ...] = (
     Processor(
         "upcoming_player_game_context", Phase.ANALYTICS, ta.UPCOMING_PLAYER_GAME_CONTEXT,
         COMPETITIVE, Expectation.PLAYERS_IN_BOX,
-        (Input("player_game_summary", games=10), Input("team_offense_game_summary", games=10),
-         Input("team_defense_game_summary", games=10), Input("player_props"),
+        (Input("player_game_summary", days=HISTORY_DAYS),
+         Input("team_offense_game_summary", days=HISTORY_DAYS),
+         Input("team_defense_game_summary", days=HISTORY_DAYS), Input("player_props"),
          Input("game_lines"), Input("injury_report"), Input("player_boxscores"),
          Input("schedule")),
         description="Pre-game player context: rest, L5/L10 form, lines, opponent, injuries.",
@@ -198,16 +205,16 @@ PROCESSORS += (
     Processor(
         "team_defense_zone_analysis", Phase.PRECOMPUTE, tp.TEAM_DEFENSE_ZONE_ANALYSIS,
         COMPETITIVE, Expectation.TEAMS_PER_GAME,
-        (Input("team_defense_game_summary", games=15),
-         Input("team_offense_game_summary", games=15), Input("shot_chart", games=15),
-         Input("schedule")),
+        (Input("team_defense_game_summary", days=HISTORY_DAYS),
+         Input("team_offense_game_summary", days=HISTORY_DAYS),
+         Input("shot_chart", days=HISTORY_DAYS), Input("schedule")),
         description="Per team: zone FG% allowed vs league, defensive rating, pace (last 15).",
         **_P4,  # type: ignore[arg-type]
     ),
     Processor(
         "player_shot_zone_analysis", Phase.PRECOMPUTE, tp.PLAYER_SHOT_ZONE_ANALYSIS,
         COMPETITIVE, Expectation.PLAYERS_IN_BOX,
-        (Input("shot_chart", games=20), Input("player_game_summary", games=20),
+        (Input("shot_chart", days=HISTORY_DAYS), Input("player_game_summary", days=HISTORY_DAYS),
          Input("upcoming_player_game_context")),
         description="Per player: shot mix and efficiency by zone (last 10/20 games).",
         **_P4,  # type: ignore[arg-type]
@@ -215,7 +222,8 @@ PROCESSORS += (
     Processor(
         "player_daily_cache", Phase.PRECOMPUTE, tp.PLAYER_DAILY_CACHE,
         COMPETITIVE, Expectation.PLAYERS_IN_BOX,
-        (Input("player_game_summary", season=True), Input("team_offense_game_summary", games=10),
+        (Input("player_game_summary", days=HISTORY_DAYS),
+         Input("team_offense_game_summary", days=HISTORY_DAYS),
          Input("upcoming_player_game_context")),
         description="Per player: L5/L10/season points, spread, minutes, usage, team pace.",
         **_P4,  # type: ignore[arg-type]
