@@ -263,7 +263,9 @@ class Runner:
         days = sorted({d for u in units for d in u.days})
         cals = protocol.calendars_for(self.s, [u.processor for u in units], days)
         written: set[date] = set()
-        self._queue(phase, units, run_id, force, pr, cals, written)
+        known = (None if "schedule" in procs  # the calendar is not loaded yet
+                 else protocol.KnownInputs.read(self.s, units, cals))
+        self._queue(phase, units, run_id, force, pr, cals, written, known)
         if "schedule" in procs:  # it has just decided the calendar
             cals = protocol.calendars_for(self.s, [u.processor for u in units], days)
         if written:
@@ -272,7 +274,8 @@ class Runner:
                                      sorted(written), run_id)
 
     def _queue(self, phase: Phase, units: list[Unit], run_id: str, force: bool,
-               pr: PhaseResult, cals: Sequence[Any], written: set[date]) -> None:
+               pr: PhaseResult, cals: Sequence[Any], written: set[date],
+               known: protocol.KnownInputs | None) -> None:
         queue = UnitQueue(units)
         deliveries: dict[int, int] = {}
         not_started: list[Unit] = []
@@ -285,7 +288,8 @@ class Runner:
             try:
                 done = protocol.process(services, run_id, [unit.processor.name], unit.days,
                                         owner=self.owner, delivery=Delivery(n), cals=cals,
-                                        measure=False, force=force)
+                                        measure=False, force=force,
+                                        known=known if n == 1 else None)  # fresh on retry
             except TransientError as exc:
                 if n >= protocol.MAX_DELIVERIES:
                     log.error("%s: gave up after %d deliveries: %s", unit.processor.name, n,

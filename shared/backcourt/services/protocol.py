@@ -19,7 +19,7 @@ import logging
 import os
 import socket
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -29,7 +29,7 @@ from backcourt.domain.dates import date_range, eastern_date, runs
 from backcourt.domain.errors import BadInput, TransientError
 from backcourt.domain.ids import season_bounds, season_of
 from backcourt.domain.messages import MAX_RANGE_DAYS, WorkMessage, make_message
-from backcourt.domain.readiness import Decision, Reads, decide, waited_too_long
+from backcourt.domain.readiness import Decision, InputDoc, Reads, decide, waited_too_long
 from backcourt.domain.registry import (
     BY_NAME,
     Phase,
@@ -236,6 +236,26 @@ def plan_phase(services: Services, phase: Phase | str, *, seasons: Sequence[str]
 # -- process -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class KnownInputs:
+    """Inputs already read for a set of units: the calendars' view and, per processor, the
+    status and verdict of every (input, date) it reads over the units' dates."""
+
+    reads: Reads
+    docs: Mapping[str, Mapping[tuple[str, date], InputDoc]]
+
+    @classmethod
+    def read(cls, services: Services, units: Sequence[Unit],
+             cals: Sequence[SeasonCalendar]) -> KnownInputs:
+        """One read per input processor for all ``units`` (a local wave)."""
+        reads = Reads(cals)
+        days: dict[str, set[date]] = {}
+        for u in units:
+            days.setdefault(u.processor.name, set()).update(u.days)
+        return cls(reads, {name: input_docs(services.status, BY_NAME[name], sorted(ds), reads)
+                           for name, ds in days.items()})
+
+
 @dataclass
 class Delivery:
     """How a unit reached its worker: the delivery count and its limit (Pub/Sub's
@@ -261,7 +281,7 @@ def process_message(services: Services, msg: WorkMessage, *, execution_id: str =
 def process(services: Services, run_id: str, processors: Sequence[str], days: Sequence[date],
             *, owner: str, delivery: Delivery | None = None, phase: Phase | None = None,
             cals: Sequence[SeasonCalendar] | None = None, measure: bool = True,
-            force: bool = False) -> dict[str, Any]:
+            force: bool = False, known: KnownInputs | None = None) -> dict[str, Any]:
     """Run one unit: each processor in level order over ``days``, each date as readiness
     decides from what it reads.
 
@@ -269,6 +289,8 @@ def process(services: Services, run_id: str, processors: Sequence[str], days: Se
     duplicate delivery does nothing); ``block`` dates are recorded ``blocked`` with the reason;
     ``wait`` dates are left for a redelivery, and blocked on the last one. With ``measure``
     the gate measures what was written (the local driver measures once per wave instead).
+    ``known`` gives the inputs' status and verdicts already read (the local driver reads them
+    once per wave: a wave's inputs are all written before it starts); else they are read here.
 
     Returns:
         Per processor: dates leased, skipped, waiting and blocked, rows written and states.
@@ -280,7 +302,7 @@ def process(services: Services, run_id: str, processors: Sequence[str], days: Se
     procs = sorted((BY_NAME[p] for p in processors), key=lambda p: p.level)
     days = sorted(set(days))
     cals = list(cals) if cals is not None else calendars_for(services, procs, days)
-    reads = Reads(cals)
+    reads = known.reads if known is not None else Reads(cals)
     gate = Gate(services.warehouse, services.status, services.settings.thresholds,
                 services.clock)
     result: dict[str, Any] = {"run_id": run_id, "phase": (phase or procs[0].phase).value,
@@ -288,7 +310,9 @@ def process(services: Services, run_id: str, processors: Sequence[str], days: Se
                               "end_date": days[-1].isoformat(), "processors": {}}
     waiting: dict[tuple[str, date], str] = {}
     for proc in procs:
-        ready, blocked, waits = _decide(services, proc, days, reads, delivery)
+        docs = (known.docs[proc.name] if known is not None and proc.name in known.docs
+                else input_docs(services.status, proc, days, reads))
+        ready, blocked, waits = _decide(services, proc, days, reads, docs, delivery)
         waiting.update({(proc.name, d): why for d, why in waits.items()})
         report = run_unit(services, proc, ready, run_id=run_id, owner=owner, force=force,
                           bootstrap=bootstrap_dates(proc, cals))
@@ -317,10 +341,10 @@ def calendars_for(services: Services, procs: Sequence[Processor],
 
 
 def _decide(services: Services, proc: Processor, days: Sequence[date], reads: Reads,
-            delivery: Delivery) -> tuple[list[date], dict[date, str], dict[date, str]]:
+            docs: Mapping[tuple[str, date], InputDoc], delivery: Delivery,
+            ) -> tuple[list[date], dict[date, str], dict[date, str]]:
     """Readiness of every date: the dates to run, and those blocked and waiting with why.
     Blocked dates (and, on the last delivery, waiting ones) are recorded ``blocked``."""
-    docs = input_docs(services.status, proc, days, reads)
     ready: list[date] = []
     blocked: dict[date, str] = {}
     waits: dict[date, str] = {}
