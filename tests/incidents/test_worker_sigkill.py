@@ -298,7 +298,7 @@ def test_killed_worker_lease_expires_then_the_date_is_retried(
         # dates are left alone, the rest of the message is done, and what reads the dead
         # worker's output waits: the message asks to be redelivered again.
         msg = parse_message(body.encode())
-        with pytest.raises(TransientError, match="2 date.s. wait for their inputs: "
+        with pytest.raises(TransientError, match=r"\d date.s. wait for their inputs: "
                                                  "player_game_summary"):
             protocol.process_message(s, msg, execution_id="redelivery-1")
         for day in (D1, D2):

@@ -171,8 +171,11 @@ def test_pre_game_chain_runs_after_a_blocked_post_game_chain(
     assert grading.state is State.BLOCKED
     assert "player_prop_predictions 2024-10-23" in (grading.reason or "")
     computed = {c for c, s in _of_run(docs, post).items() if s in DONE and c[1] == POST}
+    history = ("upcoming_player_game_context", POST)  # reads Oct 22, never computed here
     assert _chain_cells(Chain("raw+analytics", "post_game_date", (Phase.RAW, Phase.ANALYTICS)),
-                        POST) <= computed
+                        POST) - {history} <= computed
+    upcoming = next(d for d in docs if (d.processor, d.game_date) == history)
+    assert upcoming.state is State.BLOCKED and "lookback_incomplete" in (upcoming.reason or "")
     planned = {(d.processor, d.game_date) for d in docs if d.game_date == PRE}
     assert _chain_cells(PRE_CHAIN, PRE) <= planned  # the pre-game chain planned them
     assert pre.summary["outcome"]["expected"] == len(_chain_cells(PRE_CHAIN, PRE))
