@@ -6,6 +6,11 @@
 provider "google" {
   project = var.project_id
   region  = var.region
+
+  # The Budgets API answers 403 to user credentials without a quota project: bill API quota
+  # to this project (the deployer needs serviceusage.services.use on it).
+  billing_project       = var.project_id
+  user_project_override = true
 }
 
 data "google_project" "this" {

@@ -860,3 +860,27 @@ def test_read_only_functions_can_start_on_the_deployed_tables() -> None:
     BigQueryWarehouse("demo", "US", max_bytes_billed=1,
                       client_factory=lambda: missing).ensure_tables(tables[:1])
     assert missing.created == [tables[0].fqn] and tables[0].dataset == "nba_raw"
+
+
+def test_every_workflow_sets_deletion_protection(parsed: dict[Path, dict[str, Any]]) -> None:
+    """Recent 6.x google providers default ``deletion_protection`` to true on
+    ``google_workflows_workflow``: left unset, a rename (a replace) or a destroy fails. Every
+    workflow sets it, and the module defaults it to false (a workflow holds no data)."""
+    workflows = [(p, name, body) for p, doc in parsed.items()
+                 for name, body in _resources(doc, "google_workflows_workflow")]
+    assert workflows
+    for path, name, body in workflows:
+        assert "deletion_protection" in body, f"{path.relative_to(TF)}: {name}"
+    variables = parsed[TF / "modules/pipeline_workflow/variables.tf"]["variable"]
+    (spec,) = [v["deletion_protection"] for v in variables if "deletion_protection" in v]
+    assert spec["type"] in ("bool", "${bool}") and spec["default"] is False
+
+
+def test_the_provider_bills_api_quota_to_the_project(parsed: dict[Path, dict[str, Any]]) -> None:
+    """The Budgets API answers 403 to user credentials unless the provider names a quota
+    project: ``billing_project`` with ``user_project_override``."""
+    providers = [p["google"] for p in parsed[TF / "main.tf"].get("provider", []) if "google" in p]
+    assert providers
+    for provider in providers:
+        assert provider["user_project_override"] is True
+        assert provider["billing_project"] == "${var.project_id}"

@@ -30,5 +30,8 @@ resource "google_workflows_workflow" "this" {
   source_contents = var.source_contents
   user_env_vars   = var.env
 
+  # Explicit: recent 6.x providers default it to true, which makes a rename or a destroy fail.
+  deletion_protection = var.deletion_protection
+
   depends_on = [google_project_iam_member.roles]
 }

@@ -9,6 +9,12 @@ variable "call_log_level" {
   }
 }
 
+variable "deletion_protection" {
+  description = "Whether Terraform refuses to destroy (or replace, on a rename) the workflow. It holds no data (its YAML is in the repository), so false by default."
+  type        = bool
+  default     = false
+}
+
 variable "description" {
   description = "What the workflow does (at most 1000 characters)."
   type        = string
