@@ -40,7 +40,7 @@ from backcourt.ports import Services
 from backcourt.services import protocol
 from backcourt.services.calendar import calendars
 from backcourt.services.cpu_pool import POOLED_PHASES, pooled
-from backcourt.services.gate import Gate
+from backcourt.services.gate import Gate, phase_unmeasured
 from backcourt.services.plan import Unit, Window
 from backcourt.services.protocol import Delivery, Scope
 from backcourt.services.runs import close_dead_runs, dead_local_owners, new_run_id
@@ -247,7 +247,7 @@ class Runner:
                 log.warning("phase %s: %d partition(s) still pending or running at the gate",
                             phase.value, left["in_flight"], extra={"run_id": run_id})
         pr.verdicts = (protocol.validate_phase(self.s, phase, scope, run_id)
-                       if pr.units_run or _unmeasured(self.s, phase, days)
+                       if pr.units_run or phase_unmeasured(self.s.status, phase, days)
                        else _latest(self.s, phase.value, days))
         self.progress.phase_gated(phase, pr.verdicts)
         pr.seconds = time.monotonic() - started
@@ -340,15 +340,6 @@ def _latest(services: Services, scope: str, days: Sequence[date]) -> dict[date, 
         latest[v.game_date] = v
     wanted = set(days)
     return {d: v for d, v in latest.items() if d in wanted}
-
-
-def _unmeasured(services: Services, phase: Phase, days: Sequence[date]) -> bool:
-    """Whether a date of the phase has no verdict yet, or only a BLOCK (measure again)."""
-    if not days:
-        return False
-    have = {d for d, v in _latest(services, phase.value, days).items()
-            if v.verdict is not Verdict.BLOCK}
-    return bool(set(days) - have)
 
 
 def scope_outcome(services: Services, scope: Scope, phases: Sequence[Phase]) -> ScopeOutcome:

@@ -265,6 +265,17 @@ def unmeasured(store: StatusStore, procs: Sequence[Processor], cals: Sequence[Se
     return out
 
 
+def phase_unmeasured(store: StatusStore, phase: Phase, days: Sequence[date]) -> bool:
+    """Whether a date of the phase has no phase verdict yet, or only a BLOCK (the phase must
+    be validated again)."""
+    if not days:
+        return False
+    latest: dict[date, GateVerdict] = {}
+    for v in store.verdicts(phase.value, min(days), max(days)):
+        latest[v.game_date] = v
+    return any(d not in latest or latest[d].verdict is Verdict.BLOCK for d in days)
+
+
 def _needs_measuring(doc: PartitionStatus, verdict: GateVerdict | None) -> bool:
     if verdict is None:
         return True

@@ -22,7 +22,7 @@ from backcourt.domain.status import GateVerdict, PartitionStatus, State, Verdict
 from backcourt.ports import Services
 from backcourt.services import protocol
 from backcourt.services.calendar import calendars
-from backcourt.services.gate import unmeasured
+from backcourt.services.gate import phase_unmeasured, unmeasured
 from backcourt.services.inputs import input_docs
 from backcourt.services.plan import PreviewStore, ProcessorPlan, Unit, Window
 from backcourt.services.protocol import Scope
@@ -127,7 +127,7 @@ def preview(services: Services, seasons: Sequence[str], phases: Sequence[Phase],
             elif schedule_load:
                 ppr.depends_on = schedule_load
         days = scope.days(cals, scope.procs(phase))
-        if pp.to_run or no_schedule or _unmeasured(store, phase, days):
+        if pp.to_run or no_schedule or phase_unmeasured(store, phase, days):
             decided.add(phase)
             _assume_success(store, pp, cals, days)
         out.phases.append(pp)
@@ -167,14 +167,6 @@ def _assume_caught_up(store: PreviewStore, phase: Phase, scope: Scope,
     for proc, days in found.items():
         for day in days:
             store.assume_verdict(GateVerdict(proc.name, day, Verdict.PASS))
-
-
-def _unmeasured(store: PreviewStore, phase: Phase, days: Sequence[date]) -> bool:
-    if not days:
-        return False
-    have = {v.game_date for v in store.verdicts(phase.value, days[0], days[-1])
-            if v.verdict is not Verdict.BLOCK}
-    return bool(set(days) - have)
 
 
 def _assume_success(store: PreviewStore, pp: PhasePreview, cals: Sequence[SeasonCalendar],
