@@ -300,6 +300,11 @@ def router() -> Iterator[str]:
 def test_validator_raising_blocks_what_reads_it_and_the_execution_fails(
         firestore_emulator: str, pubsub_emulator: str, sample: Path, tmp_path: Path,
         router: str) -> None:
+    """Google's Workflows reference (error types): "When a workflow throws an error during
+    execution that isn't caught, the execution fails, and an error map (a JSON dictionary)
+    describing the error is returned"; raised errors "can be either a string or a map" with
+    user-defined keys. The BLOCK is such an uncaught raise: the execution is FAILED, so the
+    failed-execution alert fires, and the error map carries the phase report."""
     if not WF_PYTHON.exists():
         message = f"workflows-emulator not found at {WF_PYTHON}: run scripts/wf-venv.sh"
         if os.environ.get("CI", "").lower() == "true":

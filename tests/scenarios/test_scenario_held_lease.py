@@ -33,6 +33,12 @@ def test_waiting_dates_are_blocked_on_the_last_delivery(
 
 def test_raw_pubsub_push_blocks_on_the_last_delivery_too(
         make_home: Callable[..., Path], reference: dict[str, Any]) -> None:
+    """The raw push body carries the count. Google's Pub/Sub reference (DeadLetterPolicy):
+    "The number of delivery attempts is defined as 1 + (the sum of number of NACKs and number
+    of times the acknowledgement deadline has been exceeded for the message) … If this parameter
+    is 0, a default value of 5 is used"; the delivery attempt is set "if it comes from a
+    subscription that has dead-letter queues enabled" (null otherwise). The waiting dates are
+    blocked on delivery 5 only when ``process`` reads it from the body."""
     r = sc.held_lease(make_home, FunctionsDriver(envelope="push"))
     same_as_local(reference, "held_lease", "functions-push", r,
                   lambda: sc.held_lease(make_home, LocalDriver(), name="reference"))

@@ -863,9 +863,12 @@ def test_read_only_functions_can_start_on_the_deployed_tables() -> None:
 
 
 def test_every_workflow_sets_deletion_protection(parsed: dict[Path, dict[str, Any]]) -> None:
-    """Recent 6.x google providers default ``deletion_protection`` to true on
-    ``google_workflows_workflow``: left unset, a rename (a replace) or a destroy fails. Every
-    workflow sets it, and the module defaults it to false (a workflow holds no data)."""
+    """The google provider's reference for ``google_workflows_workflow``: "Whether Terraform
+    will be prevented from destroying the workflow. Defaults to true. When a 'terraform
+    destroy' or 'terraform apply' would delete the workflow, the command will fail if this
+    field is not set to false in Terraform state." Left unset, a rename (a replace) or a
+    destroy fails: every workflow sets it, and the module defaults it to false (a workflow
+    holds no data)."""
     workflows = [(p, name, body) for p, doc in parsed.items()
                  for name, body in _resources(doc, "google_workflows_workflow")]
     assert workflows
@@ -877,8 +880,10 @@ def test_every_workflow_sets_deletion_protection(parsed: dict[Path, dict[str, An
 
 
 def test_the_provider_bills_api_quota_to_the_project(parsed: dict[Path, dict[str, Any]]) -> None:
-    """The Budgets API answers 403 to user credentials unless the provider names a quota
-    project: ``billing_project`` with ``user_project_override``."""
+    """The provider's reference for ``google_billing_budget``: "If you are using User ADCs
+    (Application Default Credentials) with this resource, you must specify a billing_project
+    and set user_project_override to true in the provider configuration. Otherwise the Billing
+    Budgets API will return a 403 error." """
     providers = [p["google"] for p in parsed[TF / "main.tf"].get("provider", []) if "google" in p]
     assert providers
     for provider in providers:
