@@ -1142,10 +1142,14 @@ def before_the_apis(tree: Mapping[Path, dict[str, Any]]) -> list[str]:
 
 
 def test_accounts_and_grants_wait_for_the_apis(parsed: dict[Path, dict[str, Any]]) -> None:
-    """The provider creates a service account through the IAM API and the Pub/Sub token-creator
-    grant names the Pub/Sub service agent, which exists once pubsub.googleapis.com is on; on a
-    first apply both raced the ``google_project_service`` that enables them. Every service
-    account and IAM grant (root resources, and every module holding one) depends on the APIs."""
+    """The IAM API "Manages identity and access control for Google Cloud resources, including
+    the creation of service accounts" (https://developers.google.com/api-client-library/java/apis/iam/v1):
+    a service account is created through it, and the Pub/Sub token-creator grant names the
+    Pub/Sub service agent of pubsub.googleapis.com. On a first apply both raced the
+    ``google_project_service`` that enables those APIs — the race Google's own sample fixed the
+    same way ("modify IAM policy resources to depend on Cloud Build API enablement",
+    https://github.com/GoogleCloudPlatform/emblem/pull/165). Every service account and IAM grant
+    (root resources, and every module holding one) depends on the APIs."""
     roots = {n for kind in _API_DEPENDENT
              for n, _ in _resources(parsed[TF / "functions.tf"], kind)}
     assert {"build", "push", "push_token_creator"} <= roots
