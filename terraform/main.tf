@@ -18,8 +18,15 @@ data "google_project" "this" {
 }
 
 locals {
-  registry   = jsondecode(file("${path.module}/generated/tables.json"))
-  work_topic = "${var.prefix}-work"
+  registry = jsondecode(file("${path.module}/generated/tables.json"))
+
+  # The deployment's names, defined once: the resources take them from here and so do the
+  # functions' settings (runtime_env: BACKCOURT_GCP__TOPIC, __BACKFILL_WORKFLOW, __DAILY_WORKFLOW).
+  # Plain strings, not module outputs: a function's environment that read a workflow's output would
+  # close a cycle (backfill workflow env -> function URIs -> function env -> workflow).
+  work_topic        = "${var.prefix}-work"
+  backfill_workflow = "${var.prefix}-backfill"
+  daily_workflow    = "${var.prefix}-daily"
 
   labels = {
     app    = "backcourt"

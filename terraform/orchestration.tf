@@ -9,16 +9,22 @@ module "backfill_workflow" {
 
   project_id         = var.project_id
   region             = var.region
-  name               = "${var.prefix}-backfill"
+  name               = local.backfill_workflow
   description        = "Backfill of a season or date range: plan, publish work, poll progress, gate, phase by phase."
   service_account_id = "${var.prefix}-wf-backfill"
   labels             = local.labels
   source_contents    = file("${path.module}/../workflows/backfill.workflows.yaml")
 
   # Invoking plan/progress/validate and publishing to the work topic are granted where those
-  # live (functions.tf): it has no project role at all.
+  # live (functions.tf): it has no project role at all. The functions are called on their run.app
+  # URIs (service_config[0].uri): with ingress ALLOW_INTERNAL_ONLY, a call from Workflows counts as
+  # internal only there, never on the cloudfunctions.net URL. No cycle: the functions reference
+  # this workflow's service account (invokers), not the workflow, and their environment holds
+  # plain names (main.tf locals), never a workflow output.
   env = {
-    FUNCTIONS_URL    = local.functions_url
+    PLAN_URL         = module.pipeline_function["plan"].uri
+    PROGRESS_URL     = module.pipeline_function["progress"].uri
+    VALIDATE_URL     = module.pipeline_function["validate"].uri
     PHASE_DEADLINE_S = tostring(var.phase_deadline_s)
     POLL_INTERVAL_S  = tostring(var.poll_interval_s)
     WORK_TOPIC       = module.work_topic.topic_id
@@ -32,7 +38,7 @@ module "daily_workflow" {
 
   project_id         = var.project_id
   region             = var.region
-  name               = "${var.prefix}-daily"
+  name               = local.daily_workflow
   description        = "Daily run: post-game phases for yesterday and pre-game phases for today, as child executions of the backfill workflow."
   service_account_id = "${var.prefix}-wf-daily"
   labels             = local.labels
@@ -41,8 +47,11 @@ module "daily_workflow" {
   # Its only power: start (and wait for) executions. Workflows grants that at project level only.
   project_roles = ["roles/workflows.invoker"]
 
+  # PHASE_DEADLINE_S: a child backfill execution may run one deadline per phase, so the
+  # connector waiting for it must not give up at its 30-minute default.
   env = {
     BACKFILL_WORKFLOW = module.backfill_workflow.name
+    PHASE_DEADLINE_S  = tostring(var.phase_deadline_s)
   }
 
   depends_on = [google_project_service.apis]
@@ -61,14 +70,15 @@ module "daily_trigger" {
   depends_on = [google_project_service.apis]
 }
 
-# The workflow addresses plan/progress/validate as FUNCTIONS_URL + "/<entry point>": warn on a plan
-# whose deployed URLs would not match.
-check "workflow_reaches_the_functions" {
+# The backfill workflow reaches plan/progress/validate on their run.app URIs (PLAN_URL, …): warn
+# on a plan whose URIs are not https run.app addresses (a custom domain or cloudfunctions.net URL
+# would not count as internal traffic and the calls would be refused).
+check "workflow_calls_the_functions_on_run_app" {
   assert {
     condition = alltrue([
       for fn in ["plan", "progress", "validate"] :
-      module.pipeline_function[fn].url == "${local.functions_url}/${fn}"
+      can(regex("^https://[a-z0-9.-]+\\.run\\.app$", module.pipeline_function[fn].uri))
     ])
-    error_message = "a function called by the backfill workflow is not at FUNCTIONS_URL/<entry point>."
+    error_message = "plan, progress and validate must be reached on their https://….run.app URIs (service_config[0].uri)."
   }
 }

@@ -39,17 +39,12 @@ output "function_source_object" {
 }
 
 output "function_uris" {
-  description = "HTTPS URIs of the functions, keyed by entry point."
+  description = "run.app URIs of the functions (service_config[0].uri), keyed by entry point; the backfill workflow calls plan, progress and validate there."
   value       = { for k, m in module.pipeline_function : k => m.uri }
 }
 
-output "functions_url" {
-  description = "FUNCTIONS_URL given to the backfill workflow (https://REGION-PROJECT.cloudfunctions.net)."
-  value       = local.functions_url
-}
-
 output "runtime_env" {
-  description = "The BACKCOURT_* settings of the functions: export them to run `backcourt status` against this deployment."
+  description = "The BACKCOURT_* settings of the functions (project, region, bucket, topic, datasets, both workflow names): export them to run `backcourt status` or `backcourt cancel` against this deployment."
   value       = local.runtime_env
 }
 

@@ -53,8 +53,14 @@ class GcpConfig:
     """GCS bucket of raw files, quarantine, model artifacts and exports."""
     max_bytes_billed: int = 10 * 1024**3
     """``maximum_bytes_billed`` set on every BigQuery job."""
-    region: str = "us-central1"
-    """Region of the Workflows (``backcourt cancel`` finds executions there)."""
+    region: str = "us-east1"
+    """Region of the functions and workflows (Terraform's ``region``, default us-east1):
+    ``backcourt cancel`` and the daily start find the workflows there."""
+    backfill_workflow: str = "backcourt-backfill"
+    """Name of the backfill workflow (Terraform's ``${prefix}-backfill``); ``backcourt cancel``
+    cancels its executions."""
+    daily_workflow: str = "backcourt-daily"
+    """Name of the daily workflow (Terraform's ``${prefix}-daily``), started by ``start_daily``."""
     bigquery_endpoint: str = ""
     """BigQuery API endpoint (``client_options.api_endpoint``); empty = Google's. An
     ``http://`` endpoint is an emulator (bqemulator): the client then uses no credentials.
@@ -131,6 +137,8 @@ def _gcp(env: dict[str, str]) -> GcpConfig:
         bucket=get("BUCKET", d.bucket),
         max_bytes_billed=int(_num(env, "GCP__MAX_BYTES_BILLED", d.max_bytes_billed)),
         region=get("REGION", d.region),
+        backfill_workflow=get("BACKFILL_WORKFLOW", d.backfill_workflow),
+        daily_workflow=get("DAILY_WORKFLOW", d.daily_workflow),
         bigquery_endpoint=get("BIGQUERY_ENDPOINT", d.bigquery_endpoint),
         bigquery_script_dates=_script_dates(get("BIGQUERY_SCRIPT_DATES", d.bigquery_script_dates)),
     )

@@ -4,8 +4,10 @@
   processor; the next backfill retries exactly those (``services.ops.retry_failed``).
 * ``cancel RUN`` — embedded default: the run's record becomes ``cancelling``; the runner (any
   process) stops after the units in flight, marks the units it did not start ``cancelled`` and
-  records the run ``cancelled``. Google Cloud: cancels the ``backfill`` workflow execution RUN
-  and marks its pending tasks ``cancelled`` (queued work messages for them then do nothing).
+  records the run ``cancelled``. Google Cloud: cancels the backfill workflow's execution RUN
+  (``BACKCOURT_GCP__BACKFILL_WORKFLOW`` in ``BACKCOURT_GCP__REGION``, as Terraform's
+  ``runtime_env`` output sets them) and marks its pending tasks ``cancelled`` (queued work
+  messages for them then do nothing).
   Either way the next backfill re-arms the cancelled dates and resumes.
 * ``invalidate PROCESSOR --start D --end D`` marks those dates, and every downstream
   processor's dates the change reaches through its lookback, stale (pending) so the next
@@ -49,13 +51,21 @@ def _spans(days: list[date]) -> str:
     return ", ".join(text) + (f" (+{len(spans) - 4} more)" if len(spans) > 4 else "")
 
 
-def _cloud_cancel(services: Services, cfg: GcpConfig, run: str, workflow: str) -> Any:
+def workflow_path(cfg: GcpConfig, workflow: str | None = None) -> str:
+    """The full name of a workflow: ``workflow`` (default: the settings' backfill workflow) in
+    the settings' project and region."""
+    if not cfg.project:
+        raise BadInput("set BACKCOURT_GCP__PROJECT (see `terraform output runtime_env`)")
+    name = workflow or cfg.backfill_workflow
+    return f"projects/{cfg.project}/locations/{cfg.region}/workflows/{name}"
+
+
+def _cloud_cancel(services: Services, cfg: GcpConfig, run: str, workflow: str | None) -> Any:
     """Cancel a workflow execution with the real Executions client (or the test override)."""
     from backcourt.bootstrap import RUNTIME
     from backcourt.services.runs import cancel_execution
 
-    path = f"projects/{cfg.project}/locations/{cfg.region}/workflows/{workflow}"
-    starter = RUNTIME.workflow_starter(path)
+    starter = RUNTIME.workflow_starter(workflow_path(cfg, workflow))
     return cancel_execution(services, starter, run, operator())
 
 
@@ -80,8 +90,9 @@ def register(app: typer.Typer) -> None:
             wait: Annotated[bool, typer.Option(help="Wait until a local run has stopped.")]
             = False,
             timeout: Annotated[float, typer.Option(help="Seconds --wait waits at most.")] = 600,
-            workflow: Annotated[str, typer.Option(help="GCP: the workflow of the execution.")]
-            = "backfill") -> None:
+            workflow: Annotated[str | None, typer.Option(
+                help="GCP: the workflow of the execution (default: BACKCOURT_GCP__BACKFILL_WORKFLOW"
+                ", in BACKCOURT_GCP__REGION).")] = None) -> None:
         """Stop a run: local — after the units in flight; GCP — cancel the workflow execution.
         Work it planned but did not start is marked cancelled; the next backfill resumes it."""
         from backcourt.services import runs as bf

@@ -1,8 +1,12 @@
 # Alerts that tell an operator something needs a look, all sent to one e-mail channel:
 #   - dead letters: messages waiting in a dead-letter subscription (work that failed every retry);
 #   - failed workflow executions (backfill or daily);
-#   - function errors: ERROR log entries of the functions (the process function logs every
-#     malformed or terminally failed message it records and acknowledges);
+#   - records that need a person: the ERROR entries functions/main.py writes itself (logger
+#     backcourt.functions: a malformed work message or a terminal error, recorded in the status
+#     store and acknowledged). NOT the request logs' 5xx: a planned transient error (a nack while
+#     inputs are in flight, a BigQuery concurrency abort) answers 5xx so Pub/Sub redelivers, and
+#     those must not page anyone; what they fail to fix ends as a dead letter or a FAILED
+#     execution, both alerted above;
 # and a monthly budget on the project's spend.
 
 data "google_project" "this" {
@@ -13,6 +17,10 @@ locals {
   quoted_subscriptions = join(", ", [for s in var.dead_letter_subscriptions : "\"${s}\""])
   quoted_workflows     = join(", ", [for w in var.workflow_names : "\"${w}\""])
   function_filter      = join(" OR ", [for f in var.function_services : "resource.labels.service_name=\"${f}\""])
+
+  # The JSON entries backcourt.logs writes (severity, message, logger): only the functions' own
+  # logger, so request logs (httpRequest.status, no jsonPayload.logger) never match.
+  needs_a_person_filter = "resource.type=\"cloud_run_revision\" AND severity>=ERROR AND jsonPayload.logger=\"${var.alert_logger}\" AND (${local.function_filter})"
 }
 
 resource "google_monitoring_notification_channel" "email" {
@@ -96,8 +104,8 @@ resource "google_monitoring_alert_policy" "failed_executions" {
 resource "google_logging_metric" "function_errors" {
   project     = var.project_id
   name        = "${var.prefix}-function-errors"
-  description = "ERROR (or worse) log entries of the pipeline functions, by function."
-  filter      = "resource.type=\"cloud_run_revision\" AND severity>=ERROR AND (${local.function_filter})"
+  description = "ERROR (or worse) entries the pipeline functions log themselves when a person is needed (malformed message, terminal error), by function; never request logs."
+  filter      = local.needs_a_person_filter
 
   metric_descriptor {
     metric_kind = "DELTA"
@@ -118,12 +126,12 @@ resource "google_logging_metric" "function_errors" {
 
 resource "google_monitoring_alert_policy" "function_errors" {
   project      = var.project_id
-  display_name = "${var.prefix}: function errors"
+  display_name = "${var.prefix}: a function recorded a failure that needs a person"
   combiner     = "OR"
   severity     = "WARNING"
 
   conditions {
-    display_name = "error log entries of a function"
+    display_name = "ERROR entries of the backcourt.functions logger"
 
     condition_threshold {
       filter          = "resource.type = \"cloud_run_revision\" AND metric.type = \"logging.googleapis.com/user/${google_logging_metric.function_errors.name}\""
@@ -140,7 +148,7 @@ resource "google_monitoring_alert_policy" "function_errors" {
 
   documentation {
     mime_type = "text/markdown"
-    content   = "A function logged an error: a malformed or terminally failed work message (recorded as a failed run, see `backcourt status`), or a failed daily start. Read the function's logs in Cloud Logging."
+    content   = "A function recorded a failure that retrying will not fix: a malformed work message or a terminal error (recorded as a failed run with its payload; the message was acknowledged). Read the entry (jsonPayload.run_id, jsonPayload.message) in Cloud Logging and the run with `backcourt status`. Transient errors (5xx answers that Pub/Sub redelivers) do not alert: they end as a dead letter or a failed execution if they persist."
   }
 
   alert_strategy {

@@ -1,3 +1,14 @@
+variable "alert_logger" {
+  description = "Logger name (jsonPayload.logger of the functions' JSON log entries) whose ERROR entries mean a person is needed."
+  type        = string
+  default     = "backcourt.functions"
+
+  validation {
+    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_.]*$", var.alert_logger))
+    error_message = "alert_logger must be a Python logger name such as backcourt.functions."
+  }
+}
+
 variable "billing_account" {
   description = "Billing account id (XXXXXX-XXXXXX-XXXXXX) that pays for the project; the budget is set on it, filtered to this project."
   type        = string
@@ -41,7 +52,7 @@ variable "dead_letter_subscriptions" {
 }
 
 variable "function_services" {
-  description = "Names of the functions (their Cloud Run services) whose ERROR log entries are counted and alerted on."
+  description = "Names of the functions (their Cloud Run services) whose alert_logger ERROR entries are counted and alerted on."
   type        = list(string)
 
   validation {

@@ -14,13 +14,7 @@ output "service_account_member" {
 }
 
 output "uri" {
-  description = "Cloud Run URI of the function (push endpoint); available once the invokers are bound."
+  description = "run.app URI of the function (service_config[0].uri): the push endpoint and the Workflows call target (internal ingress admits Workflows only there); available once the invokers are bound."
   value       = google_cloudfunctions2_function.this.service_config[0].uri
-  depends_on  = [google_cloud_run_service_iam_member.invoker]
-}
-
-output "url" {
-  description = "cloudfunctions.net URL of the function: https://REGION-PROJECT.cloudfunctions.net/NAME (the Workflows call target)."
-  value       = google_cloudfunctions2_function.this.url
   depends_on  = [google_cloud_run_service_iam_member.invoker]
 }

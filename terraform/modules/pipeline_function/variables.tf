@@ -106,7 +106,7 @@ variable "min_instance_count" {
 }
 
 variable "name" {
-  description = "Function name: the entry point with hyphens (start_daily → start-daily), which is also its cloudfunctions.net URL path."
+  description = "Function name: the entry point with hyphens (start_daily → start-daily); also the name of its Cloud Run service."
   type        = string
 
   validation {

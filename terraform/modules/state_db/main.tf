@@ -1,5 +1,7 @@
-# The Firestore (native mode) database of the status store (backcourt.adapters.gcp.firestore_status):
-# TTL on partition leases and the composite indexes its progress queries need.
+# The Firestore (native mode) database of the status store (backcourt.adapters.gcp.firestore_status)
+# and the composite indexes its progress queries need. No TTL policy on any field: a TTL deletes
+# the whole document, and a partition's document is its history (attempt count, last error);
+# expired leases are released by the code (plan and progress), never by Firestore.
 
 locals {
   partitions = "${var.collection_prefix}_partitions"
@@ -13,20 +15,6 @@ resource "google_firestore_database" "this" {
   type                    = "FIRESTORE_NATIVE"
   delete_protection_state = var.deletion_protection ? "DELETE_PROTECTION_ENABLED" : "DELETE_PROTECTION_DISABLED"
   deletion_policy         = var.deletion_protection ? "ABANDON" : "DELETE"
-}
-
-# Firestore deletes a partition document some time after its lease_expires_at passes. Only
-# documents still carrying a lease have the field in the past; finished partitions clear it.
-resource "google_firestore_field" "lease_ttl" {
-  project    = var.project_id
-  database   = google_firestore_database.this.name
-  collection = local.partitions
-  field      = "lease_expires_at"
-
-  ttl_config {}
-
-  # A TTL field is never queried: no single-field indexes on it.
-  index_config {}
 }
 
 # partitions: where processor == X and game_date between A and B.

@@ -4,7 +4,7 @@ output "database_id" {
 }
 
 output "partitions_collection" {
-  description = "Name of the partitions collection (TTL on lease_expires_at)."
+  description = "Name of the partitions collection (one document per processor and date: its state and history; no TTL)."
   value       = local.partitions
 }
 
