@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from emulator_fixtures import rest
 
 pytestmark = pytest.mark.emulator
@@ -118,7 +119,7 @@ def _need_emulator() -> None:
 
 
 def run(workflow: Path, args: dict[str, Any], fns: dict[str, Function],
-        **env: str) -> tuple[bool, dict[str, Any], str]:
+        **env: str) -> tuple[bool, Any, str]:
     """Run ``workflow`` with the functions' URLs as Terraform sets them; (succeeded, the result
     or the raised error map, the log)."""
     _need_emulator()
