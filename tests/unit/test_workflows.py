@@ -110,5 +110,6 @@ def test_daily_runs_the_chains_of_the_domain() -> None:
                         "force": True}
     assert all(c.force for c in DAILY_CHAINS)  # the YAML forces every chain
     assert "except" in run  # a failed chain is recorded; the next chain still runs
+    assert steps["fail_on_failed_chain"]["switch"][0]["raise"]["chains"] == "${report}"
     dates = resolve_daily(datetime(2025, 1, 16, 9, tzinfo=UTC))
     assert {c.date_key for c in DAILY_CHAINS} == set(dates)
