@@ -7,7 +7,9 @@
                 answers 400 with the error.
 * ``status``    HTTP GET ``?season=2024-25``: the HTML status report (``backcourt report``).
 * ``start_daily`` Pub/Sub CloudEvent from the scheduler topic: resolves the America/New_York
-                dates once and starts a ``daily`` workflow execution with explicit dates.
+                dates once and starts one execution of the daily workflow
+                (``BACKCOURT_DAILY_WORKFLOW``) per tick with explicit dates; a redelivered or
+                republished tick finds the execution labelled with its dates and starts none.
 
 Module scope defines functions only: adapters are built on first use through
 ``backcourt.bootstrap.RUNTIME`` (``build(load_settings())``, cached per process). This file
@@ -262,14 +264,22 @@ def status(request: Request) -> tuple[str, int, dict[str, str]]:
 
 
 def _workflow_path() -> str:
+    """The daily workflow's full id, ``BACKCOURT_DAILY_WORKFLOW`` (Terraform sets it from the
+    workflow resource: one source for its name and region, no fallback to guess them)."""
     explicit = os.environ.get("BACKCOURT_DAILY_WORKFLOW")
-    if explicit:
-        return explicit
-    settings = load_settings()
-    region = os.environ.get("BACKCOURT_GCP__REGION", "us-central1")
-    if not settings.gcp.project:
-        raise BadInput("set BACKCOURT_DAILY_WORKFLOW or BACKCOURT_GCP__PROJECT")
-    return f"projects/{settings.gcp.project}/locations/{region}/workflows/daily"
+    if not explicit:
+        raise TerminalError("set BACKCOURT_DAILY_WORKFLOW to the daily workflow's id "
+                            "(projects/P/locations/L/workflows/W)")
+    return explicit
+
+
+TICK_LABEL = "backcourt_tick"
+"""Label of a daily execution: its tick's dates, ``<post_game_date>_<pre_game_date>``."""
+
+
+def _tick_labels(dates: dict[str, str]) -> dict[str, str]:
+    """The labels that identify one tick's execution (lowercase, digits, ``-`` and ``_``)."""
+    return {TICK_LABEL: f"{dates['post_game_date']}_{dates['pre_game_date']}"}
 
 
 def _tick_time(event: CloudEvent) -> datetime:
@@ -284,10 +294,15 @@ def _tick_time(event: CloudEvent) -> datetime:
 
 @functions_framework.cloud_event
 def start_daily(event: CloudEvent) -> None:
-    """Scheduler tick: resolve the dates once (from the tick's publish time), start the
-    ``daily`` workflow with them."""
+    """Scheduler tick: resolve the dates once (from the tick's publish time), start the daily
+    workflow with them, at most once per tick: Pub/Sub and Eventarc deliver at least once, and a
+    second delivery (same or another event id, same dates) finds the labelled execution."""
     dates = protocol.resolve_daily(_tick_time(event))
     argument = {**dates, "trigger_event": _event_id(event)}
     starter = RUNTIME.workflow_starter(_workflow_path())
-    name = starter.start(argument)
-    log.info("started daily workflow %s with %s", name, json.dumps(argument))
+    name, started = starter.start_once(argument, _tick_labels(dates))
+    if started:
+        log.info("started daily workflow %s with %s", name, json.dumps(argument))
+    else:
+        log.warning("daily tick %s already started %s: not starting another",
+                    _event_id(event), name, extra={"execution_id": _event_id(event)})

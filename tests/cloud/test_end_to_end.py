@@ -139,10 +139,9 @@ def _run_workflow(cloud: Cloud, args: dict[str, Any]) -> dict[str, Any]:
     env = {**cloud.env, "WORK_TOPIC": f"projects/{PROJECT}/topics/{cloud.topic}",
            "POLL_INTERVAL_S": "1", "PHASE_DEADLINE_S": "120", "WF_LOGLEVEL": "INFO",
            "GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID": "e2e-run"}
-    # one server per function: route /plan, /progress, /validate to their own ports
-    env["FUNCTIONS_URL"] = f"http://127.0.0.1:{cloud.ports['plan']}"
-    env["BACKCOURT_TEST_ROUTES"] = json.dumps(
-        {f"/{n}": cloud.ports[n] for n in ("plan", "progress", "validate")})
+    # one server per function, each on its own URL (the run.app URI Terraform passes)
+    env.update({f"{n.upper()}_URL": f"http://127.0.0.1:{cloud.ports[n]}"
+                for n in ("plan", "progress", "validate")})
     proc = subprocess.Popen([str(WF_PYTHON), str(HERE / "wf_run.py"),
                              str(REPO / "workflows" / "backfill.workflows.yaml"),
                              json.dumps(args)],

@@ -248,8 +248,9 @@ def test_killed_worker_lease_expires_on_firestore_then_the_date_is_retried(
 
 
 class _Router(BaseHTTPRequestHandler):
-    """FUNCTIONS_URL of the workflow and the push endpoint of Pub/Sub: each path goes to the
-    real function (functions-framework test client) in this process."""
+    """The workflow's function URLs (``PLAN_URL`` = ``…/plan``, …) and the push endpoint of
+    Pub/Sub: each path goes to the real function (functions-framework test client) in this
+    process."""
 
     calls: list[tuple[str, str]] = []
     broken: BrokenQueries | None = None
@@ -325,7 +326,8 @@ def test_validator_raising_blocks_what_reads_it_and_the_execution_fails(
         rest(pubsub_emulator, "PUT", topic.replace("/topics/", "/subscriptions/"), {
             "topic": topic, "ackDeadlineSeconds": 60,
             "pushConfig": {"pushEndpoint": f"{router}/process"}})
-        env = {**os.environ, "FUNCTIONS_URL": router, "WORK_TOPIC": topic,
+        env = {**os.environ, **{f"{n.upper()}_URL": f"{router}/{n}"
+                                for n in ("plan", "progress", "validate")}, "WORK_TOPIC": topic,
                "POLL_INTERVAL_S": "1", "PHASE_DEADLINE_S": "60",
                "GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID": f"wf-{suffix}"}
         args = {"start": D1.isoformat(), "end": D1.isoformat(), "phases": ["2", "3"]}

@@ -5,8 +5,8 @@ subscription delivers to the ``process`` function; the status store is Firestore
 As in test_incidents_cloud.py, the warehouse is the home's DuckDB file (the BigQuery path has
 its own end-to-end test, test_end_to_end.py: bqemulator is too slow for phases 2 → 6) and the
 functions run in this process (functions-framework apps) behind one local HTTP server that is
-both the workflow's ``FUNCTIONS_URL`` and the push endpoint. Each scenario's final states and
-reasons are compared with the ``local`` driver's on a home of its own.
+both the workflow's function URLs (``PLAN_URL`` = ``…/plan``, …) and the push endpoint. Each
+scenario's final states and reasons are compared with the ``local`` driver's on a home of its own.
 
 The push endpoint stands in for what delivers to the function: it turns each push into the
 Pub/Sub CloudEvent, and adds the ``deliveryAttempt`` the Pub/Sub emulator leaves out of its push
@@ -149,7 +149,8 @@ class EmulatorDriver:
         args = {"start": scope.start.isoformat(), "end": scope.end.isoformat(),
                 "phases": [p.value if isinstance(p, Phase) else str(p) for p in phases],
                 "force": force}
-        env = {**os.environ, "FUNCTIONS_URL": self.functions_url, "WORK_TOPIC": topic,
+        env = {**os.environ, **{f"{n.upper()}_URL": f"{self.functions_url}/{n}"
+                                for n in ("plan", "progress", "validate")}, "WORK_TOPIC": topic,
                "POLL_INTERVAL_S": "1", "PHASE_DEADLINE_S": "90",
                "GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID": f"scen-{suffix}"}
         try:

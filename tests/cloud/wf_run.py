@@ -15,10 +15,24 @@ Shims, all outside the workflow YAML (which stays the production definition):
   the context instead, so nothing leaks out of it.
 * ``auth: {type: OIDC}`` is not implemented by the emulator (NotImplementedError); locally the
   functions-framework servers check no token, so OIDC calls go out without credentials.
-* ``FUNCTIONS_URL`` is one base URL; each function has its own local server, so
-  ``BACKCOURT_TEST_ROUTES`` (``{"/plan": port, …}``) sends each path to its server's port.
 * ``googleapis.pubsub.v1.*`` connectors call ``https://pubsub.googleapis.com/`` with Application
   Default Credentials; they are sent to ``http://$PUBSUB_EMULATOR_HOST/`` without credentials.
+* An HTTP error status raises the emulator's ``HTTPError`` tag (the ``requests`` class name) and
+  a refused connection or a timeout escapes as a Python exception; Workflows raises a map tagged
+  ``HttpError`` (with ``code``, ``headers``, ``body``), ``ConnectionError`` or ``TimeoutError``,
+  so the workflow's retry predicates see what they see on Google Cloud.
+
+GCP semantics the emulator lacks (fault injection, all opt-in or Google's defaults):
+
+* ``googleapis.workflowexecutions.v1.projects.locations.workflows.executions.run`` (a connector
+  helper, absent from the discovery documents) runs the child workflow's real YAML in-process in
+  its own thread: ``BACKCOURT_TEST_WORKFLOWS`` (``{"workflow_id": "path.yaml"}``) names it, else
+  ``workflows/<id after its last "-">.workflows.yaml``. As on Google Cloud, a child that fails
+  raises ``ExecutionError`` and the call times out after ``connector_params.timeout`` (default
+  1800 s) with ``TimeoutError`` while the child goes on running; ``BACKCOURT_TEST_CONNECTOR_SCALE``
+  (default 1) scales that timeout down to test time.
+* ``BACKCOURT_TEST_FAIL_PUBLISH=N``: the first N ``googleapis.pubsub.v1.projects.topics.publish``
+  calls answer 503 (each retry counts one).
 
 Prints the execution result as one JSON line prefixed ``WORKFLOW_RESULT``; exits 1 on failure.
 """
@@ -30,16 +44,27 @@ import json
 import logging
 import os
 import sys
+import threading
 import traceback
+from pathlib import Path
 from typing import Any
 
+import requests
 from workflows_emulator import main as wf_main
 from workflows_emulator import render as wf_render
 from workflows_emulator.lib import http_utils
+from workflows_emulator.utils import WorkflowError
 
 PUBSUB_ROOT = "https://pubsub.googleapis.com/"
+RUN_CHILD = "googleapis.workflowexecutions.v1.projects.locations.workflows.executions.run"
+PUBLISH = "googleapis.pubsub.v1.projects.topics.publish"
+CONNECTOR_DEFAULT_TIMEOUT_S = 1800
+REPO = Path(__file__).resolve().parents[2]
 _real_request = http_utils.request
 _real_render_str = wf_render.render_str
+_real_execute_connector = wf_main.StepCall.execute_connector
+_publish_faults = {"left": 0}
+_publish_lock = threading.Lock()
 
 
 def _render_str(value: Any, context: dict[str, Any]) -> Any:
@@ -59,16 +84,78 @@ def _request(method: str, url: str, **kwargs: Any) -> Any:
     auth = kwargs.get("auth") or {}
     if auth.get("type") == "OIDC":
         kwargs["auth"] = None
-    routes = json.loads(os.environ.get("BACKCOURT_TEST_ROUTES", "{}"))
-    base = os.environ.get("FUNCTIONS_URL", "")
-    if base and url.startswith(base):
-        path = url[len(base):]
-        if path in routes:
-            url = f"http://127.0.0.1:{routes[path]}{path}"
     if url.startswith(PUBSUB_ROOT):
         url = f"http://{os.environ['PUBSUB_EMULATOR_HOST']}/" + url[len(PUBSUB_ROOT):]
         kwargs["auth"] = None
-    return _real_request(method, url, **kwargs)
+    try:
+        return _real_request(method, url, **kwargs)
+    except requests.HTTPError as exc:  # Workflows: {"tags": ["HttpError"], "code", …}
+        reply = exc.response
+        body: Any = reply.text
+        if "application/json" in reply.headers.get("Content-Type", ""):
+            body = reply.json()
+        raise WorkflowError(message=f"HTTP server responded with error code {reply.status_code}",
+                            tags=["HttpError"], code=reply.status_code,
+                            headers=dict(reply.headers), body=body) from None
+    except requests.Timeout as exc:
+        raise WorkflowError(message=str(exc), tags=["TimeoutError"]) from None
+    except requests.ConnectionError as exc:
+        raise WorkflowError(message=str(exc), tags=["ConnectionError"]) from None
+
+
+def _child_path(workflow_id: str) -> Path:
+    named = json.loads(os.environ.get("BACKCOURT_TEST_WORKFLOWS", "{}"))
+    if workflow_id in named:
+        return Path(named[workflow_id])
+    return REPO / "workflows" / f"{workflow_id.rsplit('-', 1)[-1]}.workflows.yaml"
+
+
+def _run_child(args: dict[str, Any]) -> Any:
+    """The ``executions.run`` connector: run the child's YAML, wait at most the connector
+    timeout (scaled); a failed child raises ExecutionError, a late one TimeoutError."""
+    params = dict(args.get("connector_params") or {})
+    timeout_s = float(params.get("timeout") or CONNECTOR_DEFAULT_TIMEOUT_S)
+    scale = float(os.environ.get("BACKCOURT_TEST_CONNECTOR_SCALE", "1"))
+    config = wf_main.load_workflow(str(_child_path(str(args["workflow_id"]))))
+    name = config.get("main", {}).get("params", ["args"])[0]
+    outcome: dict[str, Any] = {}
+
+    def child() -> None:
+        try:
+            outcome["result"] = wf_main.execute_workflow(config, {name: args.get("argument")})
+        except Exception as exc:  # noqa: BLE001 - the child execution FAILED
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=contextvars.Context().run, args=(child,), daemon=True)
+    thread.start()
+    thread.join(timeout_s * scale)
+    if thread.is_alive():
+        raise WorkflowError(message=f"the child execution did not finish within the connector "
+                                    f"timeout of {timeout_s:.0f} s", tags=["TimeoutError"])
+    if "error" in outcome:
+        error = outcome["error"]
+        payload = getattr(error, "payload", None)
+        raise WorkflowError(message=f"the child execution failed: {error}",
+                            tags=["ExecutionError"],
+                            error=dict(payload) if isinstance(payload, dict) else str(error))
+    return outcome.get("result")
+
+
+def _execute_connector(rendered_step: dict[str, Any]) -> Any:
+    call = rendered_step["call"]
+    args = dict(rendered_step.get("args") or {})
+    if call == RUN_CHILD:
+        return _run_child(args)
+    if call == PUBLISH:
+        with _publish_lock:
+            fail = _publish_faults["left"] > 0
+            _publish_faults["left"] -= int(fail)
+        if fail:
+            raise WorkflowError(message="HTTP server responded with error code 503",
+                                tags=["HttpError"], code=503, headers={},
+                                body={"error": {"code": 503, "status": "UNAVAILABLE"}})
+    args.pop("connector_params", None)
+    return _real_execute_connector({**rendered_step, "args": args})
 
 
 def _connector_request(**kwargs: Any) -> Any:
@@ -84,6 +171,8 @@ def main(argv: list[str]) -> int:
         wf_main.StepParallel.execute_task_config)
     wf_render.STANDARD_LIBRARY.update({"null": None, "true": True, "false": False})
     wf_main.authenticated_request = _connector_request
+    wf_main.StepCall.execute_connector = staticmethod(_execute_connector)  # type: ignore[method-assign]
+    _publish_faults["left"] = int(os.environ.get("BACKCOURT_TEST_FAIL_PUBLISH", "0") or 0)
     config = wf_main.load_workflow(argv[1])
     try:
         name = config.get("main", {}).get("params", ["args"])[0]  # as the emulator's CLI does

@@ -301,14 +301,26 @@ FUNCTIONS_SOURCE = str(REPO / "functions" / "main.py")
 
 class Executions:
     """Stands in for the Workflows ExecutionsClient (no emulator exists): records the
-    executions ``start_daily`` would start."""
+    executions ``start_daily`` would start, and lists them back by label as
+    ``executions.list``'s ``filter`` does (``labels.KEY="VALUE"`` joined by ``AND``)."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, Any]] = []
+        self.lock = threading.Lock()
 
     def create_execution(self, parent: str, execution: Any) -> Any:
-        self.calls.append((parent, execution))
+        with self.lock:
+            self.calls.append((parent, execution))
+            execution.name = f"{parent}/executions/exec-{len(self.calls)}"
         return execution
+
+    def list_executions(self, request: Mapping[str, Any]) -> list[Any]:
+        want = dict(term.strip().removeprefix("labels.").split("=", 1)
+                    for term in str(request.get("filter") or "").split(" AND ") if term)
+        want = {k: v.strip('"') for k, v in want.items()}
+        with self.lock:
+            return [e for parent, e in self.calls if parent == request["parent"]
+                    and all(dict(e.labels).get(k) == v for k, v in want.items())]
 
 
 def resume_after_lease_expiry(services: Services, clock: OffsetClock, phase: str, start: date,

@@ -120,3 +120,56 @@ def test_start_daily_resolves_the_tick_in_new_york(executions: Executions, momen
     (_, execution), = executions.calls
     arg = json.loads(execution.argument)
     assert (arg["post_game_date"], arg["pre_game_date"]) == (post, pre)
+
+
+TICK = datetime(2025, 1, 16, 9, 0, tzinfo=UTC)
+
+
+def test_a_redelivered_tick_starts_one_daily_execution(executions: Executions) -> None:
+    """Issue 13 #11. Eventarc, like Pub/Sub push, delivers at least once, so one tick can reach
+    ``start_daily`` twice; the Executions API has no caller-chosen execution id to make the
+    create idempotent, so the execution carries its tick's dates as a label and a second delivery
+    finds it with ``executions.list``'s filter.
+
+    "Eventarc Standard supports at-least-once event delivery. ... Because of at-least-once
+    delivery, event handlers might receive duplicate events." https://cloud.google.com/eventarc/docs/retry-events
+    "POST .../{parent=projects/*/locations/*/workflows/*}/executions ... The request body contains
+    an instance of Execution" (its ``name`` is output only: no caller-chosen id)
+    https://cloud.google.com/workflows/docs/reference/executions/rest/v1/projects.locations.workflows.executions/create
+    "filter: ... The following fields are supported for filtering: executionId, state,
+    startTime, endTime, duration, workflowRevisionId, stepName, and label."
+    https://cloud.google.com/workflows/docs/reference/executions/rest/v1/projects.locations.workflows.executions/list
+    """
+    assert _tick("tick-a", TICK) == 200
+    assert _tick("tick-a", TICK) == 200  # the same event delivered again
+    (_, execution), = executions.calls
+    assert dict(execution.labels) == {"backcourt_tick": "2025-01-15_2025-01-16"}
+    assert json.loads(execution.argument)["trigger_event"] == "tick-a"
+
+
+def test_a_republished_tick_starts_one_daily_execution(executions: Executions) -> None:
+    """Issue 13 #11: Cloud Scheduler retrying its publish sends the same tick as another message
+    (another event id, the same dates): still one execution. A tick of other dates starts its
+    own. (GCP-LIMITS.md §2.2, from https://cloud.google.com/pubsub/docs/exactly-once-delivery:
+    duplicate publishes still arrive as distinct message ids.)"""
+    assert _tick("tick-a", TICK) == 200
+    assert _tick("tick-b", TICK) == 200
+    assert len(executions.calls) == 1
+    assert _tick("tick-c", datetime(2025, 1, 17, 9, 0, tzinfo=UTC)) == 200
+    assert [json.loads(e.argument)["post_game_date"] for _, e in executions.calls] == [
+        "2025-01-15", "2025-01-16"]
+
+
+def test_start_daily_needs_the_workflow_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13 #7: no guessed name or region (``daily``, ``us-central1``): without
+    ``BACKCOURT_DAILY_WORKFLOW`` the tick fails (Pub/Sub redelivers it) and starts nothing."""
+    monkeypatch.delenv("BACKCOURT_DAILY_WORKFLOW", raising=False)
+    monkeypatch.setenv("BACKCOURT_GCP__PROJECT", "demo")
+    main = functions_main()
+    fake = Executions()
+    main.set_executions_client(fake)
+    try:
+        assert _tick("tick-x", TICK) >= 500
+    finally:
+        main.set_executions_client(None)
+    assert fake.calls == []

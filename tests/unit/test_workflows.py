@@ -59,7 +59,7 @@ def test_limits(path: Path) -> None:
             assert timeout is not None and timeout < FUNCTION_TIMEOUT_S, node
             assert node["args"].get("auth", {}).get("type") == "OIDC", "unauthenticated call"
     text = path.read_text()
-    assert "${sys.get_env(\"FUNCTIONS_URL\")}" in text or "workflowexecutions" in text
+    assert "${sys.get_env(\"PLAN_URL\")}" in text or "workflowexecutions" in text
 
 
 def test_parallel_branches_never_raise_out_of_the_loop() -> None:
@@ -69,13 +69,19 @@ def test_parallel_branches_never_raise_out_of_the_loop() -> None:
             steps = node["parallel"]["for"]["steps"]
             publish = steps[0][next(iter(steps[0]))]
             assert "try" in publish and "except" in publish  # failures are counted, not raised
-            assert set(node["parallel"]["shared"]) == {"published", "publish_failures"}
+            assert set(node["parallel"]["shared"]) == {"published", "publish_failures",
+                                                       "unpublished"}
 
 
-def test_backfill_calls_the_function_endpoints() -> None:
+def test_backfill_calls_each_function_on_its_own_url() -> None:
+    """Issue 13 #1: each function is called on its own URL (its run.app ``service_config.uri``,
+    the only URL internal-only ingress admits Workflows on), read from PLAN_URL, PROGRESS_URL and
+    VALIDATE_URL; no path is appended to a shared base URL."""
     text = (REPO / "workflows" / "backfill.workflows.yaml").read_text()
-    for endpoint in ("/plan", "/progress", "/validate"):
-        assert f'functions_url + "{endpoint}"' in text
+    assert "FUNCTIONS_URL" not in text and 'functions_url + "' not in text
+    for name in ("plan", "progress", "validate"):
+        assert f'{name}: ${{sys.get_env("{name.upper()}_URL")}}' in text
+        assert f"url: ${{urls.{name}}}" in text
 
 
 def test_daily_runs_the_chains_of_the_domain() -> None:
@@ -104,5 +110,6 @@ def test_daily_runs_the_chains_of_the_domain() -> None:
                         "force": True}
     assert all(c.force for c in DAILY_CHAINS)  # the YAML forces every chain
     assert "except" in run  # a failed chain is recorded; the next chain still runs
+    assert steps["fail_on_failed_chain"]["switch"][0]["raise"]["chains"] == "${report}"
     dates = resolve_daily(datetime(2025, 1, 16, 9, tzinfo=UTC))
     assert {c.date_key for c in DAILY_CHAINS} == set(dates)

@@ -81,6 +81,29 @@ class WorkflowStarter:
             parent=self.workflow, execution=execution), missing_is_bad_input=False)
         return str(getattr(started, "name", "") or "")
 
+    def start_once(self, argument: dict[str, Any], labels: dict[str, str]) -> tuple[str, bool]:
+        """Start one execution labelled ``labels`` unless one with the same labels exists (in any
+        state); returns ``(its name, whether this call started it)``.
+
+        The Executions API takes no caller-chosen execution id, so a redelivered trigger is
+        recognised by its labels (``executions.list`` filters on them). A check then a create:
+        a delivery arriving after the first one started is refused; two deliveries inside the
+        same list→create instant are not (a create-if-absent claim in the status store would be).
+        """
+        from google.cloud.workflows import executions_v1
+
+        query = " AND ".join(f'labels.{k}="{v}"' for k, v in sorted(labels.items()))
+        found = self._call(f"list {self.workflow}", lambda: next(iter(self._c().list_executions(
+            request={"parent": self.workflow, "filter": query, "page_size": 1})), None),
+            missing_is_bad_input=False)
+        if found is not None:
+            return str(getattr(found, "name", "") or ""), False
+        execution = executions_v1.Execution(argument=json.dumps(argument, sort_keys=True),
+                                            labels=labels)
+        started = self._call(f"start {self.workflow}", lambda: self._c().create_execution(
+            parent=self.workflow, execution=execution), missing_is_bad_input=False)
+        return str(getattr(started, "name", "") or ""), True
+
     def execution_name(self, execution: str) -> str:
         """The full name of an execution given its id or its full name (of this workflow).
 
