@@ -97,6 +97,8 @@ locals {
       trigger_topic = null
       env           = {}
     }
+    # start_daily: workflows.invoker holds executions.create and executions.list (start_once
+    # lists a tick's executions before it starts one).
     start_daily = {
       description   = "Daily tick (Eventarc on the daily topic): resolves the dates once and starts the daily workflow."
       memory        = "256Mi"

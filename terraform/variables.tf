@@ -116,8 +116,10 @@ variable "phase_deadline_s" {
   default     = 3600
 
   validation {
-    condition     = var.phase_deadline_s >= 60 && var.phase_deadline_s <= 86400
-    error_message = "phase_deadline_s must be between 60 and 86400."
+    # The daily workflow waits for a chain of up to 4 phases (phase 2 plans twice: 5 waits) plus
+    # 1800 s within its connector timeout of 43200 s (workflows/daily.workflows.yaml).
+    condition     = var.phase_deadline_s >= 60 && var.phase_deadline_s <= 8280
+    error_message = "phase_deadline_s must be between 60 and 8280 (the daily workflow's connector timeout, 43200 s, covers 5 phase waits + 1800 s)."
   }
 }
 

@@ -123,9 +123,7 @@ def _run_workflow(stack: Stack) -> tuple[str, dict[str, Any], float]:
            "POLL_INTERVAL_S": "2", "PHASE_DEADLINE_S": "600",
            "GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID": f"scale-{uuid.uuid4().hex[:6]}",
            "PLAN_URL": urls["plan"], "PROGRESS_URL": urls["progress"],
-           "VALIDATE_URL": urls["validate"],
-           "FUNCTIONS_URL": f"http://127.0.0.1:{stack.ports['plan']}",
-           "BACKCOURT_TEST_ROUTES": json.dumps({f"/{n}": stack.ports[n] for n in HTTP})}
+           "VALIDATE_URL": urls["validate"]}
     args = {"start": START.isoformat(), "end": END.isoformat(), "phases": PHASES}
     began = time.monotonic()
     proc = subprocess.Popen([str(WF_PYTHON), str(HERE / "wf_run.py"),

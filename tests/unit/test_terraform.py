@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from backcourt.config import GcpConfig, Settings
+from backcourt.domain.daily import DAILY_CHAINS
 from backcourt.domain.registry import PROCESSORS
 
 hcl2 = pytest.importorskip("hcl2")
@@ -682,15 +683,6 @@ def _workflow_calls(parsed: Mapping[Path, dict[str, Any]]) -> dict[str, dict[str
             for c in calls.values() if "source_contents" in c}
 
 
-def _waiting_for_the_workflow_yaml() -> None:
-    """The run.app change spans two branches: Terraform gives PLAN_URL, PROGRESS_URL and
-    VALIDATE_URL (here); the YAML reading them instead of FUNCTIONS_URL comes with the workflows
-    change. Until both are in, the YAML comparisons cannot hold."""
-    text = (REPO / "workflows" / "backfill.workflows.yaml").read_text(encoding="utf-8")
-    if 'sys.get_env("FUNCTIONS_URL")' in text:
-        pytest.xfail("workflows/backfill.workflows.yaml still reads FUNCTIONS_URL")
-
-
 def test_the_workflows_get_every_setting_their_yaml_reads(
         parsed: dict[Path, dict[str, Any]]) -> None:
     """Every name a workflow reads with ``sys.get_env`` and no default is given by Terraform,
@@ -698,7 +690,6 @@ def test_the_workflows_get_every_setting_their_yaml_reads(
     Workflows' reference (https://cloud.google.com/workflows/docs/use-environment-variables):
     "Environment variables are set as arbitrary key and value string pairs that are accessible
     by your workflow at runtime." """
-    _waiting_for_the_workflow_yaml()
     by_file = _workflow_calls(parsed)
     assert set(by_file) == {p.name for p in WORKFLOW_FILES}
     for path in WORKFLOW_FILES:
@@ -743,7 +734,6 @@ def test_the_workflow_calls_the_functions_on_their_run_app_uris(
 
 def test_the_yaml_reads_the_urls_terraform_gives(parsed: dict[Path, dict[str, Any]]) -> None:
     """The other half of the run.app change: the backfill YAML reads exactly the three URLs."""
-    _waiting_for_the_workflow_yaml()
     required, _ = yaml_env(REPO / "workflows" / "backfill.workflows.yaml")
     assert {"PLAN_URL", "PROGRESS_URL", "VALIDATE_URL"} <= required
     assert "FUNCTIONS_URL" not in required
@@ -1486,3 +1476,20 @@ def test_the_old_alert_filter_did_page_on_transient_5xx() -> None:
                    "severity": "ERROR", "httpRequest": {"status": 500}}
     assert log_filter_matches(old, request_log)
     assert log_filter_matches('httpRequest.status>=500 AND NOT severity<ERROR', request_log)
+
+
+def test_the_longest_phase_deadline_fits_the_daily_connector_timeout(
+        parsed: dict[Path, dict[str, Any]]) -> None:
+    """The daily workflow waits for each chain through the executions connector, whose timeout is
+    a literal in the YAML ("connector_params: timeout: the maximum amount of time a connector
+    call is allowed to run", https://cloud.google.com/workflows/docs/reference/googleapis#connector_parameters).
+    Terraform's bound on phase_deadline_s must keep the longest chain (4 phases, phase 2 plans
+    twice: 5 waits) plus 1800 s within it, so the daily execution never fails at its check."""
+    variables = _blocks([parsed[TF / "variables.tf"]], "variable")
+    condition = variables["phase_deadline_s"]["validation"][0]["condition"]
+    top = int(re.search(r"phase_deadline_s\s*<=\s*(\d+)", condition).group(1))  # type: ignore[union-attr]
+    daily = (REPO / "workflows" / "daily.workflows.yaml").read_text(encoding="utf-8")
+    timeout = int(re.search(r"timeout:\s*(\d+)", daily).group(1))  # type: ignore[union-attr]
+    longest = max(len(c.phases) for c in DAILY_CHAINS)
+    assert top * (longest + 1) + 1800 <= timeout
+    assert (top + 1) * (longest + 1) + 1800 > timeout, "the bound is looser than it could be"
