@@ -20,6 +20,14 @@ if TYPE_CHECKING:
     from backcourt.adapters.gcp.workflows_executions import WorkflowStarter
 
 
+TABLE_LOCK_TTL_S = 240.0
+"""Expiry of a BigQuery table's writer lock: below the ``process`` function's timeout (540 s),
+so the lock of a killed writer is free again before its message is redelivered."""
+TABLE_LOCK_WAIT_S = 240.0
+"""How long a writer waits for a busy table before it gives the message back (TransientError);
+with one write (≤ 300 s per job, usually seconds) it stays within the function timeout."""
+
+
 class SystemClock:
     """The real clock (UTC)."""
 
@@ -64,6 +72,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
 def _build_gcp(settings: Settings, clock: Clock | None) -> Services:
     """BigQuery, Firestore and GCS adapters; their clients are created on first use."""
     from backcourt.adapters.gcp.bigquery_warehouse import BigQueryWarehouse
+    from backcourt.adapters.gcp.firestore_locks import FirestoreTableLocks
     from backcourt.adapters.gcp.firestore_status import FirestoreStatusStore
     from backcourt.adapters.gcp.gcs_bucket import GcsBucket
 
@@ -76,7 +85,10 @@ def _build_gcp(settings: Settings, clock: Clock | None) -> Services:
         warehouse=BigQueryWarehouse(cfg.project, cfg.location, cfg.dataset_prefix,
                                     max_bytes_billed=cfg.max_bytes_billed,
                                     script_dates=cfg.bigquery_script_dates,
-                                    api_endpoint=cfg.bigquery_endpoint),
+                                    api_endpoint=cfg.bigquery_endpoint,
+                                    locks=FirestoreTableLocks(
+                                        cfg.project, collection_prefix=cfg.collection_prefix),
+                                    lock_ttl_s=TABLE_LOCK_TTL_S, lock_wait_s=TABLE_LOCK_WAIT_S),
         status=FirestoreStatusStore(cfg.project, collection_prefix=cfg.collection_prefix),
         bucket=GcsBucket(cfg.project, cfg.bucket),
         clock=clock or SystemClock(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import re
 from datetime import date
 from typing import Any
 
@@ -46,6 +47,7 @@ class FakeClient:
         self.queries: list[tuple[str, Any, str | None]] = []
         self.loads: list[tuple[bytes, str, Any, str]] = []
         self.cancelled: list[str] = []
+        self.tables: set[str] = set()
         self.hang = hang
 
     def query(self, sql: str, job_config: Any, job_id: str | None = None, **kw: Any) -> FakeJob:
@@ -57,6 +59,7 @@ class FakeClient:
             rows = [{"kind": "old", "game_date": d, "n": n} for d, n in self.old.items()]
             rows += [{"kind": "new", "game_date": d, "n": n} for d, n in self.new.items()]
         job = FakeJob(job_id or "anon", rows, hang=self.hang, bytes_processed=123_456)
+        self.tables.update(re.findall(r"CREATE OR REPLACE TABLE `([^`]+)`", sql))
         if job_id:
             self.jobs[job_id] = job
         return job
@@ -72,10 +75,16 @@ class FakeClient:
     def load_table_from_file(self, f: Any, dest: str, job_config: Any, job_id: str,
                              **kw: Any) -> FakeJob:
         self.loads.append((f.read(), dest, job_config, job_id))
+        self.tables.add(dest)
         return FakeJob(job_id, [])
 
+    def get_table(self, ref: str) -> str:
+        if ref not in self.tables:
+            raise gexc.NotFound(f"Not found: Table {ref}")
+        return ref
+
     def delete_table(self, ref: str, not_found_ok: bool = False) -> None:
-        pass
+        self.tables.discard(ref)
 
     def close(self) -> None:
         pass
@@ -155,6 +164,7 @@ def test_conflict_fetches_the_existing_job_instead_of_rerunning() -> None:
     done = {f"{key}_stage": FakeJob(f"{key}_stage", []),
             f"{key}_count": FakeJob(f"{key}_count", [{"kind": "new", "game_date": D1, "n": 4}])}
     client = FakeClient(existing=done)
+    client.tables.add(f"proj.dev_nba_analytics._stage_pts_{key}")  # its worker died: not dropped
     res = _wh(client).replace(OUT, [D1], SqlSource("SELECT 1"), max_shrink=0.5, job_key=key)
     assert res.rows_by_date == {D1: 4}  # counts came from the existing job
     assert [q[2] for q in client.queries] == [f"{key}_tx"]  # only the missing job ran
