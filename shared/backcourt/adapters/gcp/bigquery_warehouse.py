@@ -18,8 +18,10 @@
 
 The scratch table is dropped afterwards (and expires after a day in any case).
 
-Job ids: ``{job_key}_stage`` etc., the key ``{run_id}_{processor}_{start}_{end}_{attempt}``
-(``ports.job_key``, passed by ``services.process``). BigQuery refuses a second job with an id
+Job ids: ``{dataset_prefix}{job_key}_stage`` etc., the key
+``{run_id}_{processor}_{start}_{end}_{attempt}`` (``ports.job_key``, passed by
+``services.process``; job ids are unique per project, so the prefix keeps deployments that share
+a project apart). BigQuery refuses a second job with an id
 it knows (409 Already Exists), so a job is started under the first usable id of ``base``,
 ``base_1``, ``base_2`` …: on 409 the existing job is awaited; when it succeeded its result is
 reused (a staged table only while the table still exists), when it failed the next id is
@@ -445,8 +447,9 @@ class BigQueryWarehouse:
         wanted = sorted(set(days))
         if not wanted:
             return WriteResult({}, {})
-        key = sanitize_job_id(job_key)[:_MAX_KEY] if job_key else f"bc_{uuid.uuid4().hex}"
-        stage = f"_stage_{table.name}_{key}"[:1000]
+        name = sanitize_job_id(job_key)[:_MAX_KEY] if job_key else f"bc_{uuid.uuid4().hex}"
+        stage = f"_stage_{table.name}_{name}"[:1000]
+        key = sanitize_job_id(self.prefix + name)[:_MAX_KEY] if job_key else name
         counted = self._committed(key) if job_key else None
         if counted is not None:
             log.info("%s: write %s already committed; reusing its jobs", table.fqn, key)
