@@ -201,3 +201,46 @@ def test_a_failed_job_id_is_skipped_not_reraised(bqemulator: str, tmp_path: Path
     assert res.rows_by_date == {D1: 3}
     assert [j for j in started(tmp_path) if "k_d1_1_tx" in j] == [
         f"{prefix}k_d1_1_tx", f"{prefix}k_d1_1_tx_1", f"{prefix}k_d1_1_tx_2"]
+
+
+_TXN_CLIENT = """
+import sys
+from google.api_core.client_options import ClientOptions
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import bigquery
+
+client = bigquery.Client(project="demo", credentials=AnonymousCredentials(), location="US",
+                         client_options=ClientOptions(api_endpoint=sys.argv[1]))
+sql = ("BEGIN TRANSACTION; DELETE FROM `" + sys.argv[2] + "` WHERE game_date = DATE '2024-01-01';"
+       " COMMIT TRANSACTION;")
+try:
+    client.query(sql, job_retry=None).result()
+    print("committed")
+except Exception as exc:
+    print("failed:", exc)
+"""
+
+
+def test_the_layer_is_on_in_other_processes_through_the_environment(
+        bqemulator: str, tmp_path: Path) -> None:
+    """What a scale test does with its ``process`` instances: each is a separate process with
+    ``tests/gcp_semantics/autoload`` on PYTHONPATH and the shared directory in the environment;
+    two of them committing to one table at once: one is cancelled, and the abort is counted."""
+    import os
+    import subprocess
+    import sys
+
+    prefix, wh = _setup(bqemulator, tmp_path / "setup")
+    state = tmp_path / "shared"
+    env = {**os.environ, "BACKCOURT_GCP_SEMANTICS_BQ_DIR": str(state),
+           "BACKCOURT_GCP_SEMANTICS_BQ_HOLD_S": "4",
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent / "autoload"),
+                                          os.environ.get("PYTHONPATH", "")])}
+    table = wh.table_ref("nba_analytics", "pts")
+    procs = [subprocess.Popen([sys.executable, "-c", _TXN_CLIENT, bqemulator, table], env=env,
+                              stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = sorted((p.communicate(timeout=120)[0] or "").strip() for p in procs)
+    assert outs[0] == "committed", outs
+    assert outs[1].startswith("failed:") and "Transaction is aborted due to concurrent update" \
+        in outs[1], outs
+    assert aborts(state) == 1

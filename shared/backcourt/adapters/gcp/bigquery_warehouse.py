@@ -7,7 +7,7 @@
    inserts), restricted to ``days``.
 2. ``…_count``: one parameterised query returning the old and new row counts per date. The
    shrink guard decides in Python which dates to ``keep``. (A dry count first, then the
-   transaction: the per-table writer bound keeps anyone else from writing in between.)
+   transaction: the table's writer lock (below) keeps anyone else from writing in between.)
 3. ``…_tx``: one multi-statement transaction script::
 
        DECLARE keep ARRAY<DATE> DEFAULT @keep;
@@ -20,12 +20,13 @@ The scratch table is dropped afterwards (and expires after a day in any case).
 
 Job ids: ``{dataset_prefix}{job_key}_stage`` etc., the key
 ``{run_id}_{processor}_{start}_{end}_{attempt}`` (``ports.job_key``, passed by
-``services.process``; job ids are unique per project, so the prefix keeps deployments that share
-a project apart). BigQuery refuses a second job with an id
-it knows (409 Already Exists), so a job is started under the first usable id of ``base``,
+``services.process``; job ids are unique per project, so the prefix keeps deployments that
+share a project apart). A write whose ``…_tx`` job already succeeded is not run again: its
+``…_count`` result gives the WriteResult. Otherwise BigQuery refuses a second job with an id it
+knows (409 Already Exists), so each job is started under the first usable id of ``base``,
 ``base_1``, ``base_2`` …: on 409 the existing job is awaited; when it succeeded its result is
-reused (a staged table only while the table still exists), when it failed the next id is
-tried. A retry of the same write within one attempt thus never commits twice.
+reused (a staging job only while its scratch table still exists, a count only when the staging
+was reused), when it failed the next id is tried. No write commits twice under one key.
 
 Writers: BigQuery cancels the second of two transactions mutating one table at the same time
 ("Transaction is aborted due to concurrent update against table …"; it does not queue them).
@@ -34,12 +35,12 @@ run under the table's cross-instance lock (``TableLocks``, Firestore in the clou
 wires it) and a per-process semaphore. An abort that still happens (a lock that expired under a
 slow writer, a writer outside backcourt) is retried inside ``replace`` up to ``abort_tries``
 times with exponential backoff and full jitter, under a fresh job id each time; only then does
-it surface as TransientError (which costs the unit one of its attempts). Every job has
-``job_timeout_ms``;
-every query job has ``maximum_bytes_billed``; a job that outlives its timeout is cancelled
-(WarehouseTimeout). ``script_dates="literal"`` exists only for bqemulator 1.4, which does not
-bind query parameters inside multi-statement scripts: it renders the ``keep`` dates (typed
-``date`` values only) as DATE literals in the DECLARE line; the script body is unchanged.
+it surface as TransientError (which costs the unit one of its attempts), as does a lock that
+stays busy for ``lock_wait_s``. Every job has ``job_timeout_ms``; every query job has
+``maximum_bytes_billed``; a job that outlives its timeout is cancelled (WarehouseTimeout).
+``script_dates="literal"`` exists only for bqemulator 1.4, which does not bind query parameters
+inside multi-statement scripts: it renders the ``keep`` dates (typed ``date`` values only) as
+DATE literals in the DECLARE line; the script body is unchanged.
 """
 
 from __future__ import annotations
@@ -488,13 +489,18 @@ class BigQueryWarehouse:
         with self._lock:
             local = self._writers.setdefault(
                 table.fqn, threading.BoundedSemaphore(self._max_writers))
-        with local:
+        if not local.acquire(timeout=self.lock_wait_s):
+            raise TransientError(f"table {table.fqn} is being written by this process; "
+                                 f"waited {self.lock_wait_s:g} s")
+        try:
             if self.locks is None:
                 yield lambda: True
                 return
             with held(self.locks, self.table_ref(table.dataset, table.name),
                       ttl=self.lock_ttl, wait_s=self.lock_wait_s, sleep=self.sleep) as extend:
                 yield extend
+        finally:
+            local.release()
 
     def _transaction(self, table: Table, stage: str, keep: list[date], key: str) -> None:
         """Commit the DELETE + INSERT; a concurrency abort is retried here (new job id,
