@@ -99,7 +99,7 @@ def test_the_layer_aborts_the_second_of_two_overlapping_transactions(
     """Without a cross-instance lock and with no retry (today's behaviour), one of two writers
     of one table fails with BigQuery's error: the fault fires, as it does on Google Cloud."""
     prefix, _ = _setup(bqemulator, tmp_path)
-    writers = [_warehouse(bqemulator, prefix, tmp_path, hold_s=2.0, abort_tries=1)
+    writers = [_warehouse(bqemulator, prefix, tmp_path, hold_s=4.0, abort_tries=1)
                for _ in range(2)]
     results = _race(writers, [D1, D2])
     failed = [r for r in results if isinstance(r, Exception)]
