@@ -28,7 +28,7 @@ which DuckDB does not promise to be safe from several threads at once. So that o
 injected here reach a test, and not the emulator's own races, the layer sends one request at a
 time to the emulator (an exclusive ``flock`` on ``{dir}/emulator.lock``, re-entrant per
 thread), while a transaction keeps its table locks for its whole span: the overlap BigQuery
-would see is still detected.
+would see is still detected. ``BACKCOURT_GCP_SEMANTICS_BQ_SERIAL=0`` turns this off.
 
 Every abort is appended as one JSON line to ``{dir}/txn_aborts.log`` (``aborts(dir)`` counts
 them); every job started through the layer is appended to ``{dir}/jobs.log`` (``started(dir)``).
@@ -62,6 +62,7 @@ from google.api_core import exceptions as gexc
 
 DIR_ENV = "BACKCOURT_GCP_SEMANTICS_BQ_DIR"
 HOLD_ENV = "BACKCOURT_GCP_SEMANTICS_BQ_HOLD_S"
+SERIAL_ENV = "BACKCOURT_GCP_SEMANTICS_BQ_SERIAL"
 _TXN = re.compile(r"\bBEGIN\s+TRANSACTION\b", re.IGNORECASE)
 _TARGET = re.compile(r"\b(?:DELETE\s+FROM|INSERT\s+INTO|UPDATE|MERGE\s+INTO|MERGE)\s+"
                      r"(`[^`]+`|[\w.-]+)", re.IGNORECASE)
@@ -119,9 +120,10 @@ SERIALISED = ("load_table_from_file", "delete_table", "create_table", "create_da
 class Semantics:
     """The fault logic, over the real client's own ``query``/``load``/``get_job`` calls."""
 
-    def __init__(self, state_dir: Path, hold_s: float = 0.0) -> None:
+    def __init__(self, state_dir: Path, hold_s: float = 0.0, serial: bool = True) -> None:
         self.dir = state_dir
         self.hold_s = hold_s
+        self.serial = serial
         self._depth = threading.local()
         (state_dir / "locks").mkdir(parents=True, exist_ok=True)
 
@@ -129,7 +131,7 @@ class Semantics:
     def emulator(self) -> Iterator[None]:
         """One request at a time on the emulator (all processes; re-entrant per thread)."""
         depth = getattr(self._depth, "n", 0)
-        if depth:
+        if depth or not self.serial:
             self._depth.n = depth + 1
             try:
                 yield
@@ -261,7 +263,8 @@ def install_from_env() -> bool:
         return False
     from google.cloud import bigquery
 
-    semantics = Semantics(Path(state), float(os.environ.get(HOLD_ENV, "0") or 0))
+    semantics = Semantics(Path(state), float(os.environ.get(HOLD_ENV, "0") or 0),
+                          serial=os.environ.get(SERIAL_ENV, "1") != "0")
     real_query = bigquery.Client.query
     real = {name: getattr(bigquery.Client, name) for name in SERIALISED}
 
