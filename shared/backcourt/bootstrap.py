@@ -20,12 +20,14 @@ if TYPE_CHECKING:
     from backcourt.adapters.gcp.workflows_executions import WorkflowStarter
 
 
-TABLE_LOCK_TTL_S = 240.0
-"""Expiry of a BigQuery table's writer lock: below the ``process`` function's timeout (540 s),
-so the lock of a killed writer is free again before its message is redelivered."""
-TABLE_LOCK_WAIT_S = 240.0
-"""How long a writer waits for a busy table before it gives the message back (TransientError);
-with one write (≤ 300 s per job, usually seconds) it stays within the function timeout."""
+def table_lock_times(settings: Settings) -> tuple[float, float]:
+    """Expiry of a BigQuery table's writer lock, and how long a writer waits for a busy table
+    before it gives the message back (TransientError): half the lease TTL each, and the lease
+    TTL is below the ``process`` function's timeout (Terraform: timeout - 60 s, so 240 s each
+    for 540 s). A killed writer's lock is free again before its message is redelivered, and a
+    waiter gives up with time left for its own write."""
+    half = settings.lease_ttl_s / 2
+    return half, half
 
 
 class SystemClock:
@@ -77,6 +79,7 @@ def _build_gcp(settings: Settings, clock: Clock | None) -> Services:
     from backcourt.adapters.gcp.gcs_bucket import GcsBucket
 
     cfg = settings.gcp
+    lock_ttl_s, lock_wait_s = table_lock_times(settings)
     missing = [n for n, v in (("PROJECT", cfg.project), ("BUCKET", cfg.bucket)) if not v]
     if missing:
         raise BadInput("the gcp backend needs " + ", ".join(f"BACKCOURT_GCP__{n}" for n in missing))
@@ -88,7 +91,7 @@ def _build_gcp(settings: Settings, clock: Clock | None) -> Services:
                                     api_endpoint=cfg.bigquery_endpoint,
                                     locks=FirestoreTableLocks(
                                         cfg.project, collection_prefix=cfg.collection_prefix),
-                                    lock_ttl_s=TABLE_LOCK_TTL_S, lock_wait_s=TABLE_LOCK_WAIT_S),
+                                    lock_ttl_s=lock_ttl_s, lock_wait_s=lock_wait_s),
         status=FirestoreStatusStore(cfg.project, collection_prefix=cfg.collection_prefix),
         bucket=GcsBucket(cfg.project, cfg.bucket),
         clock=clock or SystemClock(),

@@ -6,8 +6,8 @@ adapters' emulator stand-ins, built on first use (``main.set_services``):
 
 * BigQuery: ``BigQueryWarehouse`` on ``bqemulator`` (``BACKCOURT_TEST_BQ_ENDPOINT``, anonymous
   credentials, ``script_dates="literal"`` as in the contract suite), with the Firestore table
-  writer lock as ``bootstrap`` wires it (``BACKCOURT_TEST_TABLE_LOCK_TTL_S`` scales its expiry
-  down for a test that kills writers);
+  writer lock as ``bootstrap`` wires it (its expiry and wait follow the lease TTL, so a test
+  that scales the lease down scales them too);
 * Firestore: the stock ``FirestoreStatusStore`` (the client honours ``FIRESTORE_EMULATOR_HOST``);
 * GCS has no emulator: a ``FolderBucket`` on ``BACKCOURT_TEST_BUCKET_DIR`` is the one local
   stand-in.
@@ -41,10 +41,11 @@ def _services() -> Services:
     from backcourt.adapters.gcp.bigquery_warehouse import BigQueryWarehouse
     from backcourt.adapters.gcp.firestore_locks import FirestoreTableLocks
     from backcourt.adapters.gcp.firestore_status import FirestoreStatusStore
-    from backcourt.bootstrap import TABLE_LOCK_TTL_S, TABLE_LOCK_WAIT_S
+    from backcourt.bootstrap import table_lock_times
 
     settings = load_settings()
     cfg = settings.gcp
+    lock_ttl_s, lock_wait_s = table_lock_times(settings)
     endpoint = os.environ["BACKCOURT_TEST_BQ_ENDPOINT"]
 
     def client() -> Any:
@@ -59,9 +60,7 @@ def _services() -> Services:
                                     script_dates="literal", client_factory=client,
                                     locks=FirestoreTableLocks(
                                         cfg.project, collection_prefix=cfg.collection_prefix),
-                                    lock_ttl_s=float(os.environ.get(
-                                        "BACKCOURT_TEST_TABLE_LOCK_TTL_S", TABLE_LOCK_TTL_S)),
-                                    lock_wait_s=TABLE_LOCK_WAIT_S),
+                                    lock_ttl_s=lock_ttl_s, lock_wait_s=lock_wait_s),
         status=FirestoreStatusStore(cfg.project, collection_prefix=cfg.collection_prefix),
         bucket=FolderBucket(Path(os.environ["BACKCOURT_TEST_BUCKET_DIR"])),
         clock=SystemClock(),

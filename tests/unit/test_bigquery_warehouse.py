@@ -367,3 +367,21 @@ def test_a_busy_table_that_frees_up_is_written() -> None:
     wh = _wh(client, locks=RecordingLocks(client, busy_for=3), sleep=pauses.append)
     assert wh.replace(OUT, [D1], SqlSource("SELECT 1"), max_shrink=0.5).rows_by_date == {D1: 1}
     assert len(pauses) == 3 and pauses[0] <= 0.2 and pauses[2] <= 0.8  # doubling, jittered
+
+
+def test_bootstrap_wires_the_firestore_table_lock_within_the_lease_ttl(tmp_path: Any) -> None:
+    """The lock's expiry and its waiters' patience are half the lease TTL each, and Terraform
+    sets the lease TTL below the ``process`` timeout (functions.tf: timeout - 60 s): a killed
+    writer's lock frees before the redelivery, and a waiter gives up in time to be retried."""
+    from datetime import timedelta
+
+    from backcourt.adapters.gcp.firestore_locks import FirestoreTableLocks
+    from backcourt.bootstrap import build
+    from backcourt.config import load_settings
+
+    env = {"BACKCOURT_BACKEND": "gcp", "BACKCOURT_GCP__PROJECT": "p",
+           "BACKCOURT_GCP__BUCKET": "b", "BACKCOURT_LEASE_TTL_S": "480"}
+    wh = build(load_settings(tmp_path, env=env)).warehouse
+    assert isinstance(wh, BigQueryWarehouse) and isinstance(wh.locks, FirestoreTableLocks)
+    assert wh.lock_ttl == timedelta(seconds=240) and wh.lock_wait_s == 240
+    assert wh._client is None  # nothing was contacted
