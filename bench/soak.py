@@ -180,10 +180,11 @@ class FaultyWarehouse:
         self.inner.ensure_tables(tables)
 
     def replace(self, table: Table, days: Sequence[date], source: SqlSource | RowsSource, *,
-                max_shrink: float, force: bool = False) -> WriteResult:
+                max_shrink: float, force: bool = False, job_key: str | None = None) -> WriteResult:
         if self.enabled and days:
             self._maybe_fault(f"{table.name}:{min(days)}:{max(days)}")
-        return self.inner.replace(table, days, source, max_shrink=max_shrink, force=force)
+        return self.inner.replace(table, days, source, max_shrink=max_shrink, force=force,
+                                  job_key=job_key)
 
     def _maybe_fault(self, site: str) -> None:
         if not self.dice.hit(site):

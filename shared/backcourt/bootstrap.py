@@ -20,6 +20,16 @@ if TYPE_CHECKING:
     from backcourt.adapters.gcp.workflows_executions import WorkflowStarter
 
 
+def table_lock_times(settings: Settings) -> tuple[float, float]:
+    """Expiry of a BigQuery table's writer lock, and how long a writer waits for a busy table
+    before it gives the message back (TransientError): half the lease TTL each, and the lease
+    TTL is below the ``process`` function's timeout (Terraform: timeout - 60 s, so 240 s each
+    for 540 s). A killed writer's lock is free again before its message is redelivered, and a
+    waiter gives up with time left for its own write."""
+    half = settings.lease_ttl_s / 2
+    return half, half
+
+
 class SystemClock:
     """The real clock (UTC)."""
 
@@ -64,10 +74,12 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
 def _build_gcp(settings: Settings, clock: Clock | None) -> Services:
     """BigQuery, Firestore and GCS adapters; their clients are created on first use."""
     from backcourt.adapters.gcp.bigquery_warehouse import BigQueryWarehouse
+    from backcourt.adapters.gcp.firestore_locks import FirestoreTableLocks
     from backcourt.adapters.gcp.firestore_status import FirestoreStatusStore
     from backcourt.adapters.gcp.gcs_bucket import GcsBucket
 
     cfg = settings.gcp
+    lock_ttl_s, lock_wait_s = table_lock_times(settings)
     missing = [n for n, v in (("PROJECT", cfg.project), ("BUCKET", cfg.bucket)) if not v]
     if missing:
         raise BadInput("the gcp backend needs " + ", ".join(f"BACKCOURT_GCP__{n}" for n in missing))
@@ -76,7 +88,10 @@ def _build_gcp(settings: Settings, clock: Clock | None) -> Services:
         warehouse=BigQueryWarehouse(cfg.project, cfg.location, cfg.dataset_prefix,
                                     max_bytes_billed=cfg.max_bytes_billed,
                                     script_dates=cfg.bigquery_script_dates,
-                                    api_endpoint=cfg.bigquery_endpoint),
+                                    api_endpoint=cfg.bigquery_endpoint,
+                                    locks=FirestoreTableLocks(
+                                        cfg.project, collection_prefix=cfg.collection_prefix),
+                                    lock_ttl_s=lock_ttl_s, lock_wait_s=lock_wait_s),
         status=FirestoreStatusStore(cfg.project, collection_prefix=cfg.collection_prefix),
         bucket=GcsBucket(cfg.project, cfg.bucket),
         clock=clock or SystemClock(),

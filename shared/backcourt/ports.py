@@ -1,8 +1,10 @@
 """Ports: the interfaces the services use, with one adapter per backend behind each.
 
 ``Warehouse`` (DuckDB locally, BigQuery in the cloud), ``StatusStore`` (SQLite / Firestore),
-``Bucket`` (a folder / GCS) and ``Clock``. Adapters live in ``backcourt.adapters``; the
-composition root ``backcourt.bootstrap`` picks them and hands them to the services as one
+``Bucket`` (a folder / GCS), ``Clock`` and, for warehouses shared by many processes,
+``TableLocks`` (one writer per table across instances; Firestore in the cloud). Adapters live
+in ``backcourt.adapters``; the composition root ``backcourt.bootstrap`` picks them and hands
+them to the services as one
 ``Services``, with the settings the services read (``ServiceSettings``).
 """
 
@@ -46,6 +48,16 @@ class WriteResult:
     refused: dict[date, tuple[int, int]] = field(default_factory=dict)  # date → (before, new)
 
 
+def job_key(run_id: str, processor: str, start: date, end: date, attempt: int) -> str:
+    """The idempotency key of one write: ``{run_id}_{processor}_{start}_{end}_{attempt}``.
+
+    The same unit of work retried within one attempt gets the same key, so a warehouse that
+    names its jobs after it (BigQuery) finds the jobs it already ran instead of running them
+    twice; the next attempt gets a new key.
+    """
+    return f"{run_id}_{processor}_{start.isoformat()}_{end.isoformat()}_{attempt}"
+
+
 class Warehouse(Protocol):
     """The analytical store. SQL handed to it is BigQuery dialect; adapters translate."""
 
@@ -68,6 +80,7 @@ class Warehouse(Protocol):
         *,
         max_shrink: float,
         force: bool = False,
+        job_key: str | None = None,
     ) -> WriteResult:
         """Replace exactly ``days`` of ``table`` with the source's rows, atomically.
 
@@ -81,6 +94,8 @@ class Warehouse(Protocol):
             source: the rows (SQL gets ``@start_date``/``@end_date`` = min/max of ``days``).
             max_shrink: largest allowed relative drop of a date's row count (0.5 = 50 %).
             force: write even when the guard would refuse.
+            job_key: the write's idempotency key (``job_key()``); a warehouse that runs jobs
+                names them after it and reuses a job it already finished. None: fresh ids.
         Returns:
             Per-date counts after and before the write, and the refused dates.
         Raises:
@@ -100,6 +115,45 @@ class Warehouse(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+        ...
+
+
+class TableLocks(Protocol):
+    """Leases on names (one per warehouse table) shared by every process of a deployment.
+
+    A lock is held by one ``owner`` until it releases it or its expiry passes; an expired lock
+    may be taken by anyone. BigQuery cancels the second of two transactions that mutate one
+    table at the same time, so the BigQuery warehouse holds the table's lock while it counts and
+    commits. The expiry must be shorter than the function timeout, so a killed holder never
+    blocks the table past the redelivery of its message.
+    """
+
+    def acquire(self, name: str, owner: str, ttl: timedelta) -> bool:
+        """Take the lock of ``name`` for ``ttl`` if it is free, expired, or held by ``owner``
+        already (then the expiry is extended), atomically.
+
+        Args:
+            name: what is locked (a table reference).
+            owner: who asks; unique per holder (host, pid and a per-call token).
+            ttl: how long the lock lasts unless released or extended.
+        Returns:
+            Whether ``owner`` holds the lock now.
+        Raises:
+            TransientError: the lock store is unavailable.
+        """
+        ...
+
+    def release(self, name: str, owner: str) -> bool:
+        """Release the lock of ``name`` if ``owner`` holds it.
+
+        Returns:
+            True when it was released; False when someone else holds it (it expired and was
+            taken over) or nobody does: the lock is left as it is.
+        """
+        ...
+
+    def holder(self, name: str) -> tuple[str, datetime] | None:
+        """The owner and expiry of the lock of ``name``, or None when nobody holds it."""
         ...
 
 

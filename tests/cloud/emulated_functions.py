@@ -5,7 +5,9 @@ The end-to-end test serves this file instead of ``functions/main.py``: it re-exp
 adapters' emulator stand-ins, built on first use (``main.set_services``):
 
 * BigQuery: ``BigQueryWarehouse`` on ``bqemulator`` (``BACKCOURT_TEST_BQ_ENDPOINT``, anonymous
-  credentials, ``script_dates="literal"`` as in the contract suite);
+  credentials, ``script_dates="literal"`` as in the contract suite), with the Firestore table
+  writer lock as ``bootstrap`` wires it (its expiry and wait follow the lease TTL, so a test
+  that scales the lease down scales them too);
 * Firestore: the stock ``FirestoreStatusStore`` (the client honours ``FIRESTORE_EMULATOR_HOST``);
 * GCS has no emulator: a ``FolderBucket`` on ``BACKCOURT_TEST_BUCKET_DIR`` is the one local
   stand-in.
@@ -37,10 +39,13 @@ def _services() -> Services:
     from google.cloud import bigquery
 
     from backcourt.adapters.gcp.bigquery_warehouse import BigQueryWarehouse
+    from backcourt.adapters.gcp.firestore_locks import FirestoreTableLocks
     from backcourt.adapters.gcp.firestore_status import FirestoreStatusStore
+    from backcourt.bootstrap import table_lock_times
 
     settings = load_settings()
     cfg = settings.gcp
+    lock_ttl_s, lock_wait_s = table_lock_times(settings)
     endpoint = os.environ["BACKCOURT_TEST_BQ_ENDPOINT"]
 
     def client() -> Any:
@@ -52,7 +57,10 @@ def _services() -> Services:
         settings=settings,
         warehouse=BigQueryWarehouse(cfg.project, cfg.location, cfg.dataset_prefix,
                                     max_bytes_billed=cfg.max_bytes_billed, job_timeout_s=60,
-                                    script_dates="literal", client_factory=client),
+                                    script_dates="literal", client_factory=client,
+                                    locks=FirestoreTableLocks(
+                                        cfg.project, collection_prefix=cfg.collection_prefix),
+                                    lock_ttl_s=lock_ttl_s, lock_wait_s=lock_wait_s),
         status=FirestoreStatusStore(cfg.project, collection_prefix=cfg.collection_prefix),
         bucket=FolderBucket(Path(os.environ["BACKCOURT_TEST_BUCKET_DIR"])),
         clock=SystemClock(),

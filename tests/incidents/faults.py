@@ -137,7 +137,7 @@ class FaultyWarehouse:
         return fail, hang
 
     def replace(self, table: Table, days: Sequence[date], source: SqlSource | RowsSource, *,
-                max_shrink: float, force: bool = False) -> WriteResult:
+                max_shrink: float, force: bool = False, job_key: str | None = None) -> WriteResult:
         fail, hang = self._fault(table.name, days)
         if self.delay_s and self.delay_table in (None, table.name):
             time.sleep(self.delay_s)
@@ -149,7 +149,8 @@ class FaultyWarehouse:
             source = RowsSource(cut(source.rows, self.shrink_keep))
         if table.name == self.teams_table:
             source = self._only_teams(table, source)
-        result = self.inner.replace(table, days, source, max_shrink=max_shrink, force=force)
+        result = self.inner.replace(table, days, source, max_shrink=max_shrink, force=force,
+                                    job_key=job_key)
         with self._lock:
             self.writes.append(Write(table.name, tuple(sorted(days)),
                                      threading.current_thread().name,
@@ -218,7 +219,7 @@ class BrokenQueries:
         self.inner.ensure_tables(tables)
 
     def replace(self, table: Table, days: Sequence[date], source: SqlSource | RowsSource, *,
-                max_shrink: float, force: bool = False) -> WriteResult:
+                max_shrink: float, force: bool = False, job_key: str | None = None) -> WriteResult:
         raise AssertionError("the gate never writes")
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None, *,
@@ -409,14 +410,17 @@ def worker_main(argv: Sequence[str]) -> int:
 
     class Doomed(FaultyWarehouse):
         def replace(self, table: Table, days: Sequence[date], source: SqlSource | RowsSource,
-                    *, max_shrink: float, force: bool = False) -> WriteResult:
+                    *, max_shrink: float, force: bool = False,
+                    job_key: str | None = None) -> WriteResult:
             if table.name != hang_table:
-                return super().replace(table, days, source, max_shrink=max_shrink, force=force)
+                return super().replace(table, days, source, max_shrink=max_shrink, force=force,
+                                       job_key=job_key)
             if where == "in_write":
                 Path(marker).write_text("in_write")
                 assert isinstance(source, SqlSource)
                 return self.inner.replace(table, days, slow(source), max_shrink=max_shrink)
-            result = self.inner.replace(table, days, source, max_shrink=max_shrink, force=force)
+            result = self.inner.replace(table, days, source, max_shrink=max_shrink, force=force,
+                                        job_key=job_key)
             Path(marker).write_text(json.dumps({d.isoformat(): n
                                                 for d, n in result.rows_by_date.items()}))
             time.sleep(3600)

@@ -71,10 +71,11 @@ class RecordingWarehouse:
         return self.inner.query(sql, params, timeout_s=timeout_s)
 
     def replace(self, table: Table, days: Sequence[date], source: SqlSource | RowsSource, *,
-                max_shrink: float, force: bool = False) -> WriteResult:
+                max_shrink: float, force: bool = False, job_key: str | None = None) -> WriteResult:
         if isinstance(source, SqlSource):
             self.statements.append(source.sql)
-        return self.inner.replace(table, days, source, max_shrink=max_shrink, force=force)
+        return self.inner.replace(table, days, source, max_shrink=max_shrink, force=force,
+                                  job_key=job_key)
 
     def __getattr__(self, name: str) -> Any:  # ensure_tables, close
         return getattr(self.inner, name)

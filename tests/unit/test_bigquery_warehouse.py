@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import concurrent.futures
+import re
+import time
 from datetime import date
 from typing import Any
 
@@ -46,6 +48,7 @@ class FakeClient:
         self.queries: list[tuple[str, Any, str | None]] = []
         self.loads: list[tuple[bytes, str, Any, str]] = []
         self.cancelled: list[str] = []
+        self.tables: set[str] = set()
         self.hang = hang
 
     def query(self, sql: str, job_config: Any, job_id: str | None = None, **kw: Any) -> FakeJob:
@@ -57,6 +60,7 @@ class FakeClient:
             rows = [{"kind": "old", "game_date": d, "n": n} for d, n in self.old.items()]
             rows += [{"kind": "new", "game_date": d, "n": n} for d, n in self.new.items()]
         job = FakeJob(job_id or "anon", rows, hang=self.hang, bytes_processed=123_456)
+        self.tables.update(re.findall(r"CREATE OR REPLACE TABLE `([^`]+)`", sql))
         if job_id:
             self.jobs[job_id] = job
         return job
@@ -72,10 +76,16 @@ class FakeClient:
     def load_table_from_file(self, f: Any, dest: str, job_config: Any, job_id: str,
                              **kw: Any) -> FakeJob:
         self.loads.append((f.read(), dest, job_config, job_id))
+        self.tables.add(dest)
         return FakeJob(job_id, [])
 
+    def get_table(self, ref: str) -> str:
+        if ref not in self.tables:
+            raise gexc.NotFound(f"Not found: Table {ref}")
+        return ref
+
     def delete_table(self, ref: str, not_found_ok: bool = False) -> None:
-        pass
+        self.tables.discard(ref)
 
     def close(self) -> None:
         pass
@@ -118,7 +128,7 @@ def test_transaction_script_deletes_and_inserts_only_kept_dates_with_parameters(
     assert res.refused == {D1: (10, 2)}
     assert res.rows_by_date == {D1: 10, D2: 9}
     ids = [q[2] for q in client.queries]
-    key = "r1_pts_2024-01-01_2024-01-02_1"
+    key = "dev_r1_pts_2024-01-01_2024-01-02_1"  # job ids are per project: prefixed
     assert ids == [f"{key}_stage", f"{key}_count", f"{key}_tx"]
     stage_sql, stage_cfg, _ = client.queries[0]
     assert "`proj`.`dev_nba_raw`.`box`" in stage_sql  # dataset-qualified by sqlglot
@@ -152,13 +162,15 @@ def test_max_bytes_billed_and_job_timeout_on_every_query_job() -> None:
 
 def test_conflict_fetches_the_existing_job_instead_of_rerunning() -> None:
     key = "r1_pts_2024-01-01_2024-01-01_1"
-    done = {f"{key}_stage": FakeJob(f"{key}_stage", []),
-            f"{key}_count": FakeJob(f"{key}_count", [{"kind": "new", "game_date": D1, "n": 4}])}
+    jid = f"dev_{key}"
+    done = {f"{jid}_stage": FakeJob(f"{jid}_stage", []),
+            f"{jid}_count": FakeJob(f"{jid}_count", [{"kind": "new", "game_date": D1, "n": 4}])}
     client = FakeClient(existing=done)
+    client.tables.add(f"proj.dev_nba_analytics._stage_pts_{key}")  # its worker died: not dropped
     res = _wh(client).replace(OUT, [D1], SqlSource("SELECT 1"), max_shrink=0.5, job_key=key)
     assert res.rows_by_date == {D1: 4}  # counts came from the existing job
-    assert [q[2] for q in client.queries] == [f"{key}_tx"]  # only the missing job ran
-    assert done[f"{key}_count"].result_timeouts  # it was waited for
+    assert [q[2] for q in client.queries] == [f"{jid}_tx"]  # only the missing job ran
+    assert done[f"{jid}_count"].result_timeouts  # it was waited for
 
 
 def test_timeout_cancels_the_job_and_raises_warehouse_timeout() -> None:
@@ -195,7 +207,7 @@ def test_rows_source_is_a_csv_load_job_into_a_stage_table() -> None:
     _wh(client).replace(OUT, [D1], RowsSource(rows), max_shrink=0.5, job_key="k")
     data, dest, cfg, jid = client.loads[0]
     assert data == b"game_date,player_id,pts\n2024-01-01,7,\n"  # D2 is not owned: dropped
-    assert dest == "proj.dev_nba_analytics._stage_pts_k" and jid == "k_load"
+    assert dest == "proj.dev_nba_analytics._stage_pts_k" and jid == "dev_k_load"
     assert cfg.source_format == "CSV" and cfg.skip_leading_rows == 1
 
 
@@ -237,3 +249,139 @@ def test_literal_script_dates_mode_renders_typed_dates_only() -> None:
         "DECLARE keep ARRAY<DATE> DEFAULT [DATE '2024-01-01', DATE '2024-01-02'];"
     with pytest.raises(Exception, match="expected a date"):
         wh.transaction_script(OUT, "_stage_pts_k", ["2024-01-01'; DROP TABLE x; --"])  # type: ignore[list-item]
+
+
+# -- concurrent writers (issue 13 item 2) ----------------------------------------------------
+ABORT = ("Query error: Transaction is aborted due to concurrent update against table "
+         "proj:dev_nba_analytics.pts. Transaction ID: 61e30eea at [4:1]")
+
+
+class AbortingJob(FakeJob):
+    def result(self, timeout: float | None = None) -> list[dict[str, Any]]:
+        raise gexc.BadRequest(ABORT, errors=[{"reason": "invalidQuery", "message": ABORT}])
+
+
+class AbortingClient(FakeClient):
+    """Its transaction jobs fail with BigQuery's concurrency abort ``aborts`` times."""
+
+    def __init__(self, aborts: int, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.aborts = aborts
+
+    def query(self, sql: str, job_config: Any, job_id: str | None = None, **kw: Any) -> FakeJob:
+        job = super().query(sql, job_config, job_id, **kw)
+        if "BEGIN TRANSACTION" in sql and self.aborts > 0:
+            self.aborts -= 1
+            job = self.jobs[job.job_id] = AbortingJob(job.job_id, [])
+        return job
+
+
+def test_a_concurrency_abort_is_retried_under_a_new_job_id_with_backoff() -> None:
+    """BigQuery: "Conflicting transactions are cancelled"
+    (https://cloud.google.com/bigquery/docs/transactions#transaction_concurrency). The abort
+    is retried inside replace (it never reaches the caller, so no attempt is spent); the failed
+    job keeps its id, so each try takes the next one. Old code: TransientError at once."""
+    client, pauses = AbortingClient(2, new={D1: 3}), []
+    wh = _wh(client, abort_pause_s=1.0, sleep=pauses.append)
+    res = wh.replace(OUT, [D1], SqlSource("SELECT 1"), max_shrink=0.5, job_key="k")
+    assert res.rows_by_date == {D1: 3} and wh.aborts_retried == 2
+    assert [q[2] for q in client.queries if "_tx" in (q[2] or "")] == [
+        "dev_k_tx", "dev_k_tx_1", "dev_k_tx_2"]
+    assert len(pauses) == 2 and 0 <= pauses[0] <= 1.0 and 0 <= pauses[1] <= 2.0  # full jitter
+
+
+def test_the_abort_retry_is_bounded_then_transient() -> None:
+    client, pauses = AbortingClient(9, new={D1: 3}), []
+    wh = _wh(client, abort_tries=5, sleep=pauses.append)
+    with pytest.raises(TransientError, match="Transaction is aborted"):
+        wh.replace(OUT, [D1], SqlSource("SELECT 1"), max_shrink=0.5, job_key="k")
+    assert len(pauses) == 4 and client.aborts == 4  # 5 tries, 4 pauses
+
+
+def test_other_transaction_errors_are_not_retried() -> None:
+    class Broken(FakeClient):
+        def query(self, sql: str, job_config: Any, job_id: str | None = None,
+                  **kw: Any) -> FakeJob:
+            if "BEGIN TRANSACTION" in sql:
+                raise gexc.BadRequest("Syntax error: Unexpected keyword")
+            return super().query(sql, job_config, job_id, **kw)
+
+    pauses: list[float] = []
+    with pytest.raises(TerminalError, match="Syntax error"):
+        _wh(Broken(new={D1: 1}), sleep=pauses.append).replace(
+            OUT, [D1], SqlSource("SELECT 1"), max_shrink=0.5)
+    assert pauses == []
+
+
+class RecordingLocks:
+    """TableLocks in memory that log what happens (the Firestore one is tested on its
+    emulator in tests/gcp_semantics/test_firestore_locks.py)."""
+
+    def __init__(self, client: FakeClient, busy_for: int = 0) -> None:
+        self.client, self.busy_for, self.events = client, busy_for, []
+        self.owner: str | None = None
+
+    def acquire(self, name: str, owner: str, ttl: Any) -> bool:
+        if self.busy_for > 0:
+            self.busy_for -= 1
+            return False
+        self.events.append(("acquire", name, len(self.client.queries)))
+        self.owner = owner
+        return True
+
+    def release(self, name: str, owner: str) -> bool:
+        self.events.append(("release", name, len(self.client.queries)))
+        return owner == self.owner
+
+    def holder(self, name: str) -> Any:
+        return ("someone", None) if self.busy_for else None
+
+
+def test_the_table_lock_covers_the_count_and_the_transaction_not_the_staging() -> None:
+    client = FakeClient(new={D1: 1})
+    locks = RecordingLocks(client)
+    _wh(client, locks=locks).replace(OUT, [D1], SqlSource("SELECT 1"), max_shrink=0.5)
+    kinds = [q[2].rsplit("_", 1)[-1] for q in client.queries]
+    assert kinds == ["stage", "count", "tx"]
+    name = "proj.dev_nba_analytics.pts"
+    acquire = [e for e in locks.events if e[0] == "acquire"]
+    assert acquire[0] == ("acquire", name, 1)  # after the stage, before the count
+    assert acquire[1:] == [("acquire", name, 2)]  # extended before the transaction
+    assert locks.events[-1] == ("release", name, 3)
+
+
+def test_a_busy_table_is_waited_for_then_given_back_as_transient() -> None:
+    client = FakeClient(new={D1: 1})
+    pauses: list[float] = []
+    wh = _wh(client, locks=RecordingLocks(client, busy_for=10**6), lock_wait_s=0.2,
+             sleep=lambda s: (pauses.append(s), time.sleep(s)))
+    with pytest.raises(TransientError, match="being written by someone"):
+        wh.replace(OUT, [D1], SqlSource("SELECT 1"), max_shrink=0.5)
+    assert pauses and all(p <= 5.0 for p in pauses)
+    assert [q[2].rsplit("_", 1)[-1] for q in client.queries] == ["stage"]  # nothing written
+
+
+def test_a_busy_table_that_frees_up_is_written() -> None:
+    client = FakeClient(new={D1: 1})
+    pauses: list[float] = []
+    wh = _wh(client, locks=RecordingLocks(client, busy_for=3), sleep=pauses.append)
+    assert wh.replace(OUT, [D1], SqlSource("SELECT 1"), max_shrink=0.5).rows_by_date == {D1: 1}
+    assert len(pauses) == 3 and pauses[0] <= 0.2 and pauses[2] <= 0.8  # doubling, jittered
+
+
+def test_bootstrap_wires_the_firestore_table_lock_within_the_lease_ttl(tmp_path: Any) -> None:
+    """The lock's expiry and its waiters' patience are half the lease TTL each, and Terraform
+    sets the lease TTL below the ``process`` timeout (functions.tf: timeout - 60 s): a killed
+    writer's lock frees before the redelivery, and a waiter gives up in time to be retried."""
+    from datetime import timedelta
+
+    from backcourt.adapters.gcp.firestore_locks import FirestoreTableLocks
+    from backcourt.bootstrap import build
+    from backcourt.config import load_settings
+
+    env = {"BACKCOURT_BACKEND": "gcp", "BACKCOURT_GCP__PROJECT": "p",
+           "BACKCOURT_GCP__BUCKET": "b", "BACKCOURT_LEASE_TTL_S": "480"}
+    wh = build(load_settings(tmp_path, env=env)).warehouse
+    assert isinstance(wh, BigQueryWarehouse) and isinstance(wh.locks, FirestoreTableLocks)
+    assert wh.lock_ttl == timedelta(seconds=240) and wh.lock_wait_s == 240
+    assert wh._client is None  # nothing was contacted

@@ -17,7 +17,7 @@ from backcourt.domain.calendar import ScheduledGame
 from backcourt.domain.errors import BackcourtError, MalformedRawFile, TerminalError
 from backcourt.domain.registry import Expectation, Phase, Processor
 from backcourt.domain.status import Outcome, State
-from backcourt.ports import ComputeContext, RowsSource, Services, SqlSource
+from backcourt.ports import ComputeContext, RowsSource, Services, SqlSource, job_key
 from backcourt.services.calendar import games_between
 from backcourt.services.cpu_pool import load_in, resolve
 from backcourt.sources.layout import quarantine_path
@@ -63,15 +63,18 @@ def run_unit(
     """
     report = UnitReport(processor.name)
     ttl = timedelta(seconds=services.settings.lease_ttl_s)
+    attempt = 0
     for day in sorted(days):
         got = services.status.acquire(processor.name, day, owner=owner, run_id=run_id, ttl=ttl,
                                       now=services.clock.now())
         (report.leased if got else report.skipped).append(day)
+        attempt = max(attempt, got.attempts if got else 0)
     if not report.leased:
         return report
+    key = job_key(run_id, processor.name, report.leased[0], report.leased[-1], attempt)
     try:
         report.outcomes = _compute_and_write(services, processor, report.leased, force, run_id,
-                                             frozenset(bootstrap))
+                                             frozenset(bootstrap), key)
     except BackcourtError as exc:
         report.outcomes = {d: _failure(exc) for d in report.leased}
     except Exception as exc:  # an unknown error is transient: it is retried, then failed
@@ -111,10 +114,10 @@ def _failure(exc: BackcourtError) -> Outcome:
 
 def _compute_and_write(
     services: Services, processor: Processor, days: list[date], force: bool, run_id: str,
-    bootstrap: frozenset[date],
+    bootstrap: frozenset[date], key: str,
 ) -> dict[date, Outcome]:
     if processor.python and processor.phase is Phase.RAW:
-        return _python_unit(services, processor, days, force)
+        return _python_unit(services, processor, days, force, key)
     source: SqlSource | RowsSource
     if processor.python:
         ctx = ComputeContext(services.warehouse, services.bucket, days, run_id,
@@ -125,7 +128,8 @@ def _compute_and_write(
 
         source = SqlSource(load_sql(processor.table.name))
     result = services.warehouse.replace(processor.table, days, source,
-                                        max_shrink=services.settings.max_shrink, force=force)
+                                        max_shrink=services.settings.max_shrink, force=force,
+                                        job_key=key)
     out = {d: _written(processor, result.rows_by_date.get(d, 0), result.refused.get(d))
            for d in days}
     for d in days:
@@ -151,7 +155,7 @@ def _written(processor: Processor, rows: int, refused: tuple[int, int] | None) -
 
 
 def _python_unit(
-    services: Services, processor: Processor, days: list[date], force: bool
+    services: Services, processor: Processor, days: list[date], force: bool, key: str
 ) -> dict[date, Outcome]:
     games: Mapping[date, Sequence[ScheduledGame]] = (
         {} if processor.name == "schedule" else games_between(services.warehouse, days[0], days[-1])
@@ -171,7 +175,8 @@ def _python_unit(
         good.append(day)
         rows.extend(load.rows if load else [])
     result = services.warehouse.replace(processor.table, good, RowsSource(rows),
-                                        max_shrink=services.settings.max_shrink, force=force)
+                                        max_shrink=services.settings.max_shrink, force=force,
+                                        job_key=key)
     for day in good:
         outcomes[day] = _written(processor, result.rows_by_date.get(day, 0),
                                  result.refused.get(day))

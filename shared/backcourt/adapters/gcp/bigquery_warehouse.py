@@ -7,7 +7,7 @@
    inserts), restricted to ``days``.
 2. ``…_count``: one parameterised query returning the old and new row counts per date. The
    shrink guard decides in Python which dates to ``keep``. (A dry count first, then the
-   transaction: the per-table writer bound keeps anyone else from writing in between.)
+   transaction: the table's writer lock (below) keeps anyone else from writing in between.)
 3. ``…_tx``: one multi-statement transaction script::
 
        DECLARE keep ARRAY<DATE> DEFAULT @keep;
@@ -16,13 +16,31 @@
        INSERT INTO `p.ds.t` (…) SELECT … FROM `p.ds._stage_…` WHERE game_date IN UNNEST(keep);
        COMMIT TRANSACTION;
 
-The scratch table is dropped afterwards (and expires after a day in any case). Job ids follow
-``{run_id}_{processor}_{start}_{end}_{attempt}``: a retry that meets 409 Conflict fetches the
-existing job and waits for it instead of running it twice. Every job has ``job_timeout_ms``;
-every query job has ``maximum_bytes_billed``; a job that outlives its timeout is cancelled
-(WarehouseTimeout). ``script_dates="literal"`` exists only for bqemulator 1.4, which does not
-bind query parameters inside multi-statement scripts: it renders the ``keep`` dates (typed
-``date`` values only) as DATE literals in the DECLARE line; the script body is unchanged.
+The scratch table is dropped afterwards (and expires after a day in any case).
+
+Job ids: ``{dataset_prefix}{job_key}_stage`` etc., the key
+``{run_id}_{processor}_{start}_{end}_{attempt}`` (``ports.job_key``, passed by
+``services.process``; job ids are unique per project, so the prefix keeps deployments that
+share a project apart). A write whose ``…_tx`` job already succeeded is not run again: its
+``…_count`` result gives the WriteResult. Otherwise BigQuery refuses a second job with an id it
+knows (409 Already Exists), so each job is started under the first usable id of ``base``,
+``base_1``, ``base_2`` …: on 409 the existing job is awaited; when it succeeded its result is
+reused (a staging job only while its scratch table still exists, a count only when the staging
+was reused), when it failed the next id is tried. No write commits twice under one key.
+
+Writers: BigQuery cancels the second of two transactions mutating one table at the same time
+("Transaction is aborted due to concurrent update against table …"; it does not queue them).
+Staging touches only a private scratch table and runs freely; the count and the transaction
+run under the table's cross-instance lock (``TableLocks``, Firestore in the cloud; bootstrap
+wires it) and a per-process semaphore. An abort that still happens (a lock that expired under a
+slow writer, a writer outside backcourt) is retried inside ``replace`` up to ``abort_tries``
+times with exponential backoff and full jitter, under a fresh job id each time; only then does
+it surface as TransientError (which costs the unit one of its attempts), as does a lock that
+stays busy for ``lock_wait_s``. Every job has ``job_timeout_ms``; every query job has
+``maximum_bytes_billed``; a job that outlives its timeout is cancelled (WarehouseTimeout).
+``script_dates="literal"`` exists only for bqemulator 1.4, which does not bind query parameters
+inside multi-statement scripts: it renders the ``keep`` dates (typed ``date`` values only) as
+DATE literals in the DECLARE line; the script body is unchanged.
 """
 
 from __future__ import annotations
@@ -31,12 +49,16 @@ import concurrent.futures
 import csv
 import io
 import json
+import logging
+import random
 import re
 import threading
+import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -44,18 +66,23 @@ import sqlglot
 from google.api_core import exceptions as gexc
 from sqlglot import exp
 
-from backcourt.adapters.gcp.errors import map_gcp_error
-from backcourt.domain.errors import BadInput, TerminalError, WarehouseTimeout
+from backcourt.adapters.gcp.errors import is_concurrent_abort, map_gcp_error
+from backcourt.adapters.gcp.firestore_locks import held
+from backcourt.domain.errors import BadInput, TerminalError, TransientError, WarehouseTimeout
 from backcourt.domain.schema import Table
-from backcourt.ports import RowsSource, SqlSource, WriteResult
+from backcourt.ports import RowsSource, SqlSource, TableLocks, WriteResult, job_key
+
+log = logging.getLogger(__name__)
 
 _JOB_ID_BAD = re.compile(r"[^A-Za-z0-9_-]")
 _MAX_JOB_ID = 1024
+_MAX_KEY = 1000  # room for the ``_stage_7`` style suffixes
+_ID_TRIES = 25  # ids tried per job: base, base_1, … (each failed try leaves its id behind)
 
 
 def job_id(run_id: str, processor: str, start: date, end: date, attempt: int) -> str:
     """The deterministic job key ``{run_id}_{processor}_{start}_{end}_{attempt}``, sanitised."""
-    return sanitize_job_id(f"{run_id}_{processor}_{start.isoformat()}_{end.isoformat()}_{attempt}")
+    return sanitize_job_id(job_key(run_id, processor, start, end, attempt))
 
 
 def sanitize_job_id(raw: str) -> str:
@@ -129,10 +156,16 @@ class BigQueryWarehouse:
         max_bytes_billed: int,
         job_timeout_s: float = 300,
         client_factory: Callable[[], Any] | None = None,
-        max_writers_per_table: int = 2,
+        max_writers_per_table: int = 1,
         script_dates: Literal["param", "literal"] = "param",
         poll_slack_s: float = 5.0,
         api_endpoint: str = "",
+        locks: TableLocks | None = None,
+        lock_ttl_s: float = 240.0,
+        lock_wait_s: float = 240.0,
+        abort_tries: int = 5,
+        abort_pause_s: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not project or not location:
             raise BadInput("BigQueryWarehouse needs an explicit project and location")
@@ -151,6 +184,14 @@ class BigQueryWarehouse:
         self._lock = threading.Lock()
         self._max_writers = max_writers_per_table
         self._writers: dict[str, threading.BoundedSemaphore] = {}
+        self.locks = locks
+        self.lock_ttl = timedelta(seconds=lock_ttl_s)
+        self.lock_wait_s = lock_wait_s
+        self.abort_tries = abort_tries
+        self.abort_pause_s = abort_pause_s
+        self.sleep = sleep
+        self.aborts_retried = 0
+        """Concurrency aborts retried inside ``replace`` since this warehouse was built."""
 
     # -- client --------------------------------------------------------------------------
     @property
@@ -241,23 +282,72 @@ class BigQueryWarehouse:
         what: str,
         timeout_s: float | None = None,
     ) -> list[dict[str, Any]]:
-        cfg = self._query_config(params)
-        if timeout_s is not None:
-            cfg.job_timeout_ms = int(timeout_s * 1000)
         try:
-            try:
-                handle = self.client.query(
-                    sql, job_config=cfg, job_id=job, project=self.project,
-                    location=self.location, job_retry=None,
-                )
-            except gexc.Conflict:
-                handle = self.client.get_job(job, project=self.project, location=self.location)
-            rows = self._wait(handle, job, timeout_s)
+            rows, _ = self._query_raw(sql, params, job, timeout_s)
         except WarehouseTimeout:
             raise
         except Exception as exc:
             raise map_gcp_error(exc, what) from exc
         return [dict(r.items()) for r in rows]
+
+    def _query_raw(self, sql: str, params: Mapping[str, Any], job: str,
+                   timeout_s: float | None = None,
+                   reuse: Callable[[], bool] = lambda: True) -> tuple[Any, bool]:
+        """Run a query job under the first usable id of ``job``: its rows, and whether they
+        come from a job that had already run. SDK errors are raised as they are."""
+        cfg = self._query_config(params)
+        if timeout_s is not None:
+            cfg.job_timeout_ms = int(timeout_s * 1000)
+        return self._submit(job, lambda jid: self.client.query(
+            sql, job_config=cfg, job_id=jid, project=self.project, location=self.location,
+            job_retry=None), timeout_s, reuse)
+
+    def _submit(self, base: str, start: Callable[[str], Any], timeout_s: float | None,
+                reuse: Callable[[], bool] = lambda: True) -> tuple[Any, bool]:
+        """Start a job (``start(job_id)``) and wait for its result, under ``base``, ``base_1``…
+
+        On 409 the existing job of that id is awaited: its result is returned when it
+        succeeded and ``reuse()`` holds; when it failed (or may not be reused) the next id is
+        tried. BigQuery keeps every job id, a failed job's too ("If the BigQuery REST API
+        receives a jobs.insert request for a job with the same ID, the REST API fails because
+        the job already exists": googleapis.dev/python/bigquery/latest/design/query-retries).
+        """
+        for n in range(_ID_TRIES):
+            job = base if n == 0 else f"{base}_{n}"
+            try:
+                handle = start(job)
+            except gexc.Conflict:
+                handle = self.client.get_job(job, project=self.project, location=self.location)
+                try:
+                    result = self._wait(handle, job, timeout_s)
+                except WarehouseTimeout:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - that run failed; ours is a new job
+                    log.info("job %s exists and failed (%s); trying the next id", job, exc)
+                    continue
+                if reuse():
+                    log.info("job %s already ran and succeeded: reusing its result", job)
+                    return result, True
+                continue
+            return self._wait(handle, job, timeout_s), False
+        raise TransientError(f"job ids {base} to {base}_{_ID_TRIES - 1} are all taken")
+
+    def _succeeded(self, base: str) -> Any | None:
+        """The result of the job of ``base`` (or ``base_1``…) that succeeded, awaiting a
+        running one; None when there is none."""
+        for n in range(_ID_TRIES):
+            job = base if n == 0 else f"{base}_{n}"
+            try:
+                handle = self.client.get_job(job, project=self.project, location=self.location)
+            except gexc.NotFound:
+                return None
+            try:
+                return self._wait(handle, job, None)
+            except WarehouseTimeout:
+                raise
+            except Exception:  # noqa: BLE001 - a failed try; look at the next id
+                continue
+        return None
 
     def _wait(self, handle: Any, job: str, timeout_s: float | None) -> Any:
         limit = (timeout_s if timeout_s is not None else self.job_timeout_s) + self.poll_slack_s
@@ -358,35 +448,80 @@ class BigQueryWarehouse:
         wanted = sorted(set(days))
         if not wanted:
             return WriteResult({}, {})
-        key = sanitize_job_id(job_key) if job_key else f"bc_{uuid.uuid4().hex}"
-        stage = f"_stage_{table.name}_{key}"[:1000]
-        with self._writer(table):
-            try:
-                self._stage(table, wanted, source, stage, key)
-                old, new = self._counts(table, wanted, stage, key)
-                refused = {
-                    d: (old[d], new.get(d, 0))
-                    for d in wanted
-                    if not force and old.get(d, 0) > 0
-                    and new.get(d, 0) < old[d] * (1 - max_shrink)
-                }
-                keep = [d for d in wanted if d not in refused]
+        name = sanitize_job_id(job_key)[:_MAX_KEY] if job_key else f"bc_{uuid.uuid4().hex}"
+        stage = f"_stage_{table.name}_{name}"[:1000]
+        key = sanitize_job_id(self.prefix + name)[:_MAX_KEY] if job_key else name
+        counted = self._committed(key) if job_key else None
+        if counted is not None:
+            log.info("%s: write %s already committed; reusing its jobs", table.fqn, key)
+            return _result(wanted, *_split(counted), max_shrink, force)
+        try:
+            staged_before = self._stage(table, wanted, source, stage, key)
+            with self._writer(table) as extend:
+                old, new = self._counts(table, wanted, stage, key, reuse=staged_before)
+                result = _result(wanted, old, new, max_shrink, force)
+                keep = [d for d in wanted if d not in result.refused]
                 if keep:
-                    self._run_query(
-                        self.transaction_script(table, stage, keep),
-                        {"keep": keep} if self.script_dates == "param" else {},
-                        f"{key}_tx", f"replace {table.fqn}",
-                    )
-            finally:
-                self._drop(table.dataset, stage)
-        rows = {d: (new.get(d, 0) if d in keep else old.get(d, 0)) for d in wanted}
-        return WriteResult(rows, {d: old.get(d, 0) for d in wanted}, refused)
+                    if not extend():
+                        log.warning("lock on %s expired during the count", table.fqn)
+                    self._transaction(table, stage, keep, key)
+        finally:
+            self._drop(table.dataset, stage)
+        return result
 
-    def _writer(self, table: Table) -> threading.BoundedSemaphore:
+    def _committed(self, key: str) -> list[dict[str, Any]] | None:
+        """The count rows of this write when its transaction already committed (a retry of a
+        write whose worker died after the commit); None otherwise."""
+        try:
+            if self._succeeded(f"{key}_tx") is None:
+                return None
+            rows = self._succeeded(f"{key}_count")
+            return None if rows is None else [dict(r.items()) for r in rows]
+        except WarehouseTimeout:
+            raise
+        except Exception as exc:
+            raise map_gcp_error(exc, f"look up jobs of {key}") from exc
+
+    @contextmanager
+    def _writer(self, table: Table) -> Iterator[Callable[[], bool]]:
+        """One writer per table: this process's semaphore, then the cross-instance lock
+        (when wired). Yields ``extend()``, which renews the lock (True while it is held)."""
         with self._lock:
-            return self._writers.setdefault(
-                table.fqn, threading.BoundedSemaphore(self._max_writers)
-            )
+            local = self._writers.setdefault(
+                table.fqn, threading.BoundedSemaphore(self._max_writers))
+        if not local.acquire(timeout=self.lock_wait_s):
+            raise TransientError(f"table {table.fqn} is being written by this process; "
+                                 f"waited {self.lock_wait_s:g} s")
+        try:
+            if self.locks is None:
+                yield lambda: True
+                return
+            with held(self.locks, self.table_ref(table.dataset, table.name),
+                      ttl=self.lock_ttl, wait_s=self.lock_wait_s, sleep=self.sleep) as extend:
+                yield extend
+        finally:
+            local.release()
+
+    def _transaction(self, table: Table, stage: str, keep: list[date], key: str) -> None:
+        """Commit the DELETE + INSERT; a concurrency abort is retried here (new job id,
+        exponential backoff with full jitter) up to ``abort_tries`` times, not reported."""
+        script = self.transaction_script(table, stage, keep)
+        params = {"keep": keep} if self.script_dates == "param" else {}
+        what = f"replace {table.fqn}"
+        for n in range(self.abort_tries):
+            try:
+                self._query_raw(script, params, f"{key}_tx")
+                return
+            except WarehouseTimeout:
+                raise
+            except Exception as exc:
+                if not is_concurrent_abort(exc) or n == self.abort_tries - 1:
+                    raise map_gcp_error(exc, what) from exc
+                self.aborts_retried += 1
+                pause = random.uniform(0, self.abort_pause_s * 2 ** n)
+                log.warning("%s: transaction aborted by a concurrent update (try %d of %d); "
+                            "retrying in %.1f s", what, n + 1, self.abort_tries, pause)
+                self.sleep(pause)
 
     def transaction_script(self, table: Table, stage: str, keep: Sequence[date]) -> str:
         """The DELETE + INSERT transaction for the ``keep`` dates (see the module doc)."""
@@ -410,10 +545,10 @@ class BigQueryWarehouse:
     def _stage(
         self, table: Table, days: list[date], source: SqlSource | RowsSource, stage: str,
         key: str,
-    ) -> None:
+    ) -> bool:
+        """Fill the scratch table; True when an earlier run of this write had filled it."""
         if isinstance(source, RowsSource):
-            self._load_rows(table, days, source, stage, key)
-            return
+            return self._load_rows(table, days, source, stage, key)
         cols = ", ".join(f"`{c}`" for c in table.column_names)
         params = {"start_date": days[0], "end_date": days[-1], **source.params, "days": days}
         sql = (
@@ -423,11 +558,28 @@ class BigQueryWarehouse:
             "WHERE game_date IN UNNEST(@days)"
         )
         used = {k: v for k, v in params.items() if f"@{k}" in sql}
-        self._run_query(sql, used, f"{key}_stage", f"stage {table.fqn}")
+        cfg = self._query_config(used)
+        try:
+            _, reused = self._submit(f"{key}_stage", lambda jid: self.client.query(
+                sql, job_config=cfg, job_id=jid, project=self.project, location=self.location,
+                job_retry=None), None, reuse=lambda: self._exists(table.dataset, stage))
+            return reused
+        except WarehouseTimeout:
+            raise
+        except Exception as exc:
+            raise map_gcp_error(exc, f"stage {table.fqn}") from exc
+
+    def _exists(self, dataset: str, name: str) -> bool:
+        """Whether a table exists (a finished staging job is reusable only while it does)."""
+        try:
+            self.client.get_table(self.table_ref(dataset, name))
+        except gexc.NotFound:
+            return False
+        return True
 
     def _load_rows(
         self, table: Table, days: list[date], source: RowsSource, stage: str, key: str
-    ) -> None:
+    ) -> bool:
         from google.cloud import bigquery
 
         wanted = set(days)
@@ -444,25 +596,23 @@ class BigQueryWarehouse:
             write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
             job_timeout_ms=int(self.job_timeout_s * 1000),
         )
-        job = f"{key}_load"
+        data = buf.getvalue().encode()
         try:
-            try:
-                handle = self.client.load_table_from_file(
-                    io.BytesIO(buf.getvalue().encode()),
-                    self.table_ref(table.dataset, stage),
-                    job_config=cfg, job_id=job, project=self.project, location=self.location,
-                )
-            except gexc.Conflict:
-                handle = self.client.get_job(job, project=self.project, location=self.location)
-            self._wait(handle, job, None)
+            _, reused = self._submit(f"{key}_load", lambda jid: self.client.load_table_from_file(
+                io.BytesIO(data), self.table_ref(table.dataset, stage), job_config=cfg,
+                job_id=jid, project=self.project, location=self.location,
+            ), None, reuse=lambda: self._exists(table.dataset, stage))
+            return reused
         except WarehouseTimeout:
             raise
         except Exception as exc:
             raise map_gcp_error(exc, f"load {table.fqn}") from exc
 
     def _counts(
-        self, table: Table, days: list[date], stage: str, key: str
+        self, table: Table, days: list[date], stage: str, key: str, *, reuse: bool
     ) -> tuple[dict[date, int], dict[date, int]]:
+        """Old (target) and new (scratch) rows per date; an earlier count of this write is
+        reused only when ``reuse`` (its scratch table was the one counted)."""
         sql = (
             "SELECT 'old' AS kind, game_date, COUNT(*) AS n FROM "
             f"{self._sql_name(table.dataset, table.name)} WHERE game_date IN UNNEST(@days) "
@@ -470,10 +620,13 @@ class BigQueryWarehouse:
             f"{self._sql_name(table.dataset, stage)} WHERE game_date IN UNNEST(@days) "
             "GROUP BY game_date"
         )
-        rows = self._run_query(sql, {"days": days}, f"{key}_count", f"count {table.fqn}")
-        old = {r["game_date"]: int(r["n"]) for r in rows if r["kind"] == "old"}
-        new = {r["game_date"]: int(r["n"]) for r in rows if r["kind"] == "new"}
-        return old, new
+        try:
+            found, _ = self._query_raw(sql, {"days": days}, f"{key}_count", None, lambda: reuse)
+        except WarehouseTimeout:
+            raise
+        except Exception as exc:
+            raise map_gcp_error(exc, f"count {table.fqn}") from exc
+        return _split([dict(r.items()) for r in found])
 
     def _drop(self, dataset: str, name: str) -> None:
         try:
@@ -488,6 +641,23 @@ class BigQueryWarehouse:
         return self._run_query(
             self.qualify(sql), params or {}, f"bc_q_{uuid.uuid4().hex}", "query", timeout_s
         )
+
+
+def _split(rows: list[dict[str, Any]]) -> tuple[dict[date, int], dict[date, int]]:
+    """The count query's rows as (old, new) row counts per date."""
+    old = {r["game_date"]: int(r["n"]) for r in rows if r["kind"] == "old"}
+    new = {r["game_date"]: int(r["n"]) for r in rows if r["kind"] == "new"}
+    return old, new
+
+
+def _result(wanted: list[date], old: dict[date, int], new: dict[date, int], max_shrink: float,
+            force: bool) -> WriteResult:
+    """The write's outcome per date: the shrink guard refuses a date whose row count would fall
+    by more than ``max_shrink`` (unless ``force``); the other dates get the new rows."""
+    refused = {d: (old[d], new.get(d, 0)) for d in wanted
+               if not force and old.get(d, 0) > 0 and new.get(d, 0) < old[d] * (1 - max_shrink)}
+    rows = {d: (old.get(d, 0) if d in refused else new.get(d, 0)) for d in wanted}
+    return WriteResult(rows, {d: old.get(d, 0) for d in wanted}, refused)
 
 
 def _typed_date(value: object) -> date:

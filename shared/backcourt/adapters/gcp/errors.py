@@ -6,6 +6,9 @@ Retry is a property of the error type, so the mapping decides it:
   "too many DML statements outstanding" and concurrent-update aborts (both arrive as 400),
   and anything we do not recognise (retrying an unknown failure is the safer default).
 * TerminalError: every other 4xx (bad SQL, missing table, permission denied, ...).
+
+``is_concurrent_abort`` singles out BigQuery's cancellation of a transaction that overlapped
+another one on the same table: the BigQuery warehouse retries those itself, inside one write.
 """
 
 from __future__ import annotations
@@ -24,11 +27,25 @@ _TRANSIENT_MESSAGES = (
     "transaction is aborted",
     "rate limit",
 )
+_ABORT_MESSAGES = (
+    "transaction is aborted due to concurrent update",
+    "could not serialize access to table",
+)
 _TRANSIENT_REASONS = {"rateLimitExceeded", "backendError", "internalError", "jobBackendError"}
 
 
 def _reasons(exc: gexc.GoogleAPICallError) -> set[str]:
     return {str(e.get("reason", "")) for e in (exc.errors or []) if isinstance(e, dict)}
+
+
+def is_concurrent_abort(exc: BaseException) -> bool:
+    """Whether BigQuery cancelled a transaction or DML job because another one mutated the same
+    table at the same time ("Transaction is aborted due to concurrent update against table …",
+    "Could not serialize access to table … due to concurrent update"; both arrive as 400)."""
+    if isinstance(exc, BackcourtError):
+        return False
+    text = str(exc).lower()
+    return any(m in text for m in _ABORT_MESSAGES)
 
 
 def is_transient(exc: BaseException) -> bool:

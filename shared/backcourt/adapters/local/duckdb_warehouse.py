@@ -126,6 +126,7 @@ class DuckDBWarehouse:
         *,
         max_shrink: float,
         force: bool = False,
+        job_key: str | None = None,
     ) -> WriteResult:
         wanted = sorted(set(days))
         if not wanted:
