@@ -6,8 +6,10 @@ switched on where the emulators are kinder, each fault a wrapper around the real
   processes (an ``O_EXCL`` marker file in ``BACKCOURT_TEST_FAULT_DIR``), hangs past the handler's
   deadline, so gunicorn kills the worker at ``CLOUD_RUN_TIMEOUT_SECONDS`` as Cloud Run ends a
   request at the function's timeout; Pub/Sub then redelivers the same message id.
-* ``BACKCOURT_TEST_TXN_ABORTS=1``: BigQuery's "Transaction is aborted due to concurrent update"
-  for the second of two overlapping transactions on one table (``gcp_semantics.bigquery``).
+* BigQuery's "Transaction is aborted due to concurrent update" for the second of two overlapping
+  transactions on one table, and 409 for a reused job id: ``tests/gcp_semantics/bigquery.py``,
+  switched on in the whole process by its ``autoload`` folder on ``PYTHONPATH`` and
+  ``BACKCOURT_GCP_SEMANTICS_BQ_DIR``.
 
 Every delivery prints ``SCALE_DELIVERED <pid> <message id>`` so the test counts the instances.
 """
