@@ -8,9 +8,13 @@ written to the status store, whatever happens.
 
 A worker never works past its leases: while it computes, a keeper thread renews them every
 third of the TTL (a worker that dies stops renewing, so its leases run out within one TTL), and
-a lease never runs past the delivery's deadline (the instant the function is killed), so it
-cannot protect a worker that is no longer there. A lease it lost meanwhile (released, taken over)
-is not recorded by it.
+a lease never runs past the delivery's deadline (the function's timeout), so it cannot protect a
+worker that is no longer there. Past that deadline the worker starts nothing, renews nothing and
+records nothing: Google's docs (https://cloud.google.com/functions/docs/configuring/timeout)
+say "When function execution reaches its timeout, a response message with an HTTP 504 error
+status is immediately returned to the caller. The function instance might be throttled, but it
+continues operating until it exits on its own", so the message is redelivered and its
+redelivery (the same owner) reclaims the dates. A lease lost meanwhile is not recorded either.
 """
 
 from __future__ import annotations
@@ -86,6 +90,7 @@ def run_unit(
     """
     report = UnitReport(processor.name)
     ttl = timedelta(seconds=services.settings.lease_ttl_s)
+    _check_deadline(services, processor, deadline, run_id, "start")
     for day in sorted(days):
         got = services.status.acquire(processor.name, day, owner=owner, run_id=run_id,
                                       ttl=_lease_for(ttl, services.clock.now(), deadline),
@@ -102,8 +107,19 @@ def run_unit(
         return report
     with _keeping(services, processor.name, report.leased, owner, ttl, deadline):
         report.outcomes = _run(services, processor, report.leased, force, run_id, bootstrap)
+    _check_deadline(services, processor, deadline, run_id, "record")
     _record(services, processor, report, owner, run_id)
     return report
+
+
+def _check_deadline(services: Services, processor: Processor, deadline: datetime | None,
+                    run_id: str, what: str) -> None:
+    """Raise TransientError when the delivery's deadline has passed: the function has timed
+    out, its answer is discarded and the message redelivered, so nothing more is done here."""
+    if deadline is not None and services.clock.now() >= deadline:
+        raise TransientError(f"{processor.name}: past the function's deadline "
+                             f"{deadline.isoformat()}, not going to {what}; the redelivery "
+                             "reclaims the dates", processor=processor.name, run_id=run_id)
 
 
 def _lease_for(ttl: timedelta, now: datetime, deadline: datetime | None) -> timedelta:
@@ -125,9 +141,11 @@ def _keeping(services: Services, processor: str, days: Sequence[date], owner: st
     def renew_all() -> None:
         while not stop.wait(ttl.total_seconds() / 3):
             for day in days:
+                now = services.clock.now()
+                if deadline is not None and now >= deadline:
+                    return  # timed out: the lease runs out with the function
                 if day in lost:
                     continue
-                now = services.clock.now()
                 try:
                     held = services.status.renew(processor, day, owner,
                                                  _lease_for(ttl, now, deadline), now)
