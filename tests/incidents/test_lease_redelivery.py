@@ -2,9 +2,12 @@
 
 A ``process`` delivery that dies (killed at the function's timeout, its instance lost) leaves its
 dates ``running`` under a live lease, and its message unacknowledged, so Pub/Sub redelivers the
-*same* message: Google's Pub/Sub docs (https://cloud.google.com/pubsub/docs/push): "If a push
-subscriber doesn't acknowledge the message before the acknowledgment deadline, Pub/Sub resends
-it". Every delivery of a message runs as the same lease owner (the CloudEvent id is the message
+*same* message: "The endpoint acknowledges the message by returning an HTTP success status code.
+A non-success response indicates that Pub/Sub must resend the messages"
+(https://cloud.google.com/pubsub/docs/push), and a timed-out function answers one: "When
+function execution reaches its timeout, a response message with an HTTP 504 error status is
+immediately returned to the caller" (https://cloud.google.com/functions/docs/configuring/timeout).
+Every delivery of a message runs as the same lease owner (the CloudEvent id is the message
 id), so:
 
 * the redelivery reclaims the lease its dead delivery held and finishes the dates (before: they
@@ -12,8 +15,9 @@ id), so:
   deadline, then the gate BLOCKed);
 * ``progress`` releases expired leases as ``plan`` does (before: only ``plan`` did);
 * on the message's last delivery (the subscription's ``max_delivery_attempts``; Pub/Sub then
-  dead-letters it: "After the maximum number of delivery attempts, Pub/Sub forwards the message
-  to the dead-letter topic", https://cloud.google.com/pubsub/docs/handling-failures) the dates
+  dead-letters it: "After an approximately configured number of delivery attempts, Pub/Sub can
+  forward the undeliverable message to a dead-letter topic",
+  https://cloud.google.com/pubsub/docs/handling-failures) the dates
   end final and recorded (``failed``, reason ``dead_lettered``), never ``running`` or
   ``pending`` with nothing left to retry them.
 
