@@ -29,16 +29,17 @@ from pathlib import Path
 import pytest
 
 from backcourt.adapters.gcp.firestore_status import FirestoreStatusStore
-from backcourt.domain import transitions as tr
 from backcourt.domain.registry import Phase, of_phase
 from backcourt.domain.status import PartitionStatus, State
 from backcourt.ports import Services
 from backcourt.services import protocol
 from backcourt.services.backfill import Runner
 from backcourt.services.plan import Window
-from backcourt.services.process import RECLAIM_MARKER
 from emulator_fixtures import rest
 from gcp_semantics.functions import PushProxy, Served, serve
+
+RECLAIM_MARKER = "LEASE_RECLAIMED"  # services.process.RECLAIM_MARKER, the log line to count
+DEAD_LETTERED = "dead_lettered"  # transitions.DEAD_LETTERED
 
 pytestmark = pytest.mark.emulator
 
@@ -200,7 +201,7 @@ def test_the_last_delivery_killed_is_dead_lettered_and_its_dates_end_failed(
     assert [d.status for d in deliveries] == [503] * 4 + [504], deliveries
     assert "WORKER TIMEOUT" in output and output.count("HANGING") == 1, output[-3000:]
     assert len(dead) == 1, dead  # the emulator honours the dead-letter policy
-    assert team is not None and (team.state, team.reason) == (State.FAILED, tr.DEAD_LETTERED)
+    assert team is not None and (team.state, team.reason) == (State.FAILED, DEAD_LETTERED)
     assert seen["by_state"].get("running", 0) == 0, seen
     assert seen["released"] == 1
 

@@ -48,7 +48,6 @@ from faults import (
 )
 
 from backcourt.bootstrap import OffsetClock
-from backcourt.domain import transitions as tr
 from backcourt.domain.messages import parse_message
 from backcourt.domain.registry import Phase, of_phase
 from backcourt.domain.status import State
@@ -56,7 +55,9 @@ from backcourt.ports import Services
 from backcourt.services import protocol
 from backcourt.services.backfill import Runner
 from backcourt.services.plan import Window
-from backcourt.services.process import RECLAIM_MARKER
+
+RECLAIM_MARKER = "LEASE_RECLAIMED"  # services.process.RECLAIM_MARKER, the log line to count
+DEAD_LETTERED = "dead_lettered"  # transitions.DEAD_LETTERED
 
 pytestmark = pytest.mark.local
 
@@ -162,7 +163,7 @@ def test_the_last_delivery_fails_a_transient_error_for_good(
     wh.fail_table, wh.failures_left = TEAM, -1
     assert _push(body, "m-3", protocol.MAX_DELIVERIES) == 200
     team = s.status.get(TEAM, D1)
-    assert team is not None and (team.state, team.reason) == (State.FAILED, tr.DEAD_LETTERED)
+    assert team is not None and (team.state, team.reason) == (State.FAILED, DEAD_LETTERED)
     assert team.error is not None and "injected fault" in team.error
     assert protocol.progress(s, "3", D1, D1)["finished"]
 
@@ -185,7 +186,7 @@ def test_a_last_delivery_that_dies_leaves_its_dates_failed_not_running(
     clock.advance(timedelta(seconds=s.settings.lease_ttl_s + 1))
     seen = protocol.progress(s, "3", D1, D1)
     team = s.status.get(TEAM, D1)
-    assert team is not None and (team.state, team.reason) == (State.FAILED, tr.DEAD_LETTERED)
+    assert team is not None and (team.state, team.reason) == (State.FAILED, DEAD_LETTERED)
     assert seen["by_state"].get("running", 0) == 0
     assert seen["by_state"].get("failed", 0) == 1, seen
 
