@@ -23,7 +23,7 @@ import binascii
 import json
 import logging
 import os
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import flask
@@ -107,10 +107,12 @@ def _pubsub_data(event: CloudEvent) -> bytes:
         raise BadInput("Pub/Sub message data is not base64") from None
 
 
-def _delivery(event: CloudEvent) -> protocol.Delivery:
+def _delivery(event: CloudEvent, started: datetime) -> protocol.Delivery:
     """The delivery count Pub/Sub puts in the push body (``deliveryAttempt``, set when the
-    subscription has a dead-letter policy; 1 when absent) and the dead-letter limit
-    (``BACKCOURT_MAX_DELIVERIES``, the subscription's ``max_delivery_attempts``).
+    subscription has a dead-letter policy; 1 when absent), the dead-letter limit
+    (``BACKCOURT_MAX_DELIVERIES``, the subscription's ``max_delivery_attempts``), and the
+    instant the function is killed: ``started`` plus its timeout (``BACKCOURT_FUNCTION_TIMEOUT_S``,
+    unset: no deadline), so no lease this delivery takes outlives it.
 
     functions-framework turns a raw push body into a CloudEvent and drops ``deliveryAttempt``,
     so it is read from the request body itself, or from the event data when it carries it."""
@@ -119,9 +121,11 @@ def _delivery(event: CloudEvent) -> protocol.Delivery:
     attempt = (raw.get("deliveryAttempt") if isinstance(raw, dict) else None) \
         or data.get("deliveryAttempt")
     limit = os.environ.get("BACKCOURT_MAX_DELIVERIES", "")
+    timeout_s = load_settings().function_timeout_s
     return protocol.Delivery(attempt if isinstance(attempt, int) and attempt > 0 else 1,
                              int(limit) if limit.isdigit() and int(limit) > 0
-                             else protocol.MAX_DELIVERIES)
+                             else protocol.MAX_DELIVERIES,
+                             started + timedelta(seconds=timeout_s) if timeout_s else None)
 
 
 def _event_id(event: CloudEvent) -> str:
@@ -131,7 +135,10 @@ def _event_id(event: CloudEvent) -> str:
 @functions_framework.cloud_event
 def process(event: CloudEvent) -> None:
     """One work message. Returns (ack) on success, malformed input and terminal errors;
-    raises TransientError so Pub/Sub redelivers."""
+    raises TransientError so Pub/Sub redelivers.
+
+    Every delivery of a message runs as the same lease owner (the CloudEvent id is the Pub/Sub
+    message id), so a redelivery after this handler was killed reclaims the dates it held."""
     execution_id = _event_id(event)
     payload = b""
     try:
@@ -142,8 +149,9 @@ def process(event: CloudEvent) -> None:
                         payload or json.dumps(event.data, default=str).encode(), execution_id)
         return
     try:
-        result = protocol.process_message(get_services(), msg, execution_id=execution_id,
-                                          delivery=_delivery(event))
+        services = get_services()
+        result = protocol.process_message(services, msg, execution_id=execution_id,
+                                          delivery=_delivery(event, services.clock.now()))
     except TerminalError as exc:
         _record_failure("process-terminal-error", f"{msg.run_id}-terminal-{execution_id}",
                         str(exc), payload, execution_id)

@@ -88,8 +88,15 @@ class Settings:
     """Dates per unit of work for a backfill (one write per processor and chunk): about two
     months of game dates. On the four sample seasons 62 instead of 31 took the local backfill
     from 133 s to 118 s (half the units); the cloud path also caps a span at 62 days."""
-    lease_ttl_s: int = 900
-    """Lease length; a crashed worker's dates are retried after this."""
+    lease_ttl_s: int = 480
+    """Lease length without renewal; a crashed worker's dates are retried after this. Below the
+    ``process`` function's timeout (540 s, the most an event-driven function may run), so a lease
+    never protects a worker that is already dead; the worker renews its leases while it works
+    (``services.process``). Terraform sets ``BACKCOURT_LEASE_TTL_S`` from the function's timeout."""
+    function_timeout_s: int = 0
+    """The ``process`` function's timeout (``BACKCOURT_FUNCTION_TIMEOUT_S``); 0 when not
+    serving a function. When set, ``lease_ttl_s`` must be below it, and a delivery's leases never
+    run past the instant the function is killed."""
     max_shrink: float = 0.5
     """Largest allowed drop of a date's row count before a write is refused."""
     query_timeout_s: float = 300.0
@@ -162,18 +169,39 @@ def load_settings(home: Path | None = None, env: dict[str, str] | None = None) -
     workers = int(_num(env, "WORKERS", 4))
     if workers < 1:
         raise BadInput("BACKCOURT_WORKERS must be at least 1")
+    lease_ttl_s, timeout_s = _lease_ttl(env)
     return Settings(
         backend=backend,  # type: ignore[arg-type]
         local=LocalConfig(root),
         workers=workers,
         cpu_processes=max(0, int(_num(env, "CPU_PROCESSES", _cpus(4)))),
         chunk_days=max(1, int(_num(env, "CHUNK_DAYS", Settings.chunk_days))),
-        lease_ttl_s=int(_num(env, "LEASE_TTL_S", 900)),
+        lease_ttl_s=lease_ttl_s,
+        function_timeout_s=timeout_s,
         max_shrink=_num(env, "MAX_SHRINK", 0.5),
         query_timeout_s=_num(env, "QUERY_TIMEOUT_S", 300.0),
         gcp=_gcp(env),
         price_per_tib_usd=_price(env),
     )
+
+
+def _lease_ttl(env: dict[str, str]) -> tuple[int, int]:
+    """``(lease_ttl_s, function_timeout_s)``, the lease strictly shorter than the function.
+
+    Raises:
+        BadInput: a non-positive lease, a negative timeout, or a lease not below the timeout.
+    """
+    ttl = int(_num(env, "LEASE_TTL_S", Settings.lease_ttl_s))
+    timeout = int(_num(env, "FUNCTION_TIMEOUT_S", Settings.function_timeout_s))
+    if ttl < 1:
+        raise BadInput(f"BACKCOURT_LEASE_TTL_S must be at least 1, got {ttl}")
+    if timeout < 0:
+        raise BadInput(f"BACKCOURT_FUNCTION_TIMEOUT_S must not be negative, got {timeout}")
+    if timeout and ttl >= timeout:
+        raise BadInput(f"BACKCOURT_LEASE_TTL_S={ttl} must be below the function timeout "
+                       f"BACKCOURT_FUNCTION_TIMEOUT_S={timeout}: a lease that outlives its "
+                       "worker keeps the dates running after the worker was killed")
+    return ttl, timeout
 
 
 def _price(env: dict[str, str]) -> float:

@@ -174,12 +174,16 @@ class StatusStore(Protocol):
         run_id: str,
         ttl: timedelta,
         now: datetime,
+        last: bool = False,
     ) -> PartitionStatus | None:
         """Take the lease in one transaction and count an attempt.
 
-        Takes it when the state is ``pending``, or ``running`` with an expired lease. An absent
-        document is never created here (the planner seeds first; absent means "not planned").
-        A partition that has used MAX_ATTEMPTS and would need another lease is marked ``failed``.
+        Takes it when the state is ``pending``, or ``running`` with an expired lease, or
+        ``running`` under a live lease of ``owner`` itself (a redelivery of the same message
+        reclaims it: ``transitions.take_lease``). An absent document is never created here (the
+        planner seeds first; absent means "not planned"). A partition that has used
+        MAX_ATTEMPTS and would need another lease is marked ``failed``. ``last``: the asking
+        delivery is its message's last, so the date ends final whatever happens to it.
         Returns the new document, or None when another owner holds a live lease, the partition
         is absent, or it is finished (succeeded, degraded, failed, blocked, not_expected).
         """

@@ -77,6 +77,8 @@ class Step:
     state: State
     attempts: int
     outcome: Outcome = OK
+    last: bool = False
+    """acquire on the message's last delivery."""
 
 
 def acq(owner: str, t: float, ok: bool, state: State, attempts: int) -> Step:
@@ -124,6 +126,23 @@ SCENARIOS: dict[str, list[Step]] = {
         fin("a", 1, Outcome(State.DEGRADED, reason="shrink_refused"), True, State.DEGRADED, 1),
         acq("b", 20, False, State.DEGRADED, 1),
     ],
+    # issue 13, finding 3: one owner per Pub/Sub message, so a redelivery is the same owner
+    "a redelivery reclaims its own live lease; another owner still waits": [
+        acq("m", 0, True, R, 1), acq("m", 2, True, R, 2), acq("b", 3, False, R, 2),
+        fin("m", 4, OK, True, State.SUCCEEDED, 2),
+    ],
+    "a message that kills every delivery: reclaimed until MAX_ATTEMPTS, then failed": [
+        acq("m", 0, True, R, 1), acq("m", 1, True, R, 2), acq("m", 2, True, R, 3),
+        acq("m", 3, False, F, 3),
+    ],
+    "the last delivery's transient failure is final": [
+        acq("a", 0, True, R, 1), fin("a", 1, FLAKY, True, PE, 1),
+        Step("acquire", "a", 2, True, R, 2, last=True), fin("a", 3, FLAKY, True, F, 2),
+    ],
+    "the last delivery died: its lease is released to failed, not pending": [
+        Step("acquire", "a", 0, True, R, 1, last=True), Step("release", "-", 10, True, F, 1),
+        acq("b", 11, False, F, 1),
+    ],
     "blocked is not taken again by acquire": [
         acq("a", 0, True, R, 1),
         fin("a", 1, Outcome(State.BLOCKED, reason="lookback_incomplete"), True, State.BLOCKED, 1),
@@ -135,7 +154,9 @@ SCENARIOS: dict[str, list[Step]] = {
 def run_step(store: StatusStore, step: Step) -> None:
     now = at(step.at)
     if step.op == "acquire":
-        got = store.acquire(P, D, owner=step.owner, run_id=f"run-{step.owner}", ttl=TTL, now=now)
+        last = {"last": True} if step.last else {}  # the keyword only where a step uses it
+        got = store.acquire(P, D, owner=step.owner, run_id=f"run-{step.owner}", ttl=TTL, now=now,
+                            **last)
         assert (got is not None) is step.ok
         if got is not None:
             assert got == store.get(P, D)
@@ -159,6 +180,22 @@ def test_state_machine(store: StatusStore, steps: list[Step]) -> None:
         doc = store.get(P, D)
         assert doc is not None
         assert (doc.state, doc.attempts) == (step.state, step.attempts), f"after step {i}: {step}"
+
+
+def test_reclaim_and_dead_letter_are_recorded(store: StatusStore) -> None:
+    """What a reclaim and a dead-lettered date leave in the document (``why`` reads it)."""
+    from backcourt.domain import transitions as tr
+
+    store.seed(P, days(2), [])
+    assert store.acquire(P, D, owner="svc:m1", run_id="r", ttl=TTL, now=T0)
+    again = store.acquire(P, D, owner="svc:m1", run_id="r", ttl=TTL, now=at(1))
+    assert again is not None and tr.was_reclaimed(again) and again == store.get(P, D)
+    other = days(2)[1]
+    assert store.acquire(P, other, owner="svc:m1", run_id="r", ttl=TTL, now=T0, last=True)
+    assert store.release_expired(at(10.5)) == 1  # only the last delivery's lease ran out
+    gone = store.get(P, other)
+    assert gone is not None and (gone.state, gone.reason) == (F, tr.DEAD_LETTERED)
+    assert "last delivery" in (gone.error or "")
 
 
 def test_not_expected_and_absent_are_never_acquired(store: StatusStore) -> None:

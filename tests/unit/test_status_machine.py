@@ -244,3 +244,54 @@ def test_the_schedule_processor_may_report_a_date_without_games() -> None:
                            Outcome(State.NOT_EXPECTED, rows_written=0, reason="no_games"), T0)
     assert done.state is State.NOT_EXPECTED and done.reason == "no_games"
     assert done.lease_owner is None
+
+
+# -- issue 13, finding 3: a redelivery reclaims its own lease; the last delivery ends final ----
+
+
+def test_a_redelivery_reclaims_its_own_live_lease_as_a_new_attempt() -> None:
+    """The same owner (same Pub/Sub message) finds its own live lease: an earlier delivery died
+    holding it. It takes it over (a new attempt, said in ``error``) instead of skipping it."""
+    held = doc(State.RUNNING, 1, "svc:msg-1", 5, run_id="r1", started_at=T0)
+    new = tr.take_lease(held, owner="svc:msg-1", run_id="r1", ttl=TTL, now=T0)
+    assert tr.granted(new, "svc:msg-1") and tr.was_reclaimed(new)
+    assert new is not None and new.attempts == 2 and new.lease_expires_at == T0 + TTL
+    assert (new.error or "").startswith(tr.RECLAIMED) and new.error_kind == "transient"
+    # another owner still waits for the live lease; a fresh take is no reclaim
+    assert tr.take_lease(held, owner="svc:msg-2", run_id="r1", ttl=TTL, now=T0) is None
+    fresh = tr.take_lease(doc(State.PENDING), owner="svc:msg-1", run_id="r1", ttl=TTL, now=T0)
+    assert tr.granted(fresh, "svc:msg-1") and not tr.was_reclaimed(fresh)
+
+
+def test_reclaims_stop_at_max_attempts() -> None:
+    """A date that kills every delivery of its message is failed, not reclaimed forever."""
+    current: PartitionStatus | None = doc(State.PENDING)
+    for n in range(1, MAX_ATTEMPTS + 1):
+        current = tr.take_lease(current, owner="m", run_id="r", ttl=TTL, now=T0)
+        assert tr.granted(current, "m") and current is not None and current.attempts == n
+    last = tr.take_lease(current, owner="m", run_id="r", ttl=TTL, now=T0)
+    assert last is not None and last.state is State.FAILED and last.lease_owner is None
+    assert last.error == f"its deliveries died holding the lease after {MAX_ATTEMPTS} attempts"
+
+
+def test_the_last_delivery_ends_final_whatever_happens() -> None:
+    """Leased on the message's last delivery: a transient failure is failed (dead_lettered),
+    not pending with nothing left to redeliver it; an expired lease (the delivery died) is
+    released to failed (dead_lettered), not to pending."""
+    taken = tr.take_lease(doc(State.PENDING), owner="m", run_id="r", ttl=TTL, now=T0, last=True)
+    assert taken is not None and taken.reason == tr.LAST_DELIVERY
+    flaky = Outcome(State.FAILED, error_kind="transient", error="503 backend error")
+    done = tr.finish_lease(taken, "m", flaky, T0)
+    assert (done.state, done.reason) == (State.FAILED, tr.DEAD_LETTERED)
+    assert done.error == "gave up on the last delivery: 503 backend error"
+    ok = tr.finish_lease(taken, "m", Outcome(State.SUCCEEDED, rows_written=3), T0)
+    assert (ok.state, ok.reason) == (State.SUCCEEDED, None)
+    gone = tr.release_lease(taken, T0 + TTL)
+    assert gone is not None and (gone.state, gone.reason) == (State.FAILED, tr.DEAD_LETTERED)
+    assert gone.lease_owner is None and gone.finished_at == T0 + TTL
+    # not the last delivery: a transient failure and an expired lease go back to pending
+    early = tr.take_lease(doc(State.PENDING), owner="m", run_id="r", ttl=TTL, now=T0)
+    assert early is not None and early.reason is None
+    assert tr.finish_lease(early, "m", flaky, T0).state is State.PENDING
+    back = tr.release_lease(early, T0 + TTL)
+    assert back is not None and back.state is State.PENDING

@@ -7,10 +7,23 @@ returns ``None`` when nothing changes, so the store can skip the write. Nothing 
 Rules kept in one place:
 
 * a lease is taken only on a *seeded* partition: ``pending``, or ``running`` with an expired
-  lease (``lease_expires_at <= now``). An absent document is not taken — the planner seeds first,
-  so an absent one means "not planned";
+  lease (``lease_expires_at <= now``), or ``running`` under a live lease of the *same owner*. An
+  absent document is not taken — the planner seeds first, so an absent one means "not planned";
+* the same owner is the same Pub/Sub message (``protocol.owner_id``: the CloudEvent id is the
+  message id). Its lease still live means an earlier delivery of that message died holding it
+  (killed at the function's deadline, its instance lost): the redelivery *reclaims* it instead of
+  skipping the date and acking the message, which left the date ``running`` until the phase
+  deadline. A reclaim is a new attempt (the dead delivery's work is lost), so a date that always
+  kills its worker stops at MAX_ATTEMPTS, as Pub/Sub's ``max_delivery_attempts`` stops the
+  message; the running document says so (``error`` starts with ``RECLAIMED``);
 * the attempt is counted when the lease is taken; a partition that has used MAX_ATTEMPTS and
   would need another lease goes to ``failed`` instead;
+* a lease taken on a message's *last* delivery (no redelivery follows: the subscription
+  dead-letters it) is marked ``reason = last_delivery``; whatever happens to that delivery the
+  date ends in a recorded final state: a transient failure is ``failed`` (reason
+  ``dead_lettered``) instead of ``pending``, and a lease that expires (the delivery died) is
+  released to ``failed`` (``dead_lettered``), never left ``running`` or ``pending`` with nothing
+  left to retry it;
 * a transient failure with attempts left returns to ``pending`` (error kept for ``why``);
   anything else that fails is final until an operator reset.
 """
@@ -33,6 +46,12 @@ REARM_STATES = STALE_STATES | {State.CANCELLED}  # what mark_stale sends back to
 ERROR_KINDS = frozenset({"transient", "terminal"})
 NO_GAMES = "no_games"
 STALE = "stale"
+LAST_DELIVERY = "last_delivery"
+"""Reason on a running document leased by a message's last delivery."""
+DEAD_LETTERED = "dead_lettered"
+"""Reason of a date given up with its message: its last delivery failed or died."""
+RECLAIMED = "lease reclaimed"
+"""Start of ``error`` on a running document whose lease a redelivery took over."""
 
 
 def require_aware(moment: datetime, what: str = "now") -> datetime:
@@ -79,37 +98,58 @@ def _exhausted(doc: PartitionStatus, why: str, now: datetime) -> PartitionStatus
     return _unleased(doc, State.FAILED, error_kind="transient", error=text, finished_at=now)
 
 
+def reclaimable(doc: PartitionStatus, owner: str, now: datetime) -> bool:
+    """Whether ``owner`` asking for ``doc`` takes over its own live lease (a redelivery of the
+    message whose earlier delivery died holding it)."""
+    return (doc.state is State.RUNNING and doc.lease_owner == owner
+            and not lease_expired(doc, now))
+
+
 def take_lease(
-    doc: PartitionStatus | None, *, owner: str, run_id: str, ttl: timedelta, now: datetime
+    doc: PartitionStatus | None, *, owner: str, run_id: str, ttl: timedelta, now: datetime,
+    last: bool = False,
 ) -> PartitionStatus | None:
     """The document after ``owner`` asks for the lease, or None when nothing changes.
 
     Args:
         doc: the current document (None when the partition was never seeded).
-        owner: who asks (worker id).
+        owner: who asks (the message's owner id: the same for every delivery of it).
         run_id: the run the work belongs to.
         ttl: how long the lease lasts without renewal.
         now: the current instant (aware).
+        last: the asking delivery is the message's last (it is dead-lettered after).
     Returns:
-        A ``running`` document owned by ``owner`` when granted; a ``failed`` document when the
-        partition has no attempts left (the caller writes it and reports "not granted"); None
-        when it is absent, finished, or leased live by someone.
+        A ``running`` document owned by ``owner`` when granted (also when ``owner`` already
+        held it live: a reclaim, a new attempt, ``error`` starting with ``RECLAIMED``); a
+        ``failed`` document when the partition has no attempts left (the caller writes it and
+        reports "not granted"); None when it is absent, finished, or leased live by someone else.
     """
     if doc is None:
         return None
-    takeable = doc.state is State.PENDING or (
+    reclaim = reclaimable(doc, owner, now)
+    takeable = doc.state is State.PENDING or reclaim or (
         doc.state is State.RUNNING and lease_expired(doc, now)
     )
     if not takeable:
         return None
     if doc.attempts >= MAX_ATTEMPTS:
-        why = "lease expired" if doc.state is State.RUNNING else "no attempts left"
+        why = ("its deliveries died holding the lease" if reclaim
+               else "lease expired" if doc.state is State.RUNNING else "no attempts left")
         return _exhausted(doc, why, now)
+    note = (f"{RECLAIMED}: attempt {doc.attempts} died holding it (killed or lost), "
+            "a redelivery took it over") if reclaim else None
     return replace(
         doc, state=State.RUNNING, attempts=doc.attempts + 1, lease_owner=owner,
         lease_expires_at=now + ttl, run_id=run_id, started_at=now, finished_at=None,
-        error_kind=None, error=None, reason=None,
+        error_kind="transient" if reclaim else None, error=note,
+        reason=LAST_DELIVERY if last else None,
     )
+
+
+def was_reclaimed(doc: PartitionStatus | None) -> bool:
+    """Whether a document returned by ``take_lease`` is a reclaimed lease."""
+    return (doc is not None and doc.state is State.RUNNING
+            and (doc.error or "").startswith(RECLAIMED))
 
 
 def granted(doc: PartitionStatus | None, owner: str) -> bool:
@@ -152,12 +192,15 @@ def finish_lease(
             f"lease lost: {owner!r} no longer holds it (held by {held})",
             processor=doc.processor if doc else None, game_date=doc.game_date if doc else None,
         )
-    state = outcome.state
-    if state is State.FAILED and outcome.error_kind == "transient" and doc.attempts < MAX_ATTEMPTS:
-        state = State.PENDING
+    state, reason, error = outcome.state, outcome.reason, outcome.error
+    if state is State.FAILED and outcome.error_kind == "transient":
+        if doc.reason == LAST_DELIVERY:  # no redelivery follows: record it as given up
+            reason, error = DEAD_LETTERED, f"gave up on the last delivery: {outcome.error}"
+        elif doc.attempts < MAX_ATTEMPTS:
+            state = State.PENDING
     return _unleased(
         doc, state, rows_written=outcome.rows_written, expected_rows=outcome.expected_rows,
-        error_kind=outcome.error_kind, error=outcome.error, reason=outcome.reason, finished_at=now,
+        error_kind=outcome.error_kind, error=error, reason=reason, finished_at=now,
     )
 
 
@@ -165,13 +208,20 @@ def release_lease(
     doc: PartitionStatus, now: datetime, dead_owners: Collection[str] = ()
 ) -> PartitionStatus | None:
     """A running document whose lease expired (or whose owner is dead) back to ``pending``,
-    or to ``failed`` when it has used every attempt; None when it is not to be released."""
+    or to ``failed`` when it has used every attempt or was leased by its message's last
+    delivery (reason ``dead_lettered``: nothing redelivers it); None when it is not to be
+    released."""
     if doc.state is not State.RUNNING:
         return None
     dead = doc.lease_owner in dead_owners
     if not dead and not lease_expired(doc, now):
         return None
     why = f"lease owner {doc.lease_owner!r} gone" if dead else "lease expired"
+    if doc.reason == LAST_DELIVERY:
+        return _unleased(doc, State.FAILED, error_kind="transient", reason=DEAD_LETTERED,
+                         error=f"gave up: {why} on the message's last delivery "
+                               f"(attempt {doc.attempts}); it is dead-lettered",
+                         finished_at=now)
     if doc.attempts >= MAX_ATTEMPTS:
         return _exhausted(doc, why, now)
     return _unleased(doc, State.PENDING, error_kind="transient", error=why)

@@ -269,7 +269,7 @@ class PreviewStore:
         return TerminalError(f"a plan preview does no work: {what} refused")
 
     def acquire(self, processor: str, game_date: date, *, owner: str, run_id: str,
-                ttl: timedelta, now: datetime) -> PartitionStatus | None:
+                ttl: timedelta, now: datetime, last: bool = False) -> PartitionStatus | None:
         """Refused."""
         raise self._refuse("acquire")
 

@@ -1,20 +1,35 @@
 """Process one unit of work: one processor over a set of dates, under leases.
 
 The same service runs in a thread of the local runner and in the ``process`` Cloud Function.
-Each date is leased on its own; dates another worker holds are skipped. The outcome of every
-leased date is written to the status store, whatever happens.
+Each date is leased on its own; dates another worker holds are skipped, dates this owner (the
+same message, redelivered) holds are reclaimed and logged with the fixed marker
+``LEASE_RECLAIMED`` (counted by the cloud scale run). The outcome of every leased date is
+written to the status store, whatever happens.
+
+A worker never works past its leases: while it computes, a keeper thread renews them every
+third of the TTL (a worker that dies stops renewing, so its leases run out within one TTL), and
+a lease never runs past the delivery's deadline (the function's timeout), so it cannot protect a
+worker that is no longer there. Past that deadline the worker starts nothing, renews nothing and
+records nothing: Google's docs (https://cloud.google.com/functions/docs/configuring/timeout)
+say "When function execution reaches its timeout, a response message with an HTTP 504 error
+status is immediately returned to the caller. The function instance might be throttled, but it
+continues operating until it exits on its own", so the message is redelivered and its
+redelivery (the same owner) reclaims the dates. A lease lost meanwhile is not recorded either.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from backcourt.domain import transitions as tr
 from backcourt.domain.calendar import ScheduledGame
-from backcourt.domain.errors import BackcourtError, MalformedRawFile, TerminalError
+from backcourt.domain.errors import BackcourtError, MalformedRawFile, TerminalError, TransientError
 from backcourt.domain.registry import Expectation, Phase, Processor
 from backcourt.domain.status import Outcome, State
 from backcourt.ports import ComputeContext, RowsSource, Services, SqlSource, job_key
@@ -26,6 +41,9 @@ from backcourt.sources.loaders import LoadContext
 log = logging.getLogger(__name__)
 
 BOOTSTRAP = "bootstrap"
+RECLAIM_MARKER = "LEASE_RECLAIMED"
+"""Fixed start of the log line of every reclaimed lease (one line per processor and unit)."""
+MIN_LEASE = timedelta(seconds=1)
 
 
 @dataclass
@@ -35,6 +53,8 @@ class UnitReport:
     processor: str
     leased: list[date] = field(default_factory=list)
     skipped: list[date] = field(default_factory=list)
+    reclaimed: list[date] = field(default_factory=list)
+    """Leased dates this owner already held (an earlier delivery of its message died)."""
     outcomes: dict[date, Outcome] = field(default_factory=dict)
 
     @property
@@ -52,40 +72,134 @@ def run_unit(
     owner: str,
     force: bool = False,
     bootstrap: Sequence[date] = (),
+    last: bool = False,
+    deadline: datetime | None = None,
 ) -> UnitReport:
     """Lease, compute, write and record one processor over ``days``.
 
     ``bootstrap`` dates have too little history for this processor: they are written, then
     recorded ``degraded`` with reason ``bootstrap`` (the gate warns, never blocks, on them).
+    ``last``: this is the message's last delivery (``transitions.take_lease``). ``deadline``:
+    when this worker is killed (the function's timeout), so no lease outlives it.
 
     Returns:
-        The per-date outcomes; exceptions are recorded per date, never raised.
+        The per-date outcomes; processor exceptions are recorded per date, never raised.
+    Raises:
+        TransientError: a lease was lost before its outcome was recorded (after recording the
+            others): the message is redelivered and finds the date in its new state.
     """
     report = UnitReport(processor.name)
     ttl = timedelta(seconds=services.settings.lease_ttl_s)
     attempt = 0
+    _check_deadline(services, processor, deadline, run_id, "start")
     for day in sorted(days):
-        got = services.status.acquire(processor.name, day, owner=owner, run_id=run_id, ttl=ttl,
-                                      now=services.clock.now())
+        got = services.status.acquire(processor.name, day, owner=owner, run_id=run_id,
+                                      ttl=_lease_for(ttl, services.clock.now(), deadline),
+                                      now=services.clock.now(), last=last)
         (report.leased if got else report.skipped).append(day)
         attempt = max(attempt, got.attempts if got else 0)
+        if tr.was_reclaimed(got):
+            report.reclaimed.append(day)
+    if report.reclaimed:
+        log.warning("%s %s: %d lease(s) reclaimed from an earlier delivery of %s: %s",
+                    RECLAIM_MARKER, processor.name, len(report.reclaimed), owner,
+                    ", ".join(d.isoformat() for d in report.reclaimed),
+                    extra=_fields(run_id, processor, report.reclaimed))
     if not report.leased:
         return report
-    key = job_key(run_id, processor.name, report.leased[0], report.leased[-1], attempt)
+    with _keeping(services, processor.name, report.leased, owner, ttl, deadline):
+        report.outcomes = _run(services, processor, report.leased, force, run_id, bootstrap,
+                               job_key(run_id, processor.name, report.leased[0],
+                                       report.leased[-1], attempt))
+    _check_deadline(services, processor, deadline, run_id, "record")
+    _record(services, processor, report, owner, run_id)
+    return report
+
+
+def _check_deadline(services: Services, processor: Processor, deadline: datetime | None,
+                    run_id: str, what: str) -> None:
+    """Raise TransientError when the delivery's deadline has passed: the function has timed
+    out, its answer is discarded and the message redelivered, so nothing more is done here."""
+    if deadline is not None and services.clock.now() >= deadline:
+        raise TransientError(f"{processor.name}: past the function's deadline "
+                             f"{deadline.isoformat()}, not going to {what}; the redelivery "
+                             "reclaims the dates", processor=processor.name, run_id=run_id)
+
+
+def _lease_for(ttl: timedelta, now: datetime, deadline: datetime | None) -> timedelta:
+    """``ttl``, cut so the lease ends by ``deadline`` (at least MIN_LEASE)."""
+    if deadline is None:
+        return ttl
+    return max(MIN_LEASE, min(ttl, deadline - now))
+
+
+@contextmanager
+def _keeping(services: Services, processor: str, days: Sequence[date], owner: str,
+             ttl: timedelta, deadline: datetime | None) -> Iterator[set[date]]:
+    """Renew the leases on ``days`` every third of ``ttl`` while the body runs (a thread).
+
+    Yields the set of dates whose lease was lost meanwhile (filled in by the thread)."""
+    lost: set[date] = set()
+    stop = threading.Event()
+
+    def renew_all() -> None:
+        while not stop.wait(ttl.total_seconds() / 3):
+            for day in days:
+                now = services.clock.now()
+                if deadline is not None and now >= deadline:
+                    return  # timed out: the lease runs out with the function
+                if day in lost:
+                    continue
+                try:
+                    held = services.status.renew(processor, day, owner,
+                                                 _lease_for(ttl, now, deadline), now)
+                except TransientError as exc:  # try again on the next beat
+                    log.warning("renewing %s %s: %s", processor, day, exc)
+                    continue
+                if not held:
+                    log.warning("%s %s: lease lost while working (%s)", processor, day, owner)
+                    lost.add(day)
+
+    beat = threading.Thread(target=renew_all, name=f"lease-{processor}", daemon=True)
+    beat.start()
     try:
-        report.outcomes = _compute_and_write(services, processor, report.leased, force, run_id,
-                                             frozenset(bootstrap), key)
+        yield lost
+    finally:
+        stop.set()
+        beat.join()
+
+
+def _run(services: Services, processor: Processor, leased: list[date], force: bool,
+         run_id: str, bootstrap: Sequence[date], key: str) -> dict[date, Outcome]:
+    """Compute and write the leased dates (``key``: the deterministic BigQuery job key); an
+    exception becomes every date's outcome."""
+    try:
+        return _compute_and_write(services, processor, leased, force, run_id,
+                                  frozenset(bootstrap), key)
     except BackcourtError as exc:
-        report.outcomes = {d: _failure(exc) for d in report.leased}
+        return {d: _failure(exc) for d in leased}
     except Exception as exc:  # an unknown error is transient: it is retried, then failed
         log.exception("unexpected error in %s", processor.name, extra=_fields(
-            run_id, processor, report.leased))
-        report.outcomes = {
+            run_id, processor, leased))
+        return {
             d: Outcome(State.FAILED, error_kind="transient", error=f"{type(exc).__name__}: {exc}")
-            for d in report.leased
+            for d in leased
         }
+
+
+def _record(services: Services, processor: Processor, report: UnitReport, owner: str,
+            run_id: str) -> None:
+    """Record every outcome whose lease is still held; raise for the lost ones after."""
+    gone: list[str] = []
     for day, outcome in report.outcomes.items():
-        services.status.finish(processor.name, day, owner, outcome, services.clock.now())
+        try:
+            services.status.finish(processor.name, day, owner, outcome, services.clock.now())
+        except TransientError as exc:
+            gone.append(f"{day.isoformat()}: {exc}")
+    if gone:  # a lease lost while working (``lost``) is lost here too, unless re-taken by us
+        raise TransientError(f"{processor.name}: {len(gone)} lease(s) lost before the outcome "
+                             f"was recorded ({gone[0]})", processor=processor.name,
+                             run_id=run_id)
     failed = sorted(d for d, o in report.outcomes.items() if o.state is State.FAILED)
     if failed:
         first = report.outcomes[failed[0]]
@@ -93,7 +207,6 @@ def run_unit(
                     first.error_kind, first.error, extra=_fields(run_id, processor, failed))
     log.info("%s: %d date(s) leased, %d skipped, %d rows", processor.name, len(report.leased),
              len(report.skipped), report.rows, extra=_fields(run_id, processor, report.leased))
-    return report
 
 
 def _fields(run_id: str, processor: Processor, days: Sequence[date]) -> dict[str, object]:

@@ -259,10 +259,19 @@ class KnownInputs:
 @dataclass
 class Delivery:
     """How a unit reached its worker: the delivery count and its limit (Pub/Sub's
-    ``deliveryAttempt`` and the subscription's dead-letter ``max_delivery_attempts``)."""
+    ``deliveryAttempt`` and the subscription's dead-letter ``max_delivery_attempts``), and when
+    the worker is killed (the function's timeout from the start of the delivery; None when
+    nothing kills it).
+
+    Every delivery of one message has the same lease owner (:func:`owner_id` of the message
+    id), so a redelivery reclaims the leases an earlier delivery died holding. On the last
+    delivery every date it leases ends in a recorded final state (``transitions``: a transient
+    failure or a lease that runs out is ``failed`` with reason ``dead_lettered``), because
+    Pub/Sub redelivers it no more."""
 
     attempt: int = 1
     limit: int = MAX_DELIVERIES
+    deadline: datetime | None = None
 
     @property
     def last(self) -> bool:
@@ -285,15 +294,18 @@ def process(services: Services, run_id: str, processors: Sequence[str], days: Se
     """Run one unit: each processor in level order over ``days``, each date as readiness
     decides from what it reads.
 
-    ``run`` dates are computed under leases (another owner's live lease: skipped, so a
-    duplicate delivery does nothing); ``block`` dates are recorded ``blocked`` with the reason;
-    ``wait`` dates are left for a redelivery, and blocked on the last one. With ``measure``
-    the gate measures what was written (the local driver measures once per wave instead).
-    ``known`` gives the inputs' status and verdicts already read (the local driver reads them
-    once per wave: a wave's inputs are all written before it starts); else they are read here.
+    ``run`` dates are computed under leases (another owner's live lease: skipped, so a duplicate
+    of the work in another message does nothing; this owner's own live lease, left by an earlier
+    delivery of the same message that died: reclaimed); ``block`` dates are recorded ``blocked``
+    with the reason; ``wait`` dates are left for a redelivery, and blocked on the last one. With
+    ``measure`` the gate measures what was written (the local driver measures once per wave
+    instead). ``known`` gives the inputs' status and verdicts already read (the local driver
+    reads them once per wave: a wave's inputs are all written before it starts); else they are
+    read here.
 
     Returns:
-        Per processor: dates leased, skipped, waiting and blocked, rows written and states.
+        Per processor: dates leased, reclaimed, skipped, waiting and blocked, rows written
+        and states.
     Raises:
         TransientError: a date failed transiently and has attempts left, or waits for its
             inputs, and this is not the last delivery: redeliver the unit.
@@ -315,7 +327,8 @@ def process(services: Services, run_id: str, processors: Sequence[str], days: Se
         ready, blocked, waits = _decide(services, proc, days, reads, docs, delivery)
         waiting.update({(proc.name, d): why for d, why in waits.items()})
         report = run_unit(services, proc, ready, run_id=run_id, owner=owner, force=force,
-                          bootstrap=bootstrap_dates(proc, cals))
+                          bootstrap=bootstrap_dates(proc, cals), last=delivery.last,
+                          deadline=delivery.deadline)
         if proc.name == "schedule":  # it has just decided the calendar
             cals = calendars_for(services, procs, days)
             reads = Reads(cals)
@@ -391,7 +404,7 @@ def _summary(report: UnitReport, waits: dict[date, str],
              blocked: dict[date, str]) -> dict[str, Any]:
     states = Counter(o.state.value for o in report.outcomes.values())
     return {"leased": len(report.leased), "leased_dates": report.leased,
-            "skipped": len(report.skipped),
+            "reclaimed": len(report.reclaimed), "skipped": len(report.skipped),
             "waiting": len(waits), "blocked": len(blocked), "rows": report.rows,
             "states": dict(states)}
 
@@ -416,13 +429,22 @@ def progress(services: Services, phase: Phase | str, start: date, end: date,
              processors: Sequence[str] | None = None) -> dict[str, Any]:
     """Counts by state of the phase's partitions in [start, end] (one aggregate query).
 
+    Expired leases are released first, as :func:`plan` does: a killed worker's dates go back to
+    ``pending`` (its message, never acked, is redelivered and takes them) or, when their
+    attempts or their message's deliveries are used up, to ``failed``. Without this they would
+    count as running until the phase deadline.
+
     Returns:
-        ``{"phase", "by_state": {state: n}, "total", "in_flight", "finished"}`` where
-        ``finished`` is true when nothing is pending or running.
+        ``{"phase", "by_state": {state: n}, "total", "in_flight", "finished", "released"}``
+        where ``finished`` is true when nothing is pending or running.
     """
     ph = phase if isinstance(phase, Phase) else parse_phase(phase)
     if start > end:
         raise BadInput(f"start {start} is after end {end}")
+    released = services.status.release_expired(services.clock.now())
+    if released:
+        log.warning("progress released %d expired lease(s)", released,
+                    extra={"phase": ph.value})
     counts = services.status.counts(
         [p.name for p in Scope.of(None, start, end, processors).procs(ph)], start, end)
     by_state: Counter[str] = Counter()
@@ -430,7 +452,8 @@ def progress(services: Services, phase: Phase | str, start: date, end: date,
         by_state[state.value] += n
     in_flight = sum(by_state.get(s.value, 0) for s in IN_FLIGHT)
     return {"phase": ph.value, "by_state": dict(sorted(by_state.items())),
-            "total": sum(by_state.values()), "in_flight": in_flight, "finished": in_flight == 0}
+            "total": sum(by_state.values()), "in_flight": in_flight, "finished": in_flight == 0,
+            "released": released}
 
 
 def validate_phase(services: Services, phase: Phase, scope: Scope,

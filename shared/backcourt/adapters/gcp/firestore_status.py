@@ -12,11 +12,18 @@ Collections (``{prefix}`` defaults to ``backcourt``):
 ``metrics`` and ``summary`` are kept as JSON text, as on SQLite: Firestore refuses nested arrays.
 Every read-modify-write asks ``backcourt.domain.transitions`` for the next document, so both
 stores share one state machine; ``acquire`` writes it with an update-time precondition
-(compare-and-set), every other change runs in a Firestore transaction. Queries that real
-Firestore serves only with composite indexes: partitions (processor, game_date), verdicts
-(phase, game_date). The client is created on first use; with ``FIRESTORE_EMULATOR_HOST`` set
-it talks to the emulator without credentials. SDK errors become TransientError or
-TerminalError (``map_error``).
+(compare-and-set), every other change runs in a Firestore transaction.
+
+No field is a TTL field, and no Firestore TTL policy may name one: a status document is the
+partition's history (its attempt count, its last error, why it is final), and deleting it would
+make a date that always kills its worker look never tried, so it would be retried forever across
+runs. ``lease_expires_at`` is when a *lease* stops protecting the work (``transitions`` reads it;
+``release_expired`` acts on it), not when the document may go; every timestamp here is data.
+
+Queries that real Firestore serves only with composite indexes: partitions (processor,
+game_date), verdicts (phase, game_date). The client is created on first use; with
+``FIRESTORE_EMULATOR_HOST`` set it talks to the emulator without credentials. SDK errors become
+TransientError or TerminalError (``map_error``).
 """
 
 from __future__ import annotations
@@ -276,7 +283,7 @@ class FirestoreStatusStore:
             self._in_tx("seed", work, chunk)
 
     def acquire(self, processor: str, game_date: date, *, owner: str, run_id: str,
-                ttl: timedelta, now: datetime) -> PartitionStatus | None:
+                ttl: timedelta, now: datetime, last: bool = False) -> PartitionStatus | None:
         """Take the lease by compare-and-set: read the document, ask ``transitions.take_lease``,
         write only if the document's update time is still the one read (a Firestore write
         precondition, atomic on the server). A lost race re-reads and decides again. Unlike a
@@ -290,7 +297,7 @@ class FirestoreStatusStore:
                 snap = ref.get()
                 data = snap.to_dict() if snap.exists else None
                 new = tr.take_lease(None if data is None else _decode(data), owner=owner,
-                                    run_id=run_id, ttl=ttl, now=now)
+                                    run_id=run_id, ttl=ttl, now=now, last=last)
                 if new is None:
                     return None
                 guard = self._client().write_option(last_update_time=snap.update_time)

@@ -246,12 +246,12 @@ class SqliteStatusStore:
             self._put(conn, [n for n in new if n is not None])
 
     def acquire(self, processor: str, game_date: date, *, owner: str, run_id: str,
-                ttl: timedelta, now: datetime) -> PartitionStatus | None:
+                ttl: timedelta, now: datetime, last: bool = False) -> PartitionStatus | None:
         tr.require_aware(now)
         tr.require_ttl(ttl)
         with self._tx() as conn:
             new = tr.take_lease(self._fetch(conn, processor, game_date), owner=owner,
-                                run_id=run_id, ttl=ttl, now=now)
+                                run_id=run_id, ttl=ttl, now=now, last=last)
             if new is not None:
                 self._put(conn, [new])
         return new if tr.granted(new, owner) else None
