@@ -45,8 +45,9 @@ locals {
       invokers      = { push = local.push_member }
       trigger_topic = null
       env = {
-        BACKCOURT_LEASE_TTL_S    = tostring(local.lease_ttl_s)
-        BACKCOURT_MAX_DELIVERIES = tostring(local.max_delivery_attempts)
+        BACKCOURT_LEASE_TTL_S        = tostring(local.lease_ttl_s)
+        BACKCOURT_FUNCTION_TIMEOUT_S = tostring(local.process_timeout_s)
+        BACKCOURT_MAX_DELIVERIES     = tostring(local.max_delivery_attempts)
       }
     }
     plan = {

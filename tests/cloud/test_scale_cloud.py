@@ -98,6 +98,7 @@ def stack(firestore_emulator: str, pubsub_emulator: str, bqemulator: str,
            "FIRESTORE_EMULATOR_HOST": firestore_emulator, "PUBSUB_EMULATOR_HOST": pubsub_emulator}
     process_env = {**env, "WORKERS": str(INSTANCES), "THREADS": "1",
                    "CLOUD_RUN_TIMEOUT_SECONDS": str(HANDLER_DEADLINE_S),
+                   "BACKCOURT_FUNCTION_TIMEOUT_S": str(HANDLER_DEADLINE_S),
                    "BACKCOURT_TEST_HANG_ONCE": HANG_TABLE}
     ports = {name: free_port() for name in [*HTTP, "process"]}
     source = HERE / "scale_functions.py"

@@ -1079,6 +1079,8 @@ def test_the_lease_ends_before_the_process_function_is_stopped(
     process = _functions_local(parsed)["process"]
     assert process["timeout"] == "${local.process_timeout_s}"
     assert process["env"]["BACKCOURT_LEASE_TTL_S"] == "${tostring(local.lease_ttl_s)}"
+    # the code refuses a lease not below the timeout it is told (config._lease_ttl)
+    assert process["env"]["BACKCOURT_FUNCTION_TIMEOUT_S"] == "${tostring(local.process_timeout_s)}"
     assert "local.process_timeout_s" in root["local.lease_ttl_s"]
     timeout = _number(process["timeout"], root)
     ttl = _number(root["local.lease_ttl_s"], root)
