@@ -40,7 +40,7 @@ from backcourt.domain.messages import parse_message
 from backcourt.domain.status import RunRecord
 from backcourt.logs import configure_logging
 from backcourt.ports import Services
-from backcourt.services import protocol
+from backcourt.services import daily_tick, protocol
 
 configure_logging(logging.INFO)  # JSON lines for Cloud Logging when K_SERVICE is set
 log = logging.getLogger("backcourt.functions")
@@ -287,7 +287,7 @@ TICK_LABEL = "backcourt_tick"
 
 def _tick_labels(dates: dict[str, str]) -> dict[str, str]:
     """The labels that identify one tick's execution (lowercase, digits, ``-`` and ``_``)."""
-    return {TICK_LABEL: f"{dates['post_game_date']}_{dates['pre_game_date']}"}
+    return {TICK_LABEL: daily_tick.tick_id(dates)}
 
 
 def _tick_time(event: CloudEvent) -> datetime:
@@ -304,11 +304,14 @@ def _tick_time(event: CloudEvent) -> datetime:
 def start_daily(event: CloudEvent) -> None:
     """Scheduler tick: resolve the dates once (from the tick's publish time), start the daily
     workflow with them, at most once per tick: Pub/Sub and Eventarc deliver at least once, and a
-    second delivery (same or another event id, same dates) finds the labelled execution."""
+    second delivery (same or another event id, same dates) finds the tick claimed in the status
+    store (``services.daily_tick``) or the labelled execution."""
     dates = protocol.resolve_daily(_tick_time(event))
     argument = {**dates, "trigger_event": _event_id(event)}
     starter = RUNTIME.workflow_starter(_workflow_path())
-    name, started = starter.start_once(argument, _tick_labels(dates))
+    name, started = daily_tick.start_once(
+        get_services(), dates, _event_id(event),
+        lambda: starter.start_once(argument, _tick_labels(dates)))
     if started:
         log.info("started daily workflow %s with %s", name, json.dumps(argument))
     else:

@@ -291,6 +291,11 @@ class StatusStore(Protocol):
         """Create or update a run record (keyed by run_id)."""
         ...
 
+    def claim_run(self, run: RunRecord) -> bool:
+        """Create the run record only if no record has its run_id (atomically: of two
+        concurrent claims exactly one wins); True when this call created it."""
+        ...
+
     def runs(self, limit: int = 50) -> builtins.list[RunRecord]:
         """The newest run records first."""
         ...

@@ -422,6 +422,33 @@ def test_runs_upsert_and_newest_first(store: StatusStore) -> None:
         store.runs(limit=-1)
 
 
+
+def test_claim_run_creates_once_even_when_racing(store: StatusStore) -> None:
+    """Issue 13 #11: a tick's claim is a create-if-absent. On Firestore it is ``create()``:
+    "create: Create a document in the Firestore database. ... ALREADY_EXISTS if the document
+    already exists" (https://cloud.google.com/python/docs/reference/firestore/latest/document);
+    of 8 concurrent claims of one id exactly one wins, and a claim never overwrites."""
+    import threading
+
+    first = RunRecord("daily-a", "start-daily", T0, "e1", "a", "starting")
+    assert store.claim_run(first)
+    assert not store.claim_run(RunRecord("daily-a", "start-daily", at(1), "e2", "a", "starting"))
+    assert store.get_run("daily-a") == first
+    wins: list[bool] = []
+    barrier = threading.Barrier(8)
+
+    def claim(i: int) -> None:
+        barrier.wait()
+        wins.append(store.claim_run(RunRecord("daily-b", "start-daily", T0, f"e{i}", "b")))
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(wins) == [False] * 7 + [True]
+
+
 # -- arguments, closing, the port ------------------------------------------------------------
 
 

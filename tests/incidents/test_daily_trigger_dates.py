@@ -17,14 +17,20 @@ the tick's publish time (a tick redelivered after midnight keeps its dates) and 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from faults import Executions, function_client, functions_main, pubsub_event
 
+from backcourt.bootstrap import build
+from backcourt.config import load_settings
 from backcourt.domain.dates import resolve_relative
+from backcourt.ports import Services
 from backcourt.services.protocol import resolve_daily
 
 NY = ZoneInfo("America/New_York")
@@ -86,13 +92,23 @@ def test_a_naive_instant_is_refused() -> None:
 
 
 @pytest.fixture
-def executions(monkeypatch: pytest.MonkeyPatch) -> Any:
+def home_services(tmp_path: Path) -> Any:
+    """The function's adapters on a SQLite home of this test (the tick claims live there)."""
+    services = build(load_settings(home=tmp_path / "home", env={}))
+    yield services
+    services.close()
+
+
+@pytest.fixture
+def executions(monkeypatch: pytest.MonkeyPatch, home_services: Services) -> Any:
     monkeypatch.setenv("BACKCOURT_DAILY_WORKFLOW", "projects/demo/locations/x/workflows/daily")
     main = functions_main()
     fake = Executions()
     main.set_executions_client(fake)
+    main.set_services(home_services)
     yield fake
     main.set_executions_client(None)
+    main.set_services(None)
 
 
 def _tick(event_id: str, published: datetime | None = None) -> int:
@@ -158,6 +174,78 @@ def test_a_republished_tick_starts_one_daily_execution(executions: Executions) -
     assert _tick("tick-c", datetime(2025, 1, 17, 9, 0, tzinfo=UTC)) == 200
     assert [json.loads(e.argument)["post_game_date"] for _, e in executions.calls] == [
         "2025-01-15", "2025-01-16"]
+
+
+class _SlowList(Executions):
+    """The Executions API answering ``list`` slowly: two deliveries of one tick both list
+    before either creates, the window a check-then-create cannot close."""
+
+    def list_executions(self, request: Any) -> list[Any]:
+        found = super().list_executions(request)
+        time.sleep(0.3)
+        return found
+
+
+class _FailingCreate(Executions):
+    """The Executions API refusing the first create (503), then accepting."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused = 0
+
+    def create_execution(self, parent: str, execution: Any) -> Any:
+        if not self.refused:
+            self.refused += 1
+            from google.api_core import exceptions as gexc
+
+            raise gexc.ServiceUnavailable("try again")
+        return super().create_execution(parent, execution)
+
+
+def test_two_deliveries_at_the_same_instant_start_one_daily_execution(
+        executions: Executions) -> None:
+    """Issue 13 #11: the label check alone is check-then-create; two deliveries of one tick
+    arriving together both list before either creates. The tick is claimed first in the status
+    store with a create-if-absent record (Firestore ``create()``: ALREADY_EXISTS when the
+    document exists), so exactly one starts; the other is nacked (500) while the claim is
+    fresh and acks once the execution is recorded."""
+    main = functions_main()
+    slow = _SlowList()
+    main.set_executions_client(slow)
+    answers: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def deliver(event_id: str) -> None:
+        barrier.wait()
+        answers.append(_tick(event_id, TICK))
+
+    threads = [threading.Thread(target=deliver, args=(f"tick-{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(slow.calls) == 1
+    assert sorted(answers) == [200, 500]  # the loser is redelivered later ...
+    assert _tick("tick-9", TICK) == 200  # ... and then finds the tick started
+    assert len(slow.calls) == 1
+
+
+def test_a_tick_whose_start_failed_is_started_by_its_redelivery(
+        executions: Executions, home_services: Services) -> None:
+    """A create that fails (503) leaves the claim ``failed`` with the error, the delivery is
+    nacked, and its redelivery takes the claim over and starts the execution: a failed start
+    never loses the day's run."""
+    main = functions_main()
+    failing = _FailingCreate()
+    main.set_executions_client(failing)
+    assert _tick("tick-a", TICK) >= 500
+    claim = home_services.status.get_run("daily-2025-01-15_2025-01-16")
+    assert claim is not None and claim.state == "failed" and "try again" in claim.summary["error"]
+    assert _tick("tick-a", TICK) == 200
+    assert len(failing.calls) == 1
+    claim = home_services.status.get_run("daily-2025-01-15_2025-01-16")
+    assert claim is not None and claim.state == "started"
+    assert claim.summary["execution"].endswith("/executions/exec-1")
 
 
 def test_start_daily_needs_the_workflow_id(monkeypatch: pytest.MonkeyPatch) -> None:

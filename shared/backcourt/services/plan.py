@@ -299,6 +299,10 @@ class PreviewStore:
         """Refused."""
         raise self._refuse("record_run")
 
+    def claim_run(self, run: RunRecord) -> bool:
+        """Refused."""
+        raise self._refuse("claim_run")
+
     def close(self) -> None:
         """The real store is closed by its owner."""
 

@@ -144,6 +144,16 @@ def _run(data: Mapping[str, Any]) -> RunRecord:
                      json.loads(data["summary"]))
 
 
+def _run_data(run: RunRecord) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id, "command": run.command,
+        "started_at": tr.require_aware(run.started_at, "started_at"), "who": run.who,
+        "scope": run.scope, "state": run.state,
+        "finished_at": _aware(run.finished_at, "finished_at"),
+        "summary": json.dumps(run.summary, default=str),
+    }
+
+
 def _verdict_data(verdict: GateVerdict) -> dict[str, Any]:
     """The Firestore fields of one verdict (``recorded_at`` orders the history)."""
     return {
@@ -443,16 +453,19 @@ class FirestoreStatusStore:
         ]
 
     def record_run(self, run: RunRecord) -> None:
-        data = {
-            "run_id": run.run_id, "command": run.command,
-            "started_at": tr.require_aware(run.started_at, "started_at"), "who": run.who,
-            "scope": run.scope, "state": run.state,
-            "finished_at": _aware(run.finished_at, "finished_at"),
-            "summary": json.dumps(run.summary, default=str),
-        }
         ref = self._coll("runs").document(_name(run.run_id, "run_id"))
         with self._errors("record_run"):
-            ref.set(data)
+            ref.set(_run_data(run))
+
+    def claim_run(self, run: RunRecord) -> bool:
+        """``create()``: Firestore refuses it with ALREADY_EXISTS when the document exists."""
+        ref = self._coll("runs").document(_name(run.run_id, "run_id"))
+        with self._errors("claim_run"):
+            try:
+                ref.create(_run_data(run))
+            except gexc.AlreadyExists:
+                return False
+        return True
 
     def runs(self, limit: int = 50) -> builtins.list[RunRecord]:
         if limit < 0:

@@ -68,6 +68,9 @@ _RUN_UPSERT = """INSERT INTO runs (run_id, command, started_at, who, scope, stat
     scope = excluded.scope, state = excluded.state, finished_at = excluded.finished_at,
     summary = excluded.summary"""
 
+_RUN_CLAIM = """INSERT INTO runs (run_id, command, started_at, who, scope, state, finished_at,
+    summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING"""
+
 
 def _iso(moment: datetime | None, what: str = "datetime") -> str | None:
     """Fixed-format UTC text of an aware datetime (None stays None)."""
@@ -355,6 +358,14 @@ class SqliteStatusStore:
                run.state, _iso(run.finished_at, "finished_at"), summary)
         with self._tx() as conn:
             conn.execute(_RUN_UPSERT, row)
+
+    def claim_run(self, run: RunRecord) -> bool:
+        summary = json.dumps(run.summary, default=str)
+        row = (run.run_id, run.command, _iso(run.started_at, "started_at"), run.who, run.scope,
+               run.state, _iso(run.finished_at, "finished_at"), summary)
+        with self._tx() as conn:
+            cur = conn.execute(_RUN_CLAIM, row)
+            return bool(cur.rowcount)
 
     def runs(self, limit: int = 50) -> builtins.list[RunRecord]:
         if limit < 0:
