@@ -199,5 +199,8 @@ def test_scale_run_on_the_emulators(stack: Stack) -> None:
     assert blocks == 0
     assert instances >= INSTANCES
     assert _count(log, r"SCALE_HANG \d+"), "the hang fault never fired"
-    assert stack.pushes.redeliveries >= 1 and reclaims >= 1
+    # The killed delivery's message came again (same id) and its dates completed. Its lease
+    # ended with the function's deadline, so the redelivery (after the ack deadline) takes the
+    # dates as expired leases; LEASE_RECLAIMED counts redeliveries that found their lease live.
+    assert stack.pushes.redeliveries >= 1
     assert txn_aborts > 0, "no BigQuery transaction was aborted: the fault never fired"
