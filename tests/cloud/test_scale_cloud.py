@@ -55,9 +55,9 @@ PROJECT = "scale"
 START, END = date(2024, 10, 22), date(2024, 12, 31)
 PHASES = ["2", "3", "4", "5A", "5B", "6"]
 INSTANCES = 4
-HANDLER_DEADLINE_S = 60
+HANDLER_DEADLINE_S = 40
 """The process function's timeout, scaled down from 540 s: gunicorn kills a request past it."""
-LEASE_TTL_S = 45
+LEASE_TTL_S = 30
 """Below the handler deadline, as Terraform derives it from the function's timeout."""
 HANG_TABLE = "player_game_summary"
 INJECTED_ABORTS = 3

@@ -51,13 +51,15 @@ class HangingWarehouse:
         return bool(getattr(self.inner, "supports_transactions", False))
 
     def replace(self, table: Table, days: Sequence[date], source: SqlSource | RowsSource, *,
-                max_shrink: float, force: bool = False) -> WriteResult:
+                max_shrink: float, force: bool = False,
+                job_key: str | None = None) -> WriteResult:
         if table.name == self.table and not (self.marker and self.marker.exists()):
             if self.marker:
                 self.marker.touch()
             print(f"HANGING {table.name} for {self.seconds}s (pid {os.getpid()})", flush=True)
             time.sleep(self.seconds)
-        return self.inner.replace(table, days, source, max_shrink=max_shrink, force=force)
+        return self.inner.replace(table, days, source, max_shrink=max_shrink, force=force,
+                                  job_key=job_key)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
