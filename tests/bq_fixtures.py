@@ -8,8 +8,6 @@ The process is stopped by PID at teardown.
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -19,16 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from processes import free_port as _free_port
+from processes import stop_group as _stop
+
 REPO = Path(__file__).resolve().parents[1]
 BQEMULATOR = REPO / ".venv-bq" / "bin" / "bqemulator"
 BQ_PROJECT = "demo"
 START_TIMEOUT_S = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _answers(endpoint: str) -> bool:
@@ -38,17 +33,6 @@ def _answers(endpoint: str) -> bool:
             return int(resp.status) == 200
     except (urllib.error.URLError, OSError):
         return False
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
+
+from processes import free_port
 
 HOST = "127.0.0.1"
 READY_TIMEOUT_S = 30.0
@@ -67,13 +68,6 @@ def rest(host: str, method: str, path: str, body: dict[str, Any] | None = None) 
                                  headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=10) as reply:
         return json.loads(reply.read() or b"{}")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def answers_ok(port: int) -> bool:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -29,6 +28,8 @@ from pathlib import Path
 
 import pytest
 
+from processes import listening
+
 REPO = Path(__file__).resolve().parents[2]
 WF_PYTHON = REPO / ".venv-wf" / "bin" / "python"
 FF = Path(sys.executable).parent / "functions-framework"
@@ -42,29 +43,6 @@ def require_workflows_emulator() -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop a process started with ``start_new_session`` and its children (by group)."""
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-
-
-def listening(port: int) -> bool:
-    """Whether an HTTP server answers on ``port`` (any status counts)."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1):
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
 
 
 def start_function(source: Path, target: str, kind: str, port: int, env: Mapping[str, str],

@@ -12,12 +12,9 @@ from __future__ import annotations
 import base64
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +29,9 @@ from backcourt.domain.registry import PROCESSORS, Phase, of_phase
 from backcourt.domain.status import State
 from backcourt.sample import generate_season
 from emulator_fixtures import rest
+from processes import free_port as _free_port
+from processes import listening as _listening
+from processes import stop_group as _stop
 
 pytestmark = pytest.mark.emulator
 
@@ -43,35 +43,6 @@ PROJECT = "demo"
 START, END = date(2024, 10, 22), date(2024, 10, 24)
 TARGETS = {"plan": "http", "progress": "http", "validate": "http", "process": "cloudevent"}
 PHASES = (Phase.RAW, Phase.ANALYTICS)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-
-
-def _listening(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1):
-            return True
-    except urllib.error.HTTPError:
-        return True  # the server answered (405/400/500): it is up
-    except OSError:
-        return False
 
 
 @dataclass

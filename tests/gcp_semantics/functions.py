@@ -36,9 +36,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -53,38 +50,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from processes import free_port
+from processes import listening as _listening
+from processes import stop_group as _stop
+
 FF = Path(sys.executable).parent / "functions-framework"
 HOST = "127.0.0.1"
 GATEWAY_TIMEOUT = 504
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def _listening(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://{HOST}:{port}/", timeout=1):
-            return True
-    except urllib.error.HTTPError:
-        return True  # it answered (405/400/500): it is up
-    except OSError:
-        return False
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop the server we started (its own process group, by its PID)."""
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
 
 
 @dataclass
