@@ -37,7 +37,6 @@ from cloud_stack import (
     push_proxy,
     require_workflows_emulator,
     start_function,
-    stop,
     wait_listening,
 )
 
@@ -45,8 +44,10 @@ from backcourt.adapters.local.bucket import FolderBucket
 from backcourt.domain.registry import PROCESSORS
 from backcourt.domain.status import DONE, State
 from backcourt.sample import generate_season
-from emulator_fixtures import free_port, rest
+from emulator_fixtures import rest
 from gcp_semantics.bigquery import aborts, inject_aborts
+from processes import free_port
+from processes import stop_group as stop
 
 pytestmark = pytest.mark.emulator
 
