@@ -11,9 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_sql_lint import lint
 
+from backcourt.adapters.local.duckdb_warehouse import to_duckdb
 from backcourt.domain import reconcile as rc
 from backcourt.domain.thresholds import Thresholds
+from backcourt.services import reconciliation
 from backcourt.sources import balldontlie, balldontlie_stats, box, nbacom_leaguegamelog
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "nba"
@@ -106,3 +109,12 @@ def test_real_files_pass_every_check(parse: Callable[[], list[box.Row]]) -> None
     """Real days (22 + 20 + 2 teams, one game in overtime each day of box_scores) sum to
     240-241 or 265 team minutes; points and shots are consistent: no false alarm."""
     assert _summed(parse()) == []
+
+
+@pytest.mark.parametrize("sql", [reconciliation.TEAM_TOTALS, *reconciliation.MADE_OVER_ATTEMPTED],
+                         ids=["team_totals", "player_shots", "team_shots"])
+def test_the_gate_sql_is_clean_bigquery_for_duckdb(sql: str) -> None:
+    """The checks' SQL passes the packaged-SQL lint (one BigQuery SELECT, registry tables only,
+    @start_date/@end_date only, nothing that differs on DuckDB) and transpiles to DuckDB."""
+    assert lint(sql) == []
+    assert "$start_date" in to_duckdb(sql)
