@@ -13,6 +13,7 @@ blocked date. Real NBA.com and balldontlie days pass every check (no false BLOCK
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import date
 from importlib.resources import files
@@ -32,6 +33,8 @@ from backcourt.services.calendar import calendars
 from backcourt.services.gate import Gate
 from backcourt.services.ingest import ingest_file
 from backcourt.services.plan import Window
+from backcourt.sources.layout import quarantine_path, raw_prefix
+from backcourt.sources.parsing import decode
 
 pytestmark = pytest.mark.local
 
@@ -110,6 +113,34 @@ def test_team_points_not_the_players_sum_blocks_naming_game_and_numbers(loaded: 
         assert st is not None and st.state is State.BLOCKED, (name, st)
         assert s.warehouse.query(f"SELECT COUNT(*) AS n FROM nba_analytics.{name} "
                                  "WHERE game_date = @d", {"d": D1})[0]["n"] == 0
+
+
+def test_a_bad_file_written_straight_to_the_bucket_never_replaces_the_good_rows(
+        loaded: Services) -> None:
+    """A file that bypasses ingest (a scraper writing to the bucket) is read by phase 2: it is
+    quarantined and its date failed naming the check, and the good rows stay in all tables."""
+    s = loaded
+    path = sorted(s.bucket.list(raw_prefix("nbacom_boxscore", D1)))[0]
+    doc = decode(s.bucket.read(path), path)
+    stats = next(r for r in doc["resultSets"] if r["name"] == "TeamStats")
+    h = stats["headers"]
+    team, points = stats["rowSet"][0][h.index("TEAM_ABBREVIATION")], stats["rowSet"][0][
+        h.index("PTS")]
+    stats["rowSet"][0][h.index("PTS")] = 111
+    s.bucket.write(path, json.dumps(doc).encode())
+    before = {t.name: _rows(s, t, D1) for t in (tr.PLAYER_BOXSCORES, tr.TEAM_BOXSCORES)}
+
+    result = Runner(s).backfill([SEASON], [Phase.RAW], Window(D1, D1), force=True,
+                                processors=["player_boxscores", "team_boxscores"])
+
+    assert result.phases[0].verdicts[D1].verdict is Verdict.BLOCK
+    for name in ("player_boxscores", "team_boxscores"):
+        st = s.status.get(name, D1)
+        assert st is not None and st.state is State.FAILED, (name, st)
+        assert f"points_reconcile v1: game {doc['parameters']['GameID']} {team} 111 ≠ players " \
+               f"{points}" in (st.error or ""), st.error
+    assert not s.bucket.exists(path) and s.bucket.exists(quarantine_path(path))
+    assert {t.name: _rows(s, t, D1) for t in (tr.PLAYER_BOXSCORES, tr.TEAM_BOXSCORES)} == before
 
 
 def test_player_points_missing_blocks_both_box_tables(loaded: Services) -> None:
