@@ -1,7 +1,10 @@
 """The gate: validate(phase, dates) measures the warehouse itself against the schedule and
 returns PASS / WARN / BLOCK per game date (LESSONS R1, R10). It never trusts a processor's own
 "success", persists every verdict before anything moves on, and fails closed: a validator
-that errors yields BLOCK."""
+that errors yields BLOCK. Besides row counts, keys and teams, the reconciliation checks of
+``gate.toml`` (``[checks.*]``: box-score points, final scores, minutes, made ≤ attempted) are
+measured as warehouse SQL (``services.reconciliation``); a failure BLOCKs the date naming the
+check and its version, the game and the numbers."""
 
 from __future__ import annotations
 
