@@ -8,6 +8,7 @@
     └── TerminalError                   record and stop: retrying cannot help
         ├── BadInput                    a bad date, season, processor name, message or argument
         ├── MalformedRawFile            a raw file that no parser accepts
+        │   └── InconsistentRawFile     a box score whose own numbers disagree
         └── ShrinkRefused               a write that would shrink a date's rows past the guard
 
 Every error carries ``processor``, ``game_date`` and ``run_id`` when they are known, so logs and
@@ -76,6 +77,15 @@ class MalformedRawFile(TerminalError):
         """Pickle by (path, problem) and the fields: a parse-pool worker process sends bad
         files back to the runner (the default would call ``cls(message)`` and fail)."""
         return (type(self), (self.path, self.problem), self.__dict__)
+
+
+class InconsistentRawFile(MalformedRawFile):
+    """A box-score file whose own numbers disagree (team points ≠ its players' points, made >
+    attempted; ``domain.reconcile``). ``dest``: where it would have been stored."""
+
+    def __init__(self, path: str, problem: str, dest: str = "", **kw: object) -> None:
+        super().__init__(path, problem, **kw)
+        self.dest = dest
 
 
 class ShrinkRefused(TerminalError):

@@ -3,10 +3,35 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One named, versioned reconciliation check of ``gate.toml`` (``[checks.<name>]``)."""
+
+    name: str
+    version: int
+    processors: tuple[str, ...]
+    params: Mapping[str, Any] = field(default_factory=dict)  # the check's other keys
+
+    @property
+    def label(self) -> str:
+        """``points_reconcile v1``: how a failure names its check."""
+        return f"{self.name} v{self.version}"
+
+
+def _checks(data: Mapping[str, Any]) -> dict[str, CheckSpec]:
+    out = {}
+    for name, body in data.get("checks", {}).items():
+        rest = {k: v for k, v in body.items() if k not in ("version", "processors")}
+        out[name] = CheckSpec(name, int(body["version"]),
+                              tuple(str(p) for p in body.get("processors", ())), rest)
+    return out
 
 
 @dataclass(frozen=True)
@@ -20,6 +45,11 @@ class Thresholds:
     max_key_null_rate: float
     min_players_per_team: int
     best_effort_min_coverage: float
+    checks: Mapping[str, CheckSpec] = field(default_factory=dict)
+
+    def checks_of(self, processor: str) -> list[CheckSpec]:
+        """The reconciliation checks whose failures go on ``processor``'s verdict."""
+        return [c for c in self.checks.values() if processor in c.processors]
 
     @classmethod
     def load(cls, path: Path | None = None) -> Thresholds:
@@ -38,4 +68,5 @@ class Thresholds:
             max_key_null_rate=float(d["max_key_null_rate"]),
             min_players_per_team=int(d["min_players_per_team"]),
             best_effort_min_coverage=float(data["best_effort"]["min_game_coverage_warn"]),
+            checks=_checks(data),
         )

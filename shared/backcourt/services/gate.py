@@ -1,7 +1,10 @@
 """The gate: validate(phase, dates) measures the warehouse itself against the schedule and
 returns PASS / WARN / BLOCK per game date (LESSONS R1, R10). It never trusts a processor's own
 "success", persists every verdict before anything moves on, and fails closed: a validator
-that errors yields BLOCK."""
+that errors yields BLOCK. Besides row counts, keys and teams, the reconciliation checks of
+``gate.toml`` (``[checks.*]``: box-score points, final scores, minutes, made ≤ attempted) are
+measured as warehouse SQL (``services.reconciliation``); a failure BLOCKs the date naming the
+check and its version, the game and the numbers."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from backcourt.domain.registry import BY_NAME, Expectation, Phase, Processor, of
 from backcourt.domain.status import DONE, GateVerdict, PartitionStatus, State, Verdict
 from backcourt.domain.thresholds import Thresholds
 from backcourt.ports import Clock, StatusStore, Warehouse
+from backcourt.services import reconciliation
 from backcourt.services.lookback import bootstrap_dates
 
 log = logging.getLogger(__name__)
@@ -36,12 +40,13 @@ class Check:
     null_keys: int = 0
     problems: list[str] = field(default_factory=list)
     level: Verdict = Verdict.PASS
+    checks: list[str] = field(default_factory=list)  # reconciliation checks run, "name vN"
 
     def as_metrics(self) -> dict[str, Any]:
         """JSON-able summary stored with the verdict."""
         return {"expected": self.expected, "actual": self.actual, "duplicates": self.duplicates,
                 "null_keys": self.null_keys, "level": self.level.value,
-                "problems": self.problems}
+                "problems": self.problems, "checks": self.checks}
 
 
 def _key_stats(wh: Warehouse, proc: Processor, start: date, end: date) -> dict[date, tuple[int,
@@ -163,6 +168,7 @@ class Gate:
                  for cal in cals for d in cal.days}
         box = (_teams(self.wh, "nba_raw.player_boxscores", "team_abbr", start, end)
                if any(p.expectation is Expectation.PLAYERS_IN_BOX for p in procs) else {})
+        recon = self._reconcile(procs, start, end)
         out: dict[date, list[Check]] = {}
         for proc in procs:
             wanted = _expected(proc, cals, days)
@@ -182,6 +188,10 @@ class Gate:
                 check = self._check(proc, d, stats.get(d, (0, 0, 0)), games.get(d, []),
                                     teams.get(d, {}), box.get(d, {}),
                                     upstream.get(d, (0, 0, 0))[0])
+                check.checks = [c.label for c in self.t.checks_of(proc.name)]
+                if recon.get(proc.name, {}).get(d):  # named, versioned checks in gate.toml
+                    check.problems += recon[proc.name][d]
+                    check.level = Verdict.BLOCK
                 if d in boot and check.level is Verdict.PASS:
                     check.problems.append(f"bootstrap: among the first {proc.min_history_dates}"
                                           " game dates of the season (defaults in features)")
@@ -190,6 +200,22 @@ class Gate:
                     check.problems[:] = [failed[d]]
                     check.level = Verdict.BLOCK
                 out.setdefault(d, []).append(check)
+        return out
+
+    def _reconcile(self, procs: Sequence[Processor], start: date, end: date,
+                   ) -> dict[str, dict[date, list[str]]]:
+        """Per processor and date, the problems of the reconciliation checks that go on its
+        verdict (``[checks.*]`` of gate.toml, measured by ``services.reconciliation``)."""
+        names = {p.name for p in procs}
+        specs = [c for c in self.t.checks.values() if names & set(c.processors)]
+        if not specs:
+            return {}
+        found = reconciliation.measure(self.wh, specs, start, end)
+        out: dict[str, dict[date, list[str]]] = {}
+        for spec in specs:
+            for d, problem in found[spec.name]:
+                for proc in names & set(spec.processors):
+                    out.setdefault(proc, {}).setdefault(d, []).append(problem)
         return out
 
     def _check(self, proc: Processor, d: date, stat: tuple[int, int, int],

@@ -27,13 +27,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from backcourt.domain import reconcile
 from backcourt.domain.calendar import ScheduledGame
 from backcourt.domain.dates import EASTERN, eastern_date
-from backcourt.domain.errors import BadInput, TerminalError
+from backcourt.domain.errors import BadInput, InconsistentRawFile, TerminalError
 from backcourt.ports import Bucket
 from backcourt.sources import (
     balldontlie,
     balldontlie_stats,
+    box,
     nbacom_boxscore,
     nbacom_injury_report,
     nbacom_leaguegamelog,
@@ -44,7 +46,7 @@ from backcourt.sources import (
     oddsapi_props,
 )
 from backcourt.sources.detect import detect
-from backcourt.sources.layout import RAW, raw_path, schedule_path
+from backcourt.sources.layout import RAW, quarantine_path, raw_path, schedule_path
 from backcourt.sources.parsing import Raw, decode, gunzip_if_needed
 
 ScheduleIndex = Mapping[str, ScheduledGame]  # NBA.com game id → game
@@ -77,6 +79,17 @@ def _one_date(name: str, dates: set[date]) -> date:
     return next(iter(dates))
 
 
+def _consistent(name: str, dest: str, players: list[box.Row],
+                teams: list[box.Row] | None = None) -> None:
+    """Refuse a box score whose own numbers disagree (``domain.reconcile``, issue 14): it is
+    kept in quarantine and never replaces the file at ``dest``."""
+    problems = reconcile.internal_problems(
+        players, box.team_rows_from_players(players) if teams is None else teams)
+    if problems:
+        raise InconsistentRawFile(name, "; ".join(problems) + f"; not stored, kept as "
+                                  f"{quarantine_path(dest)}", dest)
+
+
 def _schedule(doc: Any, name: str, index: Callable[[], ScheduleIndex]) -> tuple[str, None]:
     nbacom_schedule.parse(doc, name)
     return schedule_path(nbacom_schedule.season_of_file(doc, name)), None
@@ -92,28 +105,32 @@ def _boxscore(doc: Any, name: str, index: Callable[[], ScheduleIndex]) -> tuple[
     if game is None:
         seasons = ", ".join(sorted({g.season for g in games.values()}))
         raise BadInput(f"{name}: game {game_id} is not on the loaded schedules ({seasons})")
-    nbacom_boxscore.parse_players(doc, name, game.game_date, [game])
-    nbacom_boxscore.parse_teams(doc, name, game.game_date, [game])
-    return raw_path(nbacom_boxscore.SOURCE, game.game_date, f"{game_id}.json"), game.game_date
+    dest = raw_path(nbacom_boxscore.SOURCE, game.game_date, f"{game_id}.json")
+    _consistent(name, dest, nbacom_boxscore.parse_players(doc, name, game.game_date, [game]),
+                nbacom_boxscore.parse_teams(doc, name, game.game_date, [game]))
+    return dest, game.game_date
 
 
 def _gamelog(doc: Any, name: str, index: Callable[[], ScheduleIndex]) -> tuple[str, date]:
     day = _one_date(name, nbacom_leaguegamelog.dates_of(doc, name))
-    nbacom_leaguegamelog.parse_players(doc, name)
-    return raw_path(nbacom_leaguegamelog.SOURCE, day, "leaguegamelog.json"), day
+    dest = raw_path(nbacom_leaguegamelog.SOURCE, day, "leaguegamelog.json")
+    _consistent(name, dest, nbacom_leaguegamelog.parse_players(doc, name))
+    return dest, day
 
 
 def _balldontlie(doc: Any, name: str, index: Callable[[], ScheduleIndex]) -> tuple[str, date]:
     day = _one_date(name, balldontlie.dates_of(doc, name))
-    balldontlie.parse_players(doc, name)
-    return raw_path(balldontlie.SOURCE, day, "box_scores.json"), day
+    dest = raw_path(balldontlie.SOURCE, day, "box_scores.json")
+    _consistent(name, dest, balldontlie.parse_players(doc, name))
+    return dest, day
 
 
 def _balldontlie_stats(doc: Any, name: str, index: Callable[[], ScheduleIndex]
                        ) -> tuple[str, date]:
     day = _one_date(name, balldontlie_stats.dates_of(doc, name))
-    balldontlie_stats.parse_players(doc, name)
-    return raw_path(balldontlie_stats.SOURCE, day, "stats.json"), day
+    dest = raw_path(balldontlie_stats.SOURCE, day, "stats.json")
+    _consistent(name, dest, balldontlie_stats.parse_players(doc, name))
+    return dest, day
 
 
 def _odds(source: str, parse: Callable[[Any, str], object]
@@ -188,12 +205,19 @@ def ingest_file(bucket: Bucket, path: Path, *, schedule: ScheduleIndex | None = 
             files when not given.
     Raises:
         MalformedRawFile: unrecognised format, or a file its parser rejects.
+        InconsistentRawFile: a box score whose own numbers disagree (team points ≠ its
+            players' points, made > attempted): written to ``quarantine/`` only, so it never
+            replaces the file already stored.
         BadInput: the file cannot be placed (no schedule, unknown game, several dates).
     """
     data = _read_local(path)
     name = str(path)
     source, doc = detect(data, name)
-    dest, game_date = _PLACERS[source](doc, name, lambda: schedule or schedule_index(bucket))
+    try:
+        dest, game_date = _PLACERS[source](doc, name, lambda: schedule or schedule_index(bucket))
+    except InconsistentRawFile as exc:  # kept to look at, never where phase 2 reads
+        bucket.write(quarantine_path(exc.dest), gunzip_if_needed(data, name))
+        raise
     bucket.write(dest, gunzip_if_needed(data, name))
     return IngestResult(source, dest, game_date)
 

@@ -11,7 +11,8 @@ the schedule) or by (date, home, away); a box score of a game that is not on the
 date makes its file bad. Once every scheduled game of a day is covered, lower-priority sources are
 not read. Team rows are NBA.com TeamStats for games from ``nbacom_boxscore``, otherwise the sum of
 that team's player rows (minutes = rounded sum of player minutes, plus_minus = points −
-opponent's).
+opponent's). A box-score file whose own numbers disagree (team points ≠ the sum of its players'
+points, made > attempted: ``domain.reconcile``) is bad like a file that does not parse.
 
 **Schedule.** ``load_schedule`` reads every file under ``raw/nbacom_schedule/<season>/`` once per
 call for the seasons its dates fall in. When a season has several files, a game is taken from the
@@ -37,8 +38,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from backcourt.domain import reconcile
 from backcourt.domain.calendar import ScheduledGame
-from backcourt.domain.errors import MalformedRawFile
+from backcourt.domain.errors import InconsistentRawFile, MalformedRawFile
 from backcourt.domain.ids import season_of
 from backcourt.ports import Bucket
 from backcourt.sources import (
@@ -140,16 +142,25 @@ def _by_game(players: Rows, teams: Rows) -> _Games:
     return out
 
 
+def _consistent(path: str, players: Rows, teams: Rows) -> _Games:
+    """The games of a file whose own numbers agree (``reconcile.internal_problems``); else the
+    file is bad (quarantined, its date failed) and the rows already stored are kept."""
+    problems = reconcile.internal_problems(players, teams)
+    if problems:
+        raise InconsistentRawFile(path, "; ".join(problems), path)
+    return _by_game(players, teams)
+
+
 def _nbacom(doc: Any, path: str, day: date, games: Sequence[ScheduledGame]) -> _Games:
-    return _by_game(nbacom_boxscore.parse_players(doc, path, day, games),
-                    nbacom_boxscore.parse_teams(doc, path, day, games))
+    return _consistent(path, nbacom_boxscore.parse_players(doc, path, day, games),
+                       nbacom_boxscore.parse_teams(doc, path, day, games))
 
 
 def _summed(parser: Callable[..., Rows]) -> Callable[[Any, str, date, Sequence[ScheduledGame]],
                                                       _Games]:
     def parse(doc: Any, path: str, day: date, games: Sequence[ScheduledGame]) -> _Games:
         players = parser(doc, path, day, games)
-        return _by_game(players, box.team_rows_from_players(players))
+        return _consistent(path, players, box.team_rows_from_players(players))
 
     return parse
 
