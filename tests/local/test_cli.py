@@ -233,3 +233,58 @@ def test_sql_error_is_a_clear_one_line_error(
                             monkeypatch, capsys)
     assert code != 0
     assert "error:" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("statement, kind", [
+    ("DROP TABLE nba_raw.schedule", "DROP"),
+    ("DELETE FROM nba_raw.schedule WHERE TRUE", "DELETE"),
+    ("CREATE TABLE nba_raw.t AS SELECT 1 AS x", "CREATE"),
+    ("SELECT 1 AS x; DROP TABLE nba_raw.schedule", "DROP"),
+    ("EXPLAIN ANALYZE DELETE FROM nba_raw.schedule WHERE TRUE", "DELETE"),
+    ("COPY nba_raw.schedule TO '{tmp}/out.csv'", "COPY"),
+])
+def test_sql_refuses_a_statement_that_writes_without_write(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        statement: str, kind: str) -> None:
+    """Issue 14 #8: ``sql "DROP TABLE nba_raw.schedule"`` printed ``0 row(s)``, exit 0, and the
+    table was gone. Now: exit 2 naming the statement kind and --write; the table is kept."""
+    import duckdb
+
+    home = tmp_path / "home"
+    path = load_settings(home, env={}).local.warehouse_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA nba_raw; CREATE TABLE nba_raw.schedule AS SELECT 1 AS x")
+    code, out, err = run_main(["--home", str(home), "sql", statement.format(tmp=tmp_path)],
+                              monkeypatch, capsys)
+    text = _flat(err)
+    assert code == 2, (out, err)
+    assert f"refused a {kind} statement" in text and "--write" in text, text
+    assert "row(s)" not in out
+    code, out, _ = run_main(["--home", str(home), "sql", "--json",
+                             "SELECT COUNT(*) AS n FROM nba_raw.schedule"], monkeypatch, capsys)
+    assert code == 0 and json.loads(ANSI.sub("", out)) == [{"n": 1}]
+
+
+def test_sql_reads_with_and_explain_and_writes_with_write(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / "home"
+    for statement in ("WITH a AS (SELECT 1 AS x) SELECT x FROM a",
+                      "EXPLAIN SELECT 1 AS x", "(SELECT 1 AS x) UNION ALL (SELECT 2 AS x)"):
+        code, out, err = run_main(["--home", str(home), "sql", statement], monkeypatch, capsys)
+        assert code == 0, (statement, err)
+    for setup in ("CREATE SCHEMA IF NOT EXISTS nba_raw",
+                  "CREATE TABLE nba_raw.scratch AS SELECT 7 AS x"):
+        code, _, err = run_main(["--home", str(home), "sql", "--write", setup], monkeypatch,
+                                capsys)
+        assert code == 0, err
+    code, out, _ = run_main(["--home", str(home), "sql", "--json",
+                             "SELECT x FROM nba_raw.scratch"], monkeypatch, capsys)
+    assert code == 0 and json.loads(ANSI.sub("", out)) == [{"x": 7}]
+    code, _, err = run_main(["--home", str(home), "sql", "--write", "DROP TABLE nba_raw.scratch"],
+                            monkeypatch, capsys)
+    assert code == 0, err
+    code, _, err = run_main(["--home", str(home), "sql", "SELECT x FROM nba_raw.scratch"],
+                            monkeypatch, capsys)
+    assert code != 0 and "scratch" in _flat(err)
