@@ -45,6 +45,7 @@ from backcourt.sources import (
 )
 from backcourt.sources.detect import detect
 from backcourt.sources.layout import RAW, raw_path, schedule_path
+from backcourt.sources.limits import check_file
 from backcourt.sources.parsing import Raw, decode, gunzip_if_needed
 
 ScheduleIndex = Mapping[str, ScheduledGame]  # NBA.com game id → game
@@ -170,6 +171,7 @@ _PLACERS: dict[str, Callable[[Any, str, Callable[[], ScheduleIndex]], tuple[str,
 
 def _read_local(path: Path) -> bytes:
     try:
+        check_file(path.stat().st_size, str(path))  # before reading: the largest of any source
         return path.read_bytes()
     except FileNotFoundError:
         raise BadInput(f"no such file: {path}") from None
@@ -193,6 +195,7 @@ def ingest_file(bucket: Bucket, path: Path, *, schedule: ScheduleIndex | None = 
     data = _read_local(path)
     name = str(path)
     source, doc = detect(data, name)
+    check_file(len(data), name, source)  # this source's own limit
     dest, game_date = _PLACERS[source](doc, name, lambda: schedule or schedule_index(bucket))
     bucket.write(dest, gunzip_if_needed(data, name))
     return IngestResult(source, dest, game_date)
