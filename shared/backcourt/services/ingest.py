@@ -44,7 +44,7 @@ from backcourt.sources import (
     oddsapi_props,
 )
 from backcourt.sources.detect import detect
-from backcourt.sources.layout import RAW, raw_path, schedule_path
+from backcourt.sources.layout import RAW, object_name, raw_path, schedule_path
 from backcourt.sources.limits import check_file
 from backcourt.sources.parsing import Raw, decode, gunzip_if_needed
 
@@ -126,6 +126,7 @@ def _odds(source: str, parse: Callable[[Any, str], object]
         snapshot = oddsapi.latest_snapshot(raw, event)
         if snapshot is None:
             raise BadInput(f"{name}: no snapshot time (no timestamp wrapper, no bookmakers)")
+        object_name(event.event_id, f"{name}: event id")  # it names the object
         file_name = f"{event.event_id}_{snapshot:%H%M%S}.json"
         return raw_path(source, event.game_date, file_name), event.game_date
 
