@@ -103,6 +103,28 @@ def test_bad_arguments_exit_2_naming_what_was_wrong(
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(("args", "needles"), [
+    (["backfill", "--season", "9999-00"], ["bad season '9999-00'", "1946-47 to 2098-99"]),
+    (["calendar", "--season", "1900-01"], ["bad season '1900-01'", "supported seasons"]),
+    (["backfill", "--season", SEASON, "--start", "0001-01-01"],
+     ["bad --start 0001-01-01", "outside the supported dates"]),
+    (["backfill", "--season", SEASON, "--end", "9999-12-31"],
+     ["bad --end 9999-12-31", "1946-07-01 to 2099-06-30"]),
+    (["why", "player_game_summary", "0001-01-01"], ["0001-01-01", "supported dates"]),
+])
+def test_out_of_range_seasons_and_dates_exit_2_naming_the_range(
+        args: list[str], needles: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 14 #5: ``9999-00`` passed the season-name check and crashed on
+    ``date(10000, 6, 30)``; 0001-01-01 overflowed the first lookback taken from it."""
+    code, out, err = run_main(["--home", str(tmp_path / "home"), *args], monkeypatch, capsys)
+    assert code == 2, (out, err)
+    message = _flat(err)
+    for needle in needles:
+        assert needle in message, message
+    assert "Traceback" not in err
+
+
 def test_why_unknown_processor_lists_the_known_ones(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
