@@ -54,7 +54,7 @@ def limited(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
         limits.configure(limits.SourceLimits.from_env(os.environ))
 
     yield set_env
-    limits._active.clear()  # back to the defaults of the (restored) environment
+    limits.reset()  # back to the defaults of the (restored) environment
 
 
 def _bomb() -> bytes:

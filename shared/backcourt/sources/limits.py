@@ -112,6 +112,11 @@ def configure(limits: SourceLimits) -> None:
     _active[:] = [limits]
 
 
+def reset() -> None:
+    """Forget the configured limits: the next :func:`active` reads the environment again."""
+    _active.clear()
+
+
 def active() -> SourceLimits:
     """The configured limits, else the defaults read from the process environment."""
     if not _active:
