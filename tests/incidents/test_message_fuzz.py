@@ -374,3 +374,14 @@ def test_valid_looking_messages_at_the_edges_are_acked(home: Services, start: st
         assert malformed is not None and "supported dates" in malformed.summary["error"]
     else:
         assert malformed is None
+
+
+@settings(max_examples=100, deadline=None, database=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
+@given(st.lists(st.sampled_from(SEASONS) | st.text(max_size=10), max_size=3),
+       st.sampled_from(["GET", "POST", "HEAD", "DELETE"]))
+def test_status_page_answers_4xx_never_5xx_to_bad_seasons(home: Services, seasons: list[str],
+                                                          method: str) -> None:
+    reply = function_client("status", "http").open(
+        "/", method=method, query_string=[("season", s) for s in seasons])
+    assert reply.status_code < 500, (seasons, method, reply.get_data(as_text=True)[:300])
