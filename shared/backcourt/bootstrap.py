@@ -53,7 +53,11 @@ class OffsetClock(SystemClock):
 
 
 def build(settings: Settings, clock: Clock | None = None) -> Services:
-    """Build the adapters the settings ask for (cloud clients are created lazily)."""
+    """Build the adapters the settings ask for (cloud clients are created lazily); the
+    settings' raw-file size limits become the parsers' limits."""
+    from backcourt.sources import limits
+
+    limits.configure(settings.limits)
     if settings.backend == "gcp":
         return _build_gcp(settings, clock)
     from backcourt.adapters.local.bucket import FolderBucket

@@ -41,6 +41,7 @@ from backcourt.ports import Services
 from backcourt.services.calendar import season_calendar
 from backcourt.services.plan import Window
 from backcourt.services.report import gate_summary, matrix, not_expected_spans, why
+from backcourt.sql.guard import require_read_only
 
 app = typer.Typer(help="backcourt: schedule-aware NBA props pipeline (embedded default).",
                   pretty_exceptions_enable=False,
@@ -302,8 +303,14 @@ def why_cmd(processor: str, day: Annotated[str, typer.Argument(metavar="DATE")])
 
 
 @app.command()
-def sql(query: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Query the local warehouse (BigQuery dialect, e.g. nba_analytics.player_game_summary)."""
+def sql(query: str, as_json: Annotated[bool, typer.Option("--json")] = False,
+        write: Annotated[bool, typer.Option(
+            "--write", help="Allow statements that change the warehouse (DDL, DML).")] = False,
+        ) -> None:
+    """Query the local warehouse (BigQuery dialect, e.g. nba_analytics.player_game_summary).
+    Read-only (SELECT, WITH … SELECT, EXPLAIN) unless ``--write``: anything else exits 2."""
+    if not write:
+        require_read_only(query)
     with open_services() as s:
         rows = s.warehouse.query(query)
     if as_json:

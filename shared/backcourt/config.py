@@ -10,6 +10,7 @@ from typing import Literal
 
 from backcourt.domain.errors import BadInput
 from backcourt.domain.thresholds import Thresholds
+from backcourt.sources.limits import SourceLimits
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,9 @@ class Settings:
     """Gate thresholds."""
     gcp: GcpConfig = field(default_factory=GcpConfig)
     """Google Cloud settings (used when ``backend`` is ``gcp``)."""
+    limits: SourceLimits = field(default_factory=SourceLimits)
+    """Largest raw file and largest decompressed size per source (``BACKCOURT_MAX_FILE_MB``,
+    ``BACKCOURT_MAX_INFLATED_MB``, ``…__<SOURCE>``; ``backcourt.sources.limits``)."""
     price_per_tib_usd: float = 6.25
     """BigQuery on-demand price per TiB processed, for ``backcourt plan`` and ``backfill
     --max-cost``. Default: the list price of the US and EU multi-regions
@@ -181,6 +185,7 @@ def load_settings(home: Path | None = None, env: dict[str, str] | None = None) -
         max_shrink=_num(env, "MAX_SHRINK", 0.5),
         query_timeout_s=_num(env, "QUERY_TIMEOUT_S", 300.0),
         gcp=_gcp(env),
+        limits=SourceLimits.from_env(env),
         price_per_tib_usd=_price(env),
     )
 

@@ -23,7 +23,7 @@ from typing import IO, Any, Literal
 Format = Literal["auto", "json", "rich", "text"]
 
 FIELDS = ("run_id", "phase", "processor", "game_date", "start_date", "end_date", "attempt",
-          "execution_id")
+          "execution_id", "duplicates_collapsed")
 """Correlation fields copied from a record's ``extra=`` into the JSON entry and its labels."""
 LABELS = "logging.googleapis.com/labels"
 SOURCE = "logging.googleapis.com/sourceLocation"

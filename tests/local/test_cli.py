@@ -103,6 +103,28 @@ def test_bad_arguments_exit_2_naming_what_was_wrong(
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(("args", "needles"), [
+    (["backfill", "--season", "9999-00"], ["bad season '9999-00'", "1946-47 to 2098-99"]),
+    (["calendar", "--season", "1900-01"], ["bad season '1900-01'", "supported seasons"]),
+    (["backfill", "--season", SEASON, "--start", "0001-01-01"],
+     ["bad --start 0001-01-01", "outside the supported dates"]),
+    (["backfill", "--season", SEASON, "--end", "9999-12-31"],
+     ["bad --end 9999-12-31", "1946-07-01 to 2099-06-30"]),
+    (["why", "player_game_summary", "0001-01-01"], ["0001-01-01", "supported dates"]),
+])
+def test_out_of_range_seasons_and_dates_exit_2_naming_the_range(
+        args: list[str], needles: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 14 #5: ``9999-00`` passed the season-name check and crashed on
+    ``date(10000, 6, 30)``; 0001-01-01 overflowed the first lookback taken from it."""
+    code, out, err = run_main(["--home", str(tmp_path / "home"), *args], monkeypatch, capsys)
+    assert code == 2, (out, err)
+    message = _flat(err)
+    for needle in needles:
+        assert needle in message, message
+    assert "Traceback" not in err
+
+
 def test_why_unknown_processor_lists_the_known_ones(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
@@ -233,3 +255,58 @@ def test_sql_error_is_a_clear_one_line_error(
                             monkeypatch, capsys)
     assert code != 0
     assert "error:" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("statement, kind", [
+    ("DROP TABLE nba_raw.schedule", "DROP"),
+    ("DELETE FROM nba_raw.schedule WHERE TRUE", "DELETE"),
+    ("CREATE TABLE nba_raw.t AS SELECT 1 AS x", "CREATE"),
+    ("SELECT 1 AS x; DROP TABLE nba_raw.schedule", "DROP"),
+    ("EXPLAIN ANALYZE DELETE FROM nba_raw.schedule WHERE TRUE", "DELETE"),
+    ("COPY nba_raw.schedule TO '{tmp}/out.csv'", "COPY"),
+])
+def test_sql_refuses_a_statement_that_writes_without_write(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        statement: str, kind: str) -> None:
+    """Issue 14 #8: ``sql "DROP TABLE nba_raw.schedule"`` printed ``0 row(s)``, exit 0, and the
+    table was gone. Now: exit 2 naming the statement kind and --write; the table is kept."""
+    import duckdb
+
+    home = tmp_path / "home"
+    path = load_settings(home, env={}).local.warehouse_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA nba_raw; CREATE TABLE nba_raw.schedule AS SELECT 1 AS x")
+    code, out, err = run_main(["--home", str(home), "sql", statement.format(tmp=tmp_path)],
+                              monkeypatch, capsys)
+    text = _flat(err)
+    assert code == 2, (out, err)
+    assert f"refused a {kind} statement" in text and "--write" in text, text
+    assert "row(s)" not in out
+    code, out, _ = run_main(["--home", str(home), "sql", "--json",
+                             "SELECT COUNT(*) AS n FROM nba_raw.schedule"], monkeypatch, capsys)
+    assert code == 0 and json.loads(ANSI.sub("", out)) == [{"n": 1}]
+
+
+def test_sql_reads_with_and_explain_and_writes_with_write(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / "home"
+    for statement in ("WITH a AS (SELECT 1 AS x) SELECT x FROM a",
+                      "EXPLAIN SELECT 1 AS x", "(SELECT 1 AS x) UNION ALL (SELECT 2 AS x)"):
+        code, out, err = run_main(["--home", str(home), "sql", statement], monkeypatch, capsys)
+        assert code == 0, (statement, err)
+    for setup in ("CREATE SCHEMA IF NOT EXISTS nba_raw",
+                  "CREATE TABLE nba_raw.scratch AS SELECT 7 AS x"):
+        code, _, err = run_main(["--home", str(home), "sql", "--write", setup], monkeypatch,
+                                capsys)
+        assert code == 0, err
+    code, out, _ = run_main(["--home", str(home), "sql", "--json",
+                             "SELECT x FROM nba_raw.scratch"], monkeypatch, capsys)
+    assert code == 0 and json.loads(ANSI.sub("", out)) == [{"x": 7}]
+    code, _, err = run_main(["--home", str(home), "sql", "--write", "DROP TABLE nba_raw.scratch"],
+                            monkeypatch, capsys)
+    assert code == 0, err
+    code, _, err = run_main(["--home", str(home), "sql", "SELECT x FROM nba_raw.scratch"],
+                            monkeypatch, capsys)
+    assert code != 0 and "scratch" in _flat(err)

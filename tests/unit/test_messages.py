@@ -119,3 +119,44 @@ def test_a_62_day_range_is_accepted_and_frozen() -> None:
     with pytest.raises(Exception):  # noqa: B017 (pydantic raises ValidationError on frozen)
         msg.attempt = 1  # type: ignore[misc]
     assert isinstance(msg, WorkMessage)
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "1946-06-30", "2099-07-01",
+                                 "٢٠٢٥-٠١-١٦"])
+def test_a_date_outside_the_supported_range_is_bad_input(day: str) -> None:
+    """Issue 14 #5: a well-formed 0001-01-01 message passed validation and then raised
+    OverflowError in ``process`` (its lookback went below ``date.min``)."""
+    error = _bad(_bytes({**VALID, "start_date": day, "end_date": day}))
+    assert "start_date" in error and day in error
+
+
+@pytest.mark.parametrize("day", ["1946-07-01", "2099-06-30"])
+def test_the_supported_bounds_are_valid(day: str) -> None:
+    assert parse_message(_bytes({**VALID, "start_date": day, "end_date": day})).dates() == [
+        date.fromisoformat(day)]
+
+
+@pytest.mark.parametrize("season", ["9999-00", "0000-01", "1945-46", "2099-00", "2024-25\n",
+                                    "٢٠٢٤-٢٥"])
+def test_a_season_outside_the_supported_range_is_bad_input(season: str) -> None:
+    """Issue 14 #5: ``season=9999-00`` passed the name check and ``season_bounds`` raised
+    ``ValueError: year 10000 is out of range`` (a 500 from plan, progress, validate)."""
+    from backcourt.domain.ids import season_bounds
+
+    with pytest.raises(BadInput, match="bad season"):
+        season_bounds(season)
+
+
+def test_parse_date_refuses_dates_outside_the_supported_range() -> None:
+    from backcourt.domain.dates import parse_date
+
+    with pytest.raises(BadInput, match="outside the supported dates"):
+        parse_date("0001-01-01", what="--start")
+    assert parse_date(" 2025-01-16 ") == date(2025, 1, 16)
+
+
+def test_an_empty_calendar_names_its_season_instead_of_indexerror() -> None:
+    from backcourt.domain.calendar import SeasonCalendar
+
+    with pytest.raises(BadInput, match="2023-24 has no schedule loaded"):
+        _ = SeasonCalendar("2023-24", ()).start

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from backcourt.domain.dates import date_range
+from backcourt.domain.errors import BadInput
 from backcourt.domain.registry import DateType, Processor
 
 # NBA.com game id type digit (third character) → the kind of game.
@@ -72,13 +73,19 @@ class SeasonCalendar:
 
     @property
     def start(self) -> date:
-        """First date with a game."""
-        return self.days[0].game_date
+        """First date with a game (BadInput naming the season when none is loaded)."""
+        return self._bounds()[0]
 
     @property
     def end(self) -> date:
-        """Last date with a game."""
-        return self.days[-1].game_date
+        """Last date with a game (BadInput naming the season when none is loaded)."""
+        return self._bounds()[1]
+
+    def _bounds(self) -> tuple[date, date]:
+        if not self.days:  # a caller that forgot `if cal.days`: a named error, not IndexError
+            raise BadInput(f"season {self.season} has no schedule loaded: it has no first or "
+                           "last game date")
+        return self.days[0].game_date, self.days[-1].game_date
 
     def day(self, game_date: date) -> CalendarDay:
         """The calendar day for a date in the season (no_games when outside the span)."""

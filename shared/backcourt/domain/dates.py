@@ -12,13 +12,30 @@ from backcourt.domain.errors import BadInput
 
 EASTERN = ZoneInfo("America/New_York")
 
+FIRST_DAY = date(1946, 7, 1)
+"""First supported game_date: the start of the 1946-47 season, the league's first."""
+LAST_DAY = date(2099, 6, 30)
+"""Last supported game_date: the end of the 2098-99 season. Every date between FIRST_DAY and
+LAST_DAY can be moved by a year's lookback or lookahead without leaving ``date``'s range."""
+
+
+def check_supported(day: date, *, what: str = "date") -> date:
+    """``day`` when it lies in [FIRST_DAY, LAST_DAY], else BadInput naming it and the range
+    (0001-01-01 or 9999-12-31 would overflow the first ``timedelta`` taken from them)."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise BadInput(f"bad {what} {day.isoformat()}: outside the supported dates "
+                       f"{FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}")
+    return day
+
 
 def parse_date(text: str, *, what: str = "date") -> date:
-    """Parse an ISO calendar date ("2025-01-15"), raising BadInput that names the bad value."""
+    """Parse an ISO calendar date ("2025-01-15") in the supported range, raising BadInput that
+    names the bad value."""
     try:
-        return date.fromisoformat(text.strip())
-    except (ValueError, AttributeError) as exc:
+        day = date.fromisoformat(text.strip())
+    except (ValueError, AttributeError, TypeError) as exc:
         raise BadInput(f"bad {what} {text!r}: expected YYYY-MM-DD") from exc
+    return check_supported(day, what=what)
 
 
 def parse_instant(text: str, *, what: str = "timestamp") -> datetime:

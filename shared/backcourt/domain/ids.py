@@ -8,11 +8,12 @@ import re
 import unicodedata
 from datetime import date
 
+from backcourt.domain.dates import FIRST_DAY, LAST_DAY
 from backcourt.domain.errors import BadInput
 
 _SUFFIXES = ((" junior", "jr"), (" senior", "sr"), (" jr.", "jr"), (" sr.", "sr"))
 _SUFFIX_WORDS = frozenset({"jr", "sr", "ii", "iii", "iv", "v"})  # "Jaren Jackson, Jr."
-_SEASON = re.compile(r"^(\d{4})-(\d{2})$")
+_SEASON = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 
 @functools.lru_cache(maxsize=16384)  # a pure function of few distinct names, on every row
@@ -49,10 +50,14 @@ def season_of(day: date) -> str:
 @functools.lru_cache(maxsize=256)
 def season_start_year(season: str) -> int:
     """2024 for "2024-25"; raises BadInput for anything that is not a season name."""
-    match = _SEASON.match(season)
+    match = _SEASON.fullmatch(season) if isinstance(season, str) else None
     if not match or (int(match.group(1)) + 1) % 100 != int(match.group(2)):
         raise BadInput(f"bad season {season!r}: expected a name like 2024-25")
-    return int(match.group(1))
+    year = int(match.group(1))
+    if not FIRST_DAY.year <= year < LAST_DAY.year:
+        raise BadInput(f"bad season {season!r}: supported seasons are "
+                       f"{season_of(FIRST_DAY)} to {season_of(LAST_DAY)}")
+    return year
 
 
 def season_bounds(season: str) -> tuple[date, date]:

@@ -5,9 +5,9 @@ JSON body, validated at the function entry (ARCHITECTURE.md "Work messages")::
     {"run_id": "...", "phase": "3", "processors": ["player_game_summary"],
      "start_date": "2025-01-15", "end_date": "2025-01-16", "mode": "backfill", "attempt": 0}
 
-Unknown fields, bad dates, unknown processors, processors of another phase, a reversed or too
-long range, or a body over the size limit are all ``BadInput``: recorded, acknowledged, never
-retried.
+Unknown fields, bad dates (or dates outside 1946-07-01 … 2099-06-30), unknown processors,
+processors of another phase, a reversed or too long range, or a body over the size limit are all
+``BadInput``: recorded, acknowledged, never retried.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from backcourt.domain.dates import date_range
+from backcourt.domain.dates import FIRST_DAY, LAST_DAY, date_range
 from backcourt.domain.errors import BadInput
 from backcourt.domain.registry import BY_NAME, Phase
 
@@ -29,7 +29,7 @@ MAX_RANGE_DAYS = 62
 MAX_ATTEMPT = 100
 """Largest accepted ``attempt`` counter."""
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _RUN_ID = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
 
 
@@ -72,9 +72,13 @@ class WorkMessage(BaseModel):
         if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
             raise ValueError(f"bad date {value!r}: expected YYYY-MM-DD")
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             raise ValueError(f"bad date {value!r}: not a calendar date") from None
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise ValueError(f"bad date {value!r}: outside the supported dates "
+                             f"{FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}")
+        return day
 
     @field_validator("processors", mode="before")
     @classmethod

@@ -46,7 +46,8 @@ from backcourt.sources import (
     oddsapi_props,
 )
 from backcourt.sources.detect import detect
-from backcourt.sources.layout import RAW, quarantine_path, raw_path, schedule_path
+from backcourt.sources.layout import RAW, object_name, quarantine_path, raw_path, schedule_path
+from backcourt.sources.limits import check_file
 from backcourt.sources.parsing import Raw, decode, gunzip_if_needed
 
 ScheduleIndex = Mapping[str, ScheduledGame]  # NBA.com game id → game
@@ -142,6 +143,7 @@ def _odds(source: str, parse: Callable[[Any, str], object]
         snapshot = oddsapi.latest_snapshot(raw, event)
         if snapshot is None:
             raise BadInput(f"{name}: no snapshot time (no timestamp wrapper, no bookmakers)")
+        object_name(event.event_id, f"{name}: event id")  # it names the object
         file_name = f"{event.event_id}_{snapshot:%H%M%S}.json"
         return raw_path(source, event.game_date, file_name), event.game_date
 
@@ -187,6 +189,7 @@ _PLACERS: dict[str, Callable[[Any, str, Callable[[], ScheduleIndex]], tuple[str,
 
 def _read_local(path: Path) -> bytes:
     try:
+        check_file(path.stat().st_size, str(path))  # before reading: the largest of any source
         return path.read_bytes()
     except FileNotFoundError:
         raise BadInput(f"no such file: {path}") from None
@@ -213,6 +216,7 @@ def ingest_file(bucket: Bucket, path: Path, *, schedule: ScheduleIndex | None = 
     data = _read_local(path)
     name = str(path)
     source, doc = detect(data, name)
+    check_file(len(data), name, source)  # this source's own limit
     try:
         dest, game_date = _PLACERS[source](doc, name, lambda: schedule or schedule_index(bucket))
     except InconsistentRawFile as exc:  # kept to look at, never where phase 2 reads

@@ -287,6 +287,11 @@ def _python_unit(
             continue
         good.append(day)
         rows.extend(load.rows if load else [])
+        if load is not None and load.duplicates:
+            log.warning("%s %s: %d row(s) whose natural key another file of the date also "
+                        "held were dropped (the latest snapshot wins)", processor.name, day,
+                        load.duplicates, extra={"processor": processor.name, "game_date": day,
+                                                "duplicates_collapsed": load.duplicates})
     result = services.warehouse.replace(processor.table, good, RowsSource(rows),
                                         max_shrink=services.settings.max_shrink, force=force,
                                         job_key=key)

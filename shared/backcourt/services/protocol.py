@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from backcourt.domain.calendar import SeasonCalendar
-from backcourt.domain.dates import date_range, eastern_date, runs
+from backcourt.domain.dates import FIRST_DAY, date_range, eastern_date, runs
 from backcourt.domain.errors import BadInput, TransientError
 from backcourt.domain.ids import season_bounds, season_of
 from backcourt.domain.messages import MAX_RANGE_DAYS, WorkMessage, make_message
@@ -349,8 +349,8 @@ def calendars_for(services: Services, procs: Sequence[Processor],
     """The calendars of every season the processors read on ``days`` (a ``days`` span may
     reach back into earlier seasons)."""
     back = max((i.days for p in procs for i in p.inputs), default=0)
-    return calendars(services.warehouse, seasons_between(days[0] - timedelta(days=back),
-                                                         days[-1]))
+    first = max(days[0] - timedelta(days=back), FIRST_DAY)  # no season before the first
+    return calendars(services.warehouse, seasons_between(first, days[-1]))
 
 
 def _decide(services: Services, proc: Processor, days: Sequence[date], reads: Reads,

@@ -19,7 +19,10 @@ scheduleLeagueV2.json``). Bad files are moved to ``quarantine/`` under the same 
 
 from __future__ import annotations
 
+import re
 from datetime import date
+
+from backcourt.domain.errors import BadInput
 
 SOURCES = (
     "nbacom_schedule",
@@ -34,6 +37,7 @@ SOURCES = (
 )
 
 RAW = "raw"
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9._\-]{0,199}")
 QUARANTINE = "quarantine"
 
 
@@ -42,9 +46,23 @@ def raw_prefix(source: str, game_date: date) -> str:
     return f"{RAW}/{source}/{game_date.isoformat()}/"
 
 
+def object_name(name: str, what: str = "object name") -> str:
+    """``name`` when it is a safe object name: 1–200 characters from ``A-Z a-z 0-9 . _ -``, not
+    starting with a dot. Names are built from file content (an Odds API event id, a game id);
+    a ``/`` would nest the object, ``..`` climb out of its folder.
+
+    Raises:
+        BadInput: naming ``what``, the name and the allowed characters.
+    """
+    if not _SAFE_NAME.fullmatch(name):
+        raise BadInput(f"{what} {name!r} is not a safe object name: use 1-200 characters from "
+                       "A-Z a-z 0-9 . _ - (not starting with a dot)")
+    return name
+
+
 def raw_path(source: str, game_date: date, file_name: str) -> str:
-    """Full object path of one raw file."""
-    return raw_prefix(source, game_date) + file_name
+    """Full object path of one raw file (``file_name`` must pass :func:`object_name`)."""
+    return raw_prefix(source, game_date) + object_name(file_name, "raw file name")
 
 
 def schedule_path(season: str, file_name: str = "scheduleLeagueV2.json") -> str:

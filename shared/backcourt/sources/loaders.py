@@ -23,7 +23,8 @@ that season the call owns.
 **Point-in-time sources.** Odds files must hold an event that starts (in America/New_York) on
 the date they are stored under. An injury report stored under a date contributes its records of
 that date only (a report also listing the next day's games leaves those to the next day's
-reports).
+reports). A natural key (the table's key) held by several files of a date is kept once, from the
+file with the latest snapshot (``sources.dedupe``); ``DayLoad.duplicates`` counts the rows dropped.
 
 **Shot charts.** ``load_shot_chart`` parses every ``nbacom_shotchart`` file of a date with that
 day's schedule (for the system game id). A file whose GAME_DATE is not the date it is stored
@@ -39,9 +40,11 @@ from datetime import date
 from typing import Any
 
 from backcourt.domain import reconcile
+from backcourt.domain import tables_raw as tr
 from backcourt.domain.calendar import ScheduledGame
 from backcourt.domain.errors import InconsistentRawFile, MalformedRawFile
 from backcourt.domain.ids import season_of
+from backcourt.domain.schema import Table
 from backcourt.ports import Bucket
 from backcourt.sources import (
     balldontlie,
@@ -55,6 +58,7 @@ from backcourt.sources import (
     oddsapi_game_lines,
     oddsapi_props,
 )
+from backcourt.sources.dedupe import collapse
 from backcourt.sources.layout import RAW, raw_prefix
 from backcourt.sources.parsing import decode
 
@@ -80,6 +84,9 @@ class DayLoad:
     rows: Rows = field(default_factory=list)
     bad_files: list[MalformedRawFile] = field(default_factory=list)
     files: int = 0
+    duplicates: int = 0
+    """Rows dropped because another file of the date held the same natural key
+    (``sources.dedupe``: the latest snapshot wins)."""
 
 
 def _read(bucket: Bucket, path: str) -> Any:
@@ -223,16 +230,21 @@ def _per_file(
     source: str,
     parse: Callable[[Any, str], Rows],
     keep: Callable[[Rows, date, str], Rows],
+    table: Table,
+    snapshot: str,
 ) -> dict[date, DayLoad]:
+    """Rows per date of a point-in-time source, one natural key once (``sources.dedupe``)."""
     out = {}
     for day in ctx.days:
         load = DayLoad()
-        for path in ctx.bucket.list(raw_prefix(source, day)):
+        files: list[tuple[str, Rows]] = []
+        for path in sorted(ctx.bucket.list(raw_prefix(source, day))):
             load.files += 1
             try:
-                load.rows.extend(keep(parse(_read(ctx.bucket, path), path), day, path))
+                files.append((path, keep(parse(_read(ctx.bucket, path), path), day, path)))
             except MalformedRawFile as exc:
                 load.bad_files.append(exc)
+        load.rows, load.duplicates = collapse(files, table.key, snapshot)
         out[day] = load
     return out
 
@@ -253,17 +265,20 @@ def _that_day(rows: Rows, day: date, path: str) -> Rows:
 
 def load_player_props(ctx: LoadContext) -> dict[date, DayLoad]:
     """Odds API player_points rows per date."""
-    return _per_file(ctx, oddsapi_props.SOURCE, oddsapi_props.parse, _same_day)
+    return _per_file(ctx, oddsapi_props.SOURCE, oddsapi_props.parse, _same_day,
+                     tr.PLAYER_PROPS, "snapshot_timestamp")
 
 
 def load_game_lines(ctx: LoadContext) -> dict[date, DayLoad]:
     """Odds API spreads and totals rows per date."""
-    return _per_file(ctx, oddsapi_game_lines.SOURCE, oddsapi_game_lines.parse, _same_day)
+    return _per_file(ctx, oddsapi_game_lines.SOURCE, oddsapi_game_lines.parse, _same_day,
+                     tr.GAME_LINES, "snapshot_timestamp")
 
 
 def load_injury_report(ctx: LoadContext) -> dict[date, DayLoad]:
     """Injury report rows per date (records of that date from the reports stored under it)."""
-    return _per_file(ctx, nbacom_injury_report.SOURCE, nbacom_injury_report.parse, _that_day)
+    return _per_file(ctx, nbacom_injury_report.SOURCE, nbacom_injury_report.parse, _that_day,
+                     tr.INJURY_REPORT, "report_time")
 
 
 # ---------------------------------------------------------------- shot charts

@@ -6,11 +6,9 @@ file fails with a :class:`MalformedRawFile` that names the file and exactly what
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 import re
-import zlib
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any, NoReturn
@@ -21,6 +19,7 @@ from backcourt.domain.dates import EASTERN
 from backcourt.domain.errors import MalformedRawFile
 from backcourt.domain.schema import Table
 from backcourt.domain.teams import tricode_for
+from backcourt.sources.limits import check_file, inflate
 
 _GZIP_MAGIC = b"\x1f\x8b"
 # orjson reads integers past 64 bits as floats where json keeps them exact: a file with a run of
@@ -32,13 +31,12 @@ _CLOCK = re.compile(r"^(\d+)(?:\.\d+)?:(\d{1,2})(?:\.\d+)?$")
 
 
 def gunzip_if_needed(data: bytes, path: str) -> bytes:
-    """The bytes themselves, or their decompression when they are gzip."""
+    """The bytes themselves, or their decompression when they are gzip; either way within the
+    size limits of the path's source (``sources.limits``: FileTooLarge names file and limit)."""
+    check_file(len(data), path)
     if not data.startswith(_GZIP_MAGIC):
         return data
-    try:
-        return gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise MalformedRawFile(path, f"truncated or corrupt gzip: {exc}") from exc
+    return inflate(data, path)
 
 
 def decode(data: bytes, path: str) -> Any:
