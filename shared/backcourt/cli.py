@@ -112,6 +112,7 @@ def ingest(files: Annotated[list[Path], typer.Argument(help="Raw files to ingest
     """Detect each file's format from its content and put it where phase 2 finds it."""
     from backcourt.services.ingest import ingest_file
     from backcourt.services.ops import invalidate_raw_date
+    from backcourt.services.schedules import versions
 
     failed = 0
     with open_services() as s:
@@ -129,6 +130,11 @@ def ingest(files: Annotated[list[Path], typer.Argument(help="Raw files to ingest
             console.print(f"[green]✓[/] {path} → {res.dest} ({res.source})"
                           + (f"; {stale} processor-date(s) from {res.game_date} on marked for "
                              "recompute" if stale else ""))
+            if res.game_date is None:  # a schedule: which version; the next plan applies it
+                kept = versions(s.bucket, res.dest)
+                console.print(f"  schedule version {kept[-1].describe()}; {len(kept) - 1} "
+                              "earlier version(s) kept; the next phase-2 backfill loads it "
+                              "and re-arms the dates it changes", highlight=False)
     if failed:
         raise typer.Exit(2)
 

@@ -359,7 +359,7 @@ class Bucket(Protocol):
         """Move an object (used to quarantine bad raw files)."""
         ...
 
-    def versions(self, path: str) -> list[ObjectVersion]:
+    def versions(self, path: str) -> builtins.list[ObjectVersion]:
         """Every kept version of an object, oldest first; the live one (if any) is last with
         ``live`` true. An overwrite keeps the previous version (GCS Object Versioning in the
         cloud, a hidden folder locally); an empty list when the object never existed."""

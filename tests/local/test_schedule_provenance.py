@@ -29,7 +29,6 @@ from backcourt.adapters.local.bucket import FolderBucket
 from backcourt.bootstrap import build
 from backcourt.commands import common
 from backcourt.config import load_settings
-from backcourt.domain.errors import ScheduleMissing
 from backcourt.domain.ids import season_bounds
 from backcourt.domain.status import State
 from backcourt.sample import generate_season
@@ -149,6 +148,8 @@ def test_season_recorded_without_schedule_is_loaded_once_it_arrives(
 
 def test_load_schedule_raises_for_a_season_without_a_file(tmp_path: Path) -> None:
     """The loader never reports a season without a file as a season without games."""
+    from backcourt.domain.errors import ScheduleMissing
+
     ctx = LoadContext(FolderBucket(tmp_path), [date(2023, 11, 1)], {})
     with pytest.raises(ScheduleMissing, match=re.escape(PATH)):
         load_schedule(ctx)
@@ -212,6 +213,9 @@ def test_ingest_keeps_every_version_and_refuses_dropping_box_score_dates(
     assert bucket.read_version(PATH, kept[0].generation) == full
     assert bucket.read(PATH) == short.read_bytes()
     assert bucket.list("raw/nbacom_schedule/") == [PATH]  # versions are not listed
+    code, text = run(home, ["ingest", str(short)], monkeypatch, capsys)
+    assert code == 0, text
+    assert len(bucket.versions(PATH)) == 2  # the same bytes again: no new version
 
 
 # -- 3. schedule updates re-arm what they change --------------------------------------------

@@ -244,7 +244,8 @@ def quarantine(bucket: Bucket, data: bytes, label: str, refused: ScheduleRefused
 def ingest_schedule(bucket: Bucket, data: bytes, doc: Any, name: str, *, force: bool = False,
                     now: datetime | None = None) -> str:
     """Check a schedule file and store it as its season's schedule (the previous version is
-    kept by the bucket's versioning); returns where it went.
+    kept by the bucket's versioning; the same bytes again make no new version); returns where
+    it went.
 
     Raises:
         MalformedRawFile: the parser rejects it (nothing kept).
@@ -260,7 +261,8 @@ def ingest_schedule(bucket: Bucket, data: bytes, doc: Any, name: str, *, force: 
         kept = quarantine(bucket, data, label, refused, now or datetime.now(UTC))
         raise ScheduleRefused(f"{refused.message} (refused: {refused.reason}; the file is "
                               f"kept as {kept})", refused.reason) from None
-    bucket.write(dest, data)
+    if not (bucket.exists(dest) and bucket.read(dest) == data):  # the same bytes: no version
+        bucket.write(dest, data)
     return dest
 
 

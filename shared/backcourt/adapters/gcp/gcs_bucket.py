@@ -16,6 +16,7 @@ versions after ``noncurrent_retention_days`` (default 30).
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -107,7 +108,7 @@ class GcsBucket:
 
         self._call(a, _move)
 
-    def versions(self, path: str) -> list[ObjectVersion]:
+    def versions(self, path: str) -> builtins.list[ObjectVersion]:
         """Every kept generation of an object, oldest first; the live one last."""
         name = _clean(path)
         blobs: list[Any] = self._call(name, lambda: [

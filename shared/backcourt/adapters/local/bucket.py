@@ -9,6 +9,7 @@ Exports and model artifacts, rewritten on every run, are not versioned locally.
 
 from __future__ import annotations
 
+import builtins
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,7 +71,7 @@ class FolderBucket:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self._path(src), target)
 
-    def versions(self, path: str) -> list[ObjectVersion]:
+    def versions(self, path: str) -> builtins.list[ObjectVersion]:
         live = self._path(path)
         history = self._history(path)
         out = [ObjectVersion(path, int(p.name), _updated(int(p.name)), p.stat().st_size, False)
