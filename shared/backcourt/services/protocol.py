@@ -145,7 +145,7 @@ def plan(services: Services, phase: Phase, scope: Scope, *, force: bool = False,
     ``force`` re-arms finished dates, except those this run already computed.
     """
     services.warehouse.ensure_tables([p.table for p in of_phase(phase)])
-    require_schedules(services.bucket, scope.seasons)
+    require_schedules(services.bucket, scope.seasons, services.status)
     if any(p.name == SCHEDULE for p in scope.procs(phase)):  # each plan: the latest schedule
         for season in scope.seasons:
             if rearm_changed_schedule(services, season):

@@ -31,7 +31,7 @@ from backcourt.domain.calendar import build_calendar
 from backcourt.domain.errors import ScheduleMissing, ScheduleRefused
 from backcourt.domain.ids import season_bounds, season_of, season_start_year
 from backcourt.domain.status import State
-from backcourt.ports import Bucket, Services, Warehouse
+from backcourt.ports import Bucket, Services, StatusStore, Warehouse
 from backcourt.services.calendar import season_games
 from backcourt.sources import nbacom_schedule
 from backcourt.sources.layout import QUARANTINE, RAW, raw_prefix, schedule_path
@@ -74,11 +74,22 @@ def schedule_files(bucket: Bucket, season: str) -> list[str]:
     return bucket.list(f"{RAW}/nbacom_schedule/{season}/")
 
 
-def require_schedules(bucket: Bucket, seasons: Sequence[str]) -> None:
-    """Raise ``ScheduleMissing`` for the first season without a schedule file in the bucket."""
+def require_schedules(bucket: Bucket, seasons: Sequence[str],
+                      status: StatusStore | None = None) -> None:
+    """Raise ``ScheduleMissing`` for the first season without a schedule file in the bucket.
+
+    With ``status`` (a plan in the middle of a run), a season whose schedule load failed (its
+    file was bad and went to quarantine) is not missing: its dates say why they failed."""
     for season in seasons:
-        if not schedule_files(bucket, season):
+        if not schedule_files(bucket, season) and not _load_failed(status, season):
             raise ScheduleMissing(season)
+
+
+def _load_failed(status: StatusStore | None, season: str) -> bool:
+    if status is None:
+        return False
+    start, end = season_bounds(season)
+    return any(d.state is State.FAILED for d in status.list([SCHEDULE], start, end))
 
 
 def versions(bucket: Bucket, path: str) -> list[ScheduleVersion]:
