@@ -41,7 +41,7 @@ from backcourt.ports import Services
 from backcourt.services.calendar import season_calendar
 from backcourt.services.plan import Window
 from backcourt.services.report import gate_summary, matrix, not_expected_spans, why
-from backcourt.services.schedules import schedule_state
+from backcourt.services.schedule_status import schedule_state
 
 app = typer.Typer(help="backcourt: schedule-aware NBA props pipeline (embedded default).",
                   pretty_exceptions_enable=False,
