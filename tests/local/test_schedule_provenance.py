@@ -128,6 +128,17 @@ def test_backfill_without_schedule_fails_naming_the_file_and_the_command(
     assert "run a phase-2 backfill first" not in text  # a command that cannot work
 
 
+def test_no_sample_data_advice_for_a_season_the_generator_cannot_make(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The advice must work: sample-data supports 2021-22 … 2024-25 only."""
+    code, text = run(tmp_path / "empty", ["backfill", "--season", "2019-20", "--phase", "2"],
+                     monkeypatch, capsys)
+    assert code == 2, text
+    assert schedule_path("2019-20") in text and "backcourt ingest" in text
+    assert "sample-data" not in text
+
+
 def test_season_recorded_without_schedule_is_loaded_once_it_arrives(
         home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """A home where main's bug already recorded every date of the season not_expected: once

@@ -92,19 +92,23 @@ class ScheduleMissing(BadInput):
     """A season whose schedule is not in the bucket: its dates are unknown, nothing can be
     planned for it (never ``not_expected``). The message names the file and how to load it."""
 
-    def __init__(self, season: str) -> None:
+    def __init__(self, season: str, sample: bool = False) -> None:
+        """``sample``: the sample generator supports the season (so it is advised too)."""
         path = SCHEDULE_FILE.format(season=season)
+        synthetic = (f" (or, for synthetic data, `backcourt sample-data --season {season}`)"
+                     if sample else "")
         super().__init__(
             f"no schedule for {season}: {path} is not in the bucket, so its game dates are "
             f"unknown. Load it with `backcourt ingest <NBA.com scheduleLeagueV2 file of "
-            f"{season}>` (or, for synthetic data, `backcourt sample-data --season {season}`), "
-            f"then run `backcourt backfill --season {season} --phase 2`")
+            f"{season}>`{synthetic}, then run `backcourt backfill --season {season} "
+            "--phase 2`")
         self.season = season
         self.path = path
+        self.sample = sample
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle by season (a parse-pool worker sends it back to the runner)."""
-        return (type(self), (self.season,))
+        return (type(self), (self.season, self.sample))
 
 
 class ScheduleRefused(BadInput):

@@ -8,9 +8,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from backcourt.domain.errors import ScheduleMissing
 from backcourt.ports import Bucket, Warehouse
-from backcourt.services.schedules import ScheduleVersion, in_use, schedule_files, versions
+from backcourt.services.schedules import (
+    ScheduleVersion,
+    in_use,
+    missing,
+    schedule_files,
+    versions,
+)
 
 
 @dataclass(frozen=True)
@@ -30,7 +35,7 @@ class ScheduleState:
         """What ``backcourt status`` prints."""
         s = self.season
         if self.state == "missing":
-            return [f"schedule {s}: unknown — {ScheduleMissing(s).message}"]
+            return [f"schedule {s}: unknown — {missing(s).message}"]
         if self.state == "not_loaded":
             return [f"schedule {s}: {v.describe()} is in the bucket but not loaded: run "
                     f"`backcourt backfill --season {s} --phase 2`" for v in self.live]

@@ -82,7 +82,14 @@ def require_schedules(bucket: Bucket, seasons: Sequence[str],
     file was bad and went to quarantine) is not missing: its dates say why they failed."""
     for season in seasons:
         if not schedule_files(bucket, season) and not _load_failed(status, season):
-            raise ScheduleMissing(season)
+            raise missing(season)
+
+
+def missing(season: str) -> ScheduleMissing:
+    """The error of a season without a schedule (advising ``sample-data`` where it works)."""
+    from backcourt.sample.league import SEASONS
+
+    return ScheduleMissing(season, sample=season in SEASONS)
 
 
 def _load_failed(status: StatusStore | None, season: str) -> bool:
