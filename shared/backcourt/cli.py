@@ -41,6 +41,7 @@ from backcourt.ports import Services
 from backcourt.services.calendar import season_calendar
 from backcourt.services.plan import Window
 from backcourt.services.report import gate_summary, matrix, not_expected_spans, why
+from backcourt.services.schedule_status import schedule_state
 from backcourt.sql.guard import require_read_only
 
 app = typer.Typer(help="backcourt: schedule-aware NBA props pipeline (embedded default).",
@@ -105,16 +106,20 @@ def sample_data(season: SeasonsOpt,
 
 
 @app.command()
-def ingest(files: Annotated[list[Path], typer.Argument(help="Raw files to ingest.")]) -> None:
+def ingest(files: Annotated[list[Path], typer.Argument(help="Raw files to ingest.")],
+           force: Annotated[bool, typer.Option(
+               help="Store a schedule even if it drops game dates that hold box scores.")
+           ] = False) -> None:
     """Detect each file's format from its content and put it where phase 2 finds it."""
     from backcourt.services.ingest import ingest_file
     from backcourt.services.ops import invalidate_raw_date
+    from backcourt.services.schedules import versions
 
     failed = 0
     with open_services() as s:
         for path in files:
             try:
-                res = ingest_file(s.bucket, path)
+                res = ingest_file(s.bucket, path, force=force)
             except BackcourtError as exc:
                 failed += 1
                 err.print(f"[red]✗[/] {exc}" if str(path) in str(exc)
@@ -126,6 +131,11 @@ def ingest(files: Annotated[list[Path], typer.Argument(help="Raw files to ingest
             console.print(f"[green]✓[/] {path} → {res.dest} ({res.source})"
                           + (f"; {stale} processor-date(s) from {res.game_date} on marked for "
                              "recompute" if stale else ""))
+            if res.game_date is None:  # a schedule: which version; the next plan applies it
+                kept = versions(s.bucket, res.dest)
+                console.print(f"  schedule version {kept[-1].describe()}; {len(kept) - 1} "
+                              "earlier version(s) kept; the next phase-2 backfill loads it "
+                              "and re-arms the dates it changes", highlight=False)
     if failed:
         raise typer.Exit(2)
 
@@ -172,14 +182,20 @@ def status(season: SeasonsOpt, as_json: Annotated[bool, typer.Option("--json")] 
                             for p in registry.phases_present()} for c in cals}
         spans = {c.season: not_expected_spans(c, registry.get("player_game_summary"))
                  for c in cals if c.days}
+        schedules = [schedule_state(s.bucket, s.warehouse, c.season) for c in cals]
     if as_json:
         console.print_json(json.dumps({
+            "schedules": {x.season: x.as_dict() for x in schedules},
             "cells": [c.as_dict() for c in cells], "gates": gates,
             "quality": {k: [dict(asdict(q), hit_rate=q.hit_rate) for q in v]
                         for k, v in quality.items()}}))
         return
+    for sched in schedules:  # the version in use, or why the season's dates are unknown
+        for line in sched.lines():
+            console.print(line, highlight=False, markup=False)
     if not cells:
-        raise BadInput("no schedule loaded for these seasons: run a phase-2 backfill first")
+        raise BadInput(f"no schedule loaded for {', '.join(x.season for x in schedules)}: "
+                       "see above")
     seasons = sorted({c.season for c in cells})
     table = Table(title=f"backcourt coverage {', '.join(seasons)}: dates per processor",
                   box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,

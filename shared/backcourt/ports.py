@@ -323,6 +323,19 @@ class DryRunner(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class ObjectVersion:
+    """One version of a bucket object (GCS: a generation of the object)."""
+
+    path: str
+    generation: int
+    """GCS object generation; locally the write time in microseconds. Grows with every write."""
+    updated: datetime
+    size: int
+    live: bool
+    """The current version (the others are noncurrent, kept by versioning)."""
+
+
 class Bucket(Protocol):
     """Object storage for raw files, quarantine, model artifacts and exports."""
 
@@ -344,6 +357,16 @@ class Bucket(Protocol):
 
     def move(self, src: str, dst: str) -> None:
         """Move an object (used to quarantine bad raw files)."""
+        ...
+
+    def versions(self, path: str) -> builtins.list[ObjectVersion]:
+        """Every kept version of an object, oldest first; the live one (if any) is last with
+        ``live`` true. An overwrite keeps the previous version (GCS Object Versioning in the
+        cloud, a hidden folder locally); an empty list when the object never existed."""
+        ...
+
+    def read_version(self, path: str, generation: int) -> bytes:
+        """Read one version of an object. Raises FileNotFoundError when it is not kept."""
         ...
 
 

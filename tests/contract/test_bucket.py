@@ -176,3 +176,18 @@ def test_paths_climbing_with_dotdot_are_refused(bucket: Bucket, tmp_path: Path,
     assert bucket.read(RAW_FILE) == b"{}"  # a refused move leaves the source in place
     assert not (tmp_path / "escape.json").exists()
     assert bucket.list("") == [RAW_FILE]
+
+
+# -- versions --------------------------------------------------------------------------------
+
+
+def test_the_live_version_is_listed_and_read_by_its_generation(bucket: Bucket) -> None:
+    """What the schedule loader relies on (``Bucket.versions``): the live version is last,
+    marked live, and reading it by its generation gives its bytes. (Noncurrent versions are
+    checked on the folder in tests/unit/test_bucket_versions.py: the emulator keeps none.)"""
+    assert bucket.versions(RAW_FILE) == []
+    bucket.write(RAW_FILE, b"first")
+    bucket.write(RAW_FILE, b"second")
+    live = bucket.versions(RAW_FILE)[-1]
+    assert live.live and live.path == RAW_FILE and live.size == len(b"second")
+    assert bucket.read_version(RAW_FILE, live.generation) == b"second"

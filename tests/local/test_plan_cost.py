@@ -9,11 +9,13 @@ MiB, at least 10 MiB per referenced table, 6.25 USD per TiB (2**40 bytes).
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import date
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,7 @@ from backcourt.ports import Services, Warehouse
 from backcourt.services.backfill import Runner
 from backcourt.services.cost import MIB, TIB, billed_bytes, tables_referenced, usd
 from backcourt.services.plan import Window
-from backcourt.sources.layout import RAW, SOURCES
+from backcourt.sources.layout import RAW, SOURCES, schedule_path
 from backcourt.sql import load_sql
 
 pytestmark = pytest.mark.local
@@ -244,8 +246,23 @@ def test_plan_changes_nothing_and_backfill_then_runs_exactly_the_plan(home: Path
     assert done == planned
 
 
-def test_an_empty_home_plans_the_schedule_and_says_what_waits_for_it(tmp_path: Path) -> None:
-    out = invoke(tmp_path / "empty", "plan", "--season", SEASON, "--phase", "2", "--phase", "3",
+def test_an_empty_home_has_no_plan_it_names_the_missing_schedule(tmp_path: Path) -> None:
+    """Issue 14 #1: without a schedule file the season's dates are unknown; planning them (as
+    no games) is refused, naming the file and the command that loads it."""
+    out = invoke(tmp_path / "empty", "plan", "--season", SEASON, "--phase", "2", *WINDOW_ARGS)
+    assert out.exit_code != 0
+    message = " ".join(str(out.exception).split())
+    assert f"raw/nbacom_schedule/{SEASON}/scheduleLeagueV2.json" in message
+    assert "backcourt ingest" in message
+
+
+def test_a_home_with_only_the_schedule_file_plans_it_and_says_what_waits_for_it(
+        tmp_path: Path) -> None:
+    home = tmp_path / "schedule-only"
+    gz = resources.files("backcourt").joinpath("data", "nbacom-schedule-2024-25.json.gz")
+    FolderBucket(load_settings(home, env={}).local.bucket_path).write(
+        schedule_path(SEASON), gzip.decompress(gz.read_bytes()))
+    out = invoke(home, "plan", "--season", SEASON, "--phase", "2", "--phase", "3",
                  *WINDOW_ARGS, "--json")
     assert out.exit_code == 0, out.output
     phase2, phase3 = json.loads(out.stdout)["phases"]

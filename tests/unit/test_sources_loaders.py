@@ -13,6 +13,7 @@ import pytest
 
 from backcourt.adapters.local.bucket import FolderBucket
 from backcourt.domain.calendar import ScheduledGame
+from backcourt.domain.errors import ScheduleMissing
 from backcourt.domain.ids import system_game_id
 from backcourt.domain.registry import DateType
 from backcourt.sources import loaders, nbacom_schedule
@@ -78,7 +79,7 @@ def bucket(tmp_path: Path) -> FolderBucket:
 def test_load_schedule_returns_each_days_games(bucket: FolderBucket) -> None:
     raw = _schedule_bytes()
     bucket.write(schedule_path("2024-25"), raw)
-    days = [JAN15, date(2025, 2, 16), date(2025, 7, 15), date(2023, 12, 25)]
+    days = [JAN15, date(2025, 2, 16), date(2025, 6, 30)]
     out = loaders.load_schedule(LoadContext(bucket, days, {}))
     expected = {d.isoformat(): 0 for d in days}
     for game_date in json.loads(raw)["leagueSchedule"]["gameDates"]:
@@ -89,7 +90,11 @@ def test_load_schedule_returns_each_days_games(bucket: FolderBucket) -> None:
     assert {d.isoformat(): len(out[d].rows) for d in days} == expected
     assert expected[JAN15.isoformat()] > 0 and expected["2025-02-16"] == 3  # All-Star Sunday
     assert "0022400561" in {r["nba_game_id"] for r in out[JAN15].rows}
-    assert out[JAN15].files == 1 and out[date(2023, 12, 25)].files == 0  # 2023-24 not loaded
+    assert out[JAN15].files == 1
+    # A season without a file (2023-24, 2025-26) is unknown, not a season without games.
+    for other in (date(2023, 12, 25), date(2025, 7, 15)):
+        with pytest.raises(ScheduleMissing):
+            loaders.load_schedule(LoadContext(bucket, [JAN15, other], {}))
     assert all(not load.bad_files for load in out.values())
 
 

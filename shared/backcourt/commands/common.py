@@ -32,6 +32,7 @@ from backcourt.domain.status import GateVerdict, Verdict
 from backcourt.ports import Services
 from backcourt.services import backfill as bf
 from backcourt.services.plan import Window
+from backcourt.services.schedules import require_schedules
 
 # A pipe or a CI log gets 120 columns rather than rich's 80, so the matrix never truncates.
 console = Console(width=None if sys.stdout.isatty() else 120)
@@ -139,6 +140,7 @@ def run_phases(services: Services, seasons: Sequence[str], phases: Sequence[Phas
     """One run of the local runner as the CLI shows it: a new run id printed first (with how to
     cancel it), then a progress bar per phase and each phase's gate verdict. ``command`` is
     what the run's record says ran it."""
+    require_schedules(services.bucket, seasons)  # before a run id: nothing will run
     run_id = bf.new_run_id()
     err.print(f"run {run_id} (stop it with `backcourt cancel {run_id}`)", highlight=False)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

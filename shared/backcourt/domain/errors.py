@@ -7,6 +7,8 @@
     │   └── WarehouseTimeout            a query ran past its deadline and was cancelled
     └── TerminalError                   record and stop: retrying cannot help
         ├── BadInput                    a bad date, season, processor name, message or argument
+        │   ├── ScheduleMissing         a season whose schedule file is not in the bucket
+        │   └── ScheduleRefused         a schedule file ingest refused (kept in quarantine/)
         ├── MalformedRawFile            a raw file that no parser accepts
         │   └── InconsistentRawFile     a box score whose own numbers disagree
         └── ShrinkRefused               a write that would shrink a date's rows past the guard
@@ -90,3 +92,42 @@ class InconsistentRawFile(MalformedRawFile):
 
 class ShrinkRefused(TerminalError):
     """A write that would shrink a date's rows by more than the configured fraction."""
+
+
+SCHEDULE_FILE = "raw/nbacom_schedule/{season}/scheduleLeagueV2.json"
+"""Where a season's schedule lives in the bucket (``sources.layout.schedule_path``)."""
+
+
+class ScheduleMissing(BadInput):
+    """A season whose schedule is not in the bucket: its dates are unknown, nothing can be
+    planned for it (never ``not_expected``). The message names the file and how to load it."""
+
+    def __init__(self, season: str, sample: bool = False) -> None:
+        """``sample``: the sample generator supports the season (so it is advised too)."""
+        path = SCHEDULE_FILE.format(season=season)
+        synthetic = (f" (or, for synthetic data, `backcourt sample-data --season {season}`)"
+                     if sample else "")
+        super().__init__(
+            f"no schedule for {season}: {path} is not in the bucket, so its game dates are "
+            f"unknown. Load it with `backcourt ingest <NBA.com scheduleLeagueV2 file of "
+            f"{season}>`{synthetic}, then run `backcourt backfill --season {season} "
+            "--phase 2`")
+        self.season = season
+        self.path = path
+        self.sample = sample
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle by season (a parse-pool worker sends it back to the runner)."""
+        return (type(self), (self.season, self.sample))
+
+
+class ScheduleRefused(BadInput):
+    """A schedule file ``ingest`` refused; ``reason`` names the rule it broke."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle by (message, reason)."""
+        return (type(self), (self.message, self.reason))

@@ -44,6 +44,7 @@ from backcourt.services.gate import Gate, phase_unmeasured
 from backcourt.services.plan import Unit, Window
 from backcourt.services.protocol import Delivery, Scope
 from backcourt.services.runs import close_dead_runs, dead_local_owners, new_run_id
+from backcourt.services.schedules import require_schedules
 from backcourt.services.unit_queue import UnitQueue
 
 log = logging.getLogger(__name__)
@@ -162,6 +163,7 @@ class Runner:
         result = BackfillResult(run_id or new_run_id())
         for season in seasons:
             season_bounds(season)
+        require_schedules(self.s.bucket, seasons)  # unknown dates: nothing to plan from
         scope = Scope(tuple(seasons), window,
                       frozenset(processors) if processors is not None else None)
         self.s.warehouse.ensure_tables([p.table for p in PROCESSORS])

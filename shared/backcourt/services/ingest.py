@@ -4,7 +4,9 @@ The format is detected from the content (``backcourt.sources.detect``), the file
 its parser, and its bytes are written unchanged (decompressed when gzip) to its place in the
 bucket layout (``backcourt.sources.layout``):
 
-* nbacom_schedule → ``<season>/scheduleLeagueV2.json`` (season = leagueSchedule.seasonYear);
+* nbacom_schedule → ``<season>/scheduleLeagueV2.json`` (season = leagueSchedule.seasonYear),
+  after its label, dates and game ids are checked against each other and against the version it
+  replaces (``services.schedules``: refused files go to quarantine/ with a reason);
 * nbacom_boxscore → ``<date>/<game id>.json``, the date looked up in the schedule files already
   in the bucket (BadInput when none is loaded or the game is on none of them);
 * nbacom_leaguegamelog → ``<date>/leaguegamelog.json`` (GAME_DATE; one date per file);
@@ -32,6 +34,7 @@ from backcourt.domain.calendar import ScheduledGame
 from backcourt.domain.dates import EASTERN, eastern_date
 from backcourt.domain.errors import BadInput, InconsistentRawFile, TerminalError
 from backcourt.ports import Bucket
+from backcourt.services.schedules import ingest_schedule
 from backcourt.sources import (
     balldontlie,
     balldontlie_stats,
@@ -197,8 +200,8 @@ def _read_local(path: Path) -> bytes:
         raise BadInput(f"{path} is a directory, not a raw file") from None
 
 
-def ingest_file(bucket: Bucket, path: Path, *, schedule: ScheduleIndex | None = None
-                ) -> IngestResult:
+def ingest_file(bucket: Bucket, path: Path, *, schedule: ScheduleIndex | None = None,
+                force: bool = False) -> IngestResult:
     """Detect, check and store one raw file in the bucket.
 
     Args:
@@ -206,17 +209,22 @@ def ingest_file(bucket: Bucket, path: Path, *, schedule: ScheduleIndex | None = 
         path: a local file (JSON, or gzip of JSON).
         schedule: NBA.com game id → game, to date box scores; read from the bucket's schedule
             files when not given.
+        force: store a schedule even when it drops dates that hold box scores.
     Raises:
         MalformedRawFile: unrecognised format, or a file its parser rejects.
         InconsistentRawFile: a box score whose own numbers disagree (team points ≠ its
             players' points, made > attempted): written to ``quarantine/`` only, so it never
             replaces the file already stored.
         BadInput: the file cannot be placed (no schedule, unknown game, several dates).
+        ScheduleRefused: a schedule failed its checks (``services.schedules``; quarantined).
     """
     data = _read_local(path)
     name = str(path)
     source, doc = detect(data, name)
     check_file(len(data), name, source)  # this source's own limit
+    if source == "nbacom_schedule":  # checked against its season, versions kept
+        dest = ingest_schedule(bucket, gunzip_if_needed(data, name), doc, name, force=force)
+        return IngestResult(source, dest, None)
     try:
         dest, game_date = _PLACERS[source](doc, name, lambda: schedule or schedule_index(bucket))
     except InconsistentRawFile as exc:  # kept to look at, never where phase 2 reads
@@ -226,7 +234,7 @@ def ingest_file(bucket: Bucket, path: Path, *, schedule: ScheduleIndex | None = 
     return IngestResult(source, dest, game_date)
 
 
-def ingest_files(bucket: Bucket, paths: Sequence[Path]
+def ingest_files(bucket: Bucket, paths: Sequence[Path], *, force: bool = False
                  ) -> tuple[list[IngestResult], list[TerminalError]]:
     """Ingest many files: schedules first, the schedule index read once; failures collected.
 
@@ -248,7 +256,7 @@ def ingest_files(bucket: Bucket, paths: Sequence[Path]
         if rank == 1 and index is None:
             index = schedule_index(bucket)
         try:
-            results.append(ingest_file(bucket, path, schedule=index))
+            results.append(ingest_file(bucket, path, schedule=index, force=force))
         except TerminalError as exc:
             errors.append((paths.index(path), exc))
     return results, [exc for _, exc in sorted(errors, key=lambda item: item[0])]

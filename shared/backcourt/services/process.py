@@ -35,6 +35,7 @@ from backcourt.domain.status import Outcome, State
 from backcourt.ports import ComputeContext, RowsSource, Services, SqlSource, job_key
 from backcourt.services.calendar import games_between
 from backcourt.services.cpu_pool import load_in, resolve
+from backcourt.services.schedules import SCHEDULE, fingerprints, rearm_changed_dates, seasons_of
 from backcourt.sources.layout import quarantine_path
 from backcourt.sources.loaders import LoadContext
 
@@ -273,6 +274,8 @@ def _python_unit(
     games: Mapping[date, Sequence[ScheduledGame]] = (
         {} if processor.name == "schedule" else games_between(services.warehouse, days[0], days[-1])
     )
+    before = (fingerprints(services.warehouse, seasons_of(days))
+              if processor.name == SCHEDULE else None)
     loads = load_in(services.cpu_pool, processor.python or "",
                     LoadContext(services.bucket, days, games),
                     by_date=processor.name != "schedule")  # it reads whole season files
@@ -298,6 +301,9 @@ def _python_unit(
     for day in good:
         outcomes[day] = _written(processor, result.rows_by_date.get(day, 0),
                                  result.refused.get(day))
+    if before is not None:  # a new schedule version: re-arm the dates it changed
+        rearm_changed_dates(services, before,
+                            fingerprints(services.warehouse, seasons_of(days)))
     return outcomes
 
 

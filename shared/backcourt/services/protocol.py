@@ -47,6 +47,7 @@ from backcourt.services.inputs import input_docs
 from backcourt.services.lookback import bootstrap_dates
 from backcourt.services.plan import Unit, Window, plan_processor
 from backcourt.services.process import UnitReport, run_unit
+from backcourt.services.schedules import SCHEDULE, rearm_changed_schedule, require_schedules
 
 log = logging.getLogger(__name__)
 
@@ -138,10 +139,18 @@ def plan(services: Services, phase: Phase, scope: Scope, *, force: bool = False,
     pending first, so this plan retries them. With ``measure`` the gate first measures the
     phase's done dates that have no verdict since their last write (``Gate.catch_up``): what
     readiness reads is always a measurement. While the schedule still needs loading, only its
-    units are returned with ``replan`` true: it decides every other processor's calendar.
+    units are returned with ``replan`` true: it decides every other processor's calendar. A
+    season without a schedule file raises ``ScheduleMissing``; a season whose live schedule
+    file is not the version loaded has its schedule re-armed (``services.schedules``).
     ``force`` re-arms finished dates, except those this run already computed.
     """
     services.warehouse.ensure_tables([p.table for p in of_phase(phase)])
+    require_schedules(services.bucket, scope.seasons, services.status)
+    if any(p.name == SCHEDULE for p in scope.procs(phase)):  # each plan: the latest schedule
+        for season in scope.seasons:
+            if rearm_changed_schedule(services, season):
+                log.warning("%s: a new schedule version is in the bucket; reloading it",
+                            season, extra={"run_id": run_id, "phase": phase.value})
     released = services.status.release_expired(services.clock.now(), dead_owners)
     if released:
         log.warning("released %d lease(s) of crashed workers", released,

@@ -18,7 +18,9 @@ points, made > attempted: ``domain.reconcile``) is bad like a file that does not
 call for the seasons its dates fall in. When a season has several files, a game is taken from the
 file with the highest gameStatus for it, ties going to the later path in sort order. A bad season
 file (one that does not parse, or whose seasonYear is another season) is reported on every date of
-that season the call owns.
+that season the call owns. A season without any schedule file raises ``ScheduleMissing``: its
+dates are unknown, never "no games". Each row's ``source_file`` is ``<path>#<generation>``, the
+object version read (the schedule version in use, shown by ``backcourt status``).
 
 **Point-in-time sources.** Odds files must hold an event that starts (in America/New_York) on
 the date they are stored under. An injury report stored under a date contributes its records of
@@ -42,7 +44,7 @@ from typing import Any
 from backcourt.domain import reconcile
 from backcourt.domain import tables_raw as tr
 from backcourt.domain.calendar import ScheduledGame
-from backcourt.domain.errors import InconsistentRawFile, MalformedRawFile
+from backcourt.domain.errors import InconsistentRawFile, MalformedRawFile, ScheduleMissing
 from backcourt.domain.ids import season_of
 from backcourt.domain.schema import Table
 from backcourt.ports import Bucket
@@ -103,7 +105,8 @@ def _season_rows(bucket: Bucket, season: str) -> tuple[Rows, list[MalformedRawFi
     bad = []
     for path in paths:
         try:
-            doc = _read(bucket, path)
+            generation, data = _live_version(bucket, path)
+            doc = decode(data, path)
             rows = nbacom_schedule.parse(doc, path)
             found = nbacom_schedule.season_of_file(doc, path)
         except MalformedRawFile as exc:
@@ -114,17 +117,32 @@ def _season_rows(bucket: Bucket, season: str) -> tuple[Rows, list[MalformedRawFi
                                               f"file is stored under season {season}"))
             continue
         for row in rows:
+            row["source_file"] = f"{path}#{generation}"
             held = best.get(row["nba_game_id"])
             if held is None or row["game_status"] >= held[0]:
                 best[row["nba_game_id"]] = (row["game_status"], row)
     return [row for _, row in best.values()], bad, len(paths)
 
 
+def _live_version(bucket: Bucket, path: str) -> tuple[int, bytes]:
+    """The live generation of an object and its bytes, read by that generation."""
+    live = [v for v in bucket.versions(path) if v.live]
+    if not live:
+        return 0, bucket.read(path)
+    return live[-1].generation, bucket.read_version(path, live[-1].generation)
+
+
 def load_schedule(ctx: LoadContext) -> dict[date, DayLoad]:
-    """Schedule rows per date, from the season files of the seasons the dates fall in."""
+    """Schedule rows per date, from the season files of the seasons the dates fall in.
+
+    Raises:
+        ScheduleMissing: a season has no schedule file in the bucket.
+    """
     out = {day: DayLoad() for day in ctx.days}
     for season in sorted({season_of(d) for d in ctx.days}):
         rows, bad, files = _season_rows(ctx.bucket, season)
+        if not files:
+            raise ScheduleMissing(season)
         for day in (d for d in ctx.days if season_of(d) == season):
             out[day].bad_files.extend(bad)
             out[day].files += files

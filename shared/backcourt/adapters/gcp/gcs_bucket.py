@@ -3,14 +3,26 @@
 The client is created on first use (never at import or construction), with an explicit project.
 SDK errors are mapped to the error tree: 404 → FileNotFoundError (as the port says), 429/5xx
 and timeouts → TransientError, other API errors → TerminalError.
+
+Versions: the bucket has Object Versioning on (``versioning { enabled = true }`` in
+``terraform/modules/raw_bucket/main.tf``), so an overwrite keeps the previous generation as a
+noncurrent version; ``versions`` lists them (``list_blobs(versions=True)``) and ``read_version``
+reads one by generation. Google's docs
+(https://cloud.google.com/storage/docs/object-versioning): "Cloud Storage retains a noncurrent
+object version each time you replace or delete a live object version, as long as you don't
+specify the generation number of the live version." The bucket's lifecycle deletes noncurrent
+versions after ``noncurrent_retention_days`` (default 30).
 """
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from backcourt.domain.errors import TerminalError, TransientError
+from backcourt.ports import ObjectVersion
 
 T = TypeVar("T")
 
@@ -95,3 +107,22 @@ class GcsBucket:
             blob.delete()
 
         self._call(a, _move)
+
+    def versions(self, path: str) -> builtins.list[ObjectVersion]:
+        """Every kept generation of an object, oldest first; the live one last."""
+        name = _clean(path)
+        blobs: list[Any] = self._call(name, lambda: [
+            b for b in self._b().list_blobs(prefix=name, versions=True) if b.name == name])
+        out = [ObjectVersion(path, int(b.generation), b.updated or datetime.now(UTC),
+                             int(b.size or 0), b.time_deleted is None) for b in blobs]
+        out.sort(key=lambda v: v.generation)
+        live = [v for v in out if v.live]  # only the newest undeleted generation is live
+        return [ObjectVersion(v.path, v.generation, v.updated, v.size,
+                              bool(live) and v is live[-1]) for v in out]
+
+    def read_version(self, path: str, generation: int) -> bytes:
+        """Read one generation of an object. Raises FileNotFoundError when it is not kept."""
+        name = _clean(path)
+        data: bytes = self._call(f"{name}#{generation}", lambda: self._b().blob(
+            name, generation=generation).download_as_bytes())
+        return data
