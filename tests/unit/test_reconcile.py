@@ -118,3 +118,13 @@ def test_the_gate_sql_is_clean_bigquery_for_duckdb(sql: str) -> None:
     @start_date/@end_date only, nothing that differs on DuckDB) and transpiles to DuckDB."""
     assert lint(sql) == []
     assert "$start_date" in to_duckdb(sql)
+
+
+def test_settings_with_the_checks_stay_hashable() -> None:
+    """The functions cache their adapters per Settings (``bootstrap.Runtime``), so Settings,
+    which hold the gate thresholds and their checks, must hash."""
+    from backcourt.config import load_settings
+
+    settings = load_settings(env={})
+    assert settings.thresholds.checks
+    assert hash(settings) == hash(load_settings(env={}))

@@ -17,7 +17,7 @@ class CheckSpec:
     name: str
     version: int
     processors: tuple[str, ...]
-    params: Mapping[str, Any] = field(default_factory=dict)  # the check's other keys
+    params: Mapping[str, Any] = field(default_factory=dict, hash=False)  # its other keys
 
     @property
     def label(self) -> str:
@@ -45,7 +45,7 @@ class Thresholds:
     max_key_null_rate: float
     min_players_per_team: int
     best_effort_min_coverage: float
-    checks: Mapping[str, CheckSpec] = field(default_factory=dict)
+    checks: Mapping[str, CheckSpec] = field(default_factory=dict, hash=False)
 
     def checks_of(self, processor: str) -> list[CheckSpec]:
         """The reconciliation checks whose failures go on ``processor``'s verdict."""
