@@ -55,7 +55,7 @@ lint: $(STAMP) ## ruff + mypy (strict on the package) + import-linter (the layer
 	$(VENV)/bin/lint-imports --no-cache
 
 soak: $(STAMP) ## Fault-injection soak: a sample season under random faults vs a clean run
-	$(PY) bench/soak.py $(SOAK_ARGS)
+	$(PY) bench/soak.py $(or $(SOAK_ARGS),--seeds 20261129 20261207)
 
 bench: $(STAMP) ## Benchmark: four sample seasons, batched vs per-date backfill (phases 2-6)
 	$(PY) bench/backfill.py $(BENCH_ARGS)

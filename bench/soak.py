@@ -1,52 +1,73 @@
 """Fault-injection soak: a whole sample season (phases 2–6) under random faults, then compared
-with a clean run of the same data (LESSONS.md; issue 6 part 2).
+with a clean run of the same data (LESSONS.md; issue 6 part 2; harsher in issue 14 #10).
 
-    .venv/bin/python bench/soak.py [--seed N] [--season 2024-25] [--home DIR] [--faults-rate F]
-                                   [--rounds N]          (make soak SOAK_ARGS="--seed N")
+    .venv/bin/python bench/soak.py [--seeds N ...] [--season 2024-25] [--home DIR]
+                                   [--faults-rate F] [--rounds N]
+    make soak                      (two seeds: 20261129 20261207; SOAK_ARGS="--seeds N" for one)
 
-Two homes under ``--home`` (default: a temporary folder, removed afterwards):
+Under ``--home`` (default: a temporary folder, removed afterwards):
 
 * ``clean/`` — the sample season and a plain ``Runner`` backfill of every phase, run in a
-  separate process at the same time as the soak;
-* ``soak/`` — the same sample season, driven phase by phase while faults are injected:
+  separate process at the same time as the first soak, then checked: every expected
+  (processor, date) done (``clean_coverage``) and every phase's latest verdicts PASS or WARN
+  only (``clean_gate``);
+* ``soak-SEED/`` — per seed, the same sample season, driven phase by phase while faults are
+  injected into **every adapter** (each a wrapper around the real one):
 
-  - phases 2, 4, 5A and 6 run in a **worker process** (this script, ``_worker``) that runs the
-    local ``Runner`` on a fault-injecting warehouse; the parent **SIGKILLs** it at seeded
-    progress points (so many partitions finished) and starts it again — the next worker
-    releases the dead process's leases;
+  - warehouse (``FaultyWarehouse``, the real ``DuckDBWarehouse``): a ``transient`` error before
+    a write; a write that ``hung`` **inside its transaction** — after the DELETE and INSERT of
+    the replace, a slow statement runs on the same transaction until the adapter's timeout
+    interrupts it (a real ``WarehouseTimeout`` and ROLLBACK); a ``commit_crash`` — the
+    replace COMMITs and the worker dies before the status store hears of it (the retry must
+    replace the rows, not add to them);
+  - status store (``FaultyStatus``, the real SQLite store): ``status_error`` (a transient
+    error) and ``status_slow`` on the calls a unit makes (acquire, renew, finish);
+  - bucket (``FaultyBucket``, the real folder bucket; also the copies the process pool's
+    loaders get): ``bucket_error`` and ``bucket_slow`` on every call;
+  - phases 2, 4, 5A and 6 run in a **worker process** (``_worker``) that runs the local
+    ``Runner``; the parent SIGKILLs it at seeded progress points (``kill``) and restarts it,
+    as it does when it killed itself after a commit (the next worker releases the dead
+    process's leases);
   - phases 3 and 5B go through the **cloud message path**: ``services.protocol.plan_phase`` →
-    ``WorkMessage`` → ``process_message`` over the embedded adapters, delivered by a seeded
-    in-memory queue that **duplicates** deliveries (a copy runs concurrently), **loses acks**
-    (the message comes back), redelivers on transient errors (dead letter after 5 deliveries),
-    and whose worker threads **die mid-unit** (leases left running until they expire: the soak
-    moves the clock past the lease TTL and plans again, as a rerun of the workflow would);
-  - every warehouse write may hit a **transient error** or a **hung query** (a genuinely slow
-    query the DuckDB adapter interrupts at its timeout: a real ``WarehouseTimeout``).
+    ``WorkMessage`` → ``process_message``, delivered by a seeded in-memory queue that loses
+    messages outright at publish (``lost_message``: never delivered; only the next plan brings
+    the dates back), delivers a ``duplicate`` copy concurrently, loses acks (``lost_ack``: the
+    message comes back), redelivers on transient errors (dead letter after 5 deliveries), and
+    whose worker threads die mid-unit (``kill``) or after a commit (``commit_crash``): their
+    leases stay until they expire (the soak moves the clock past the lease TTL and plans
+    again, as a rerun of the workflow would).
 
   After a phase, its gate decides; a BLOCK stops the round (as the workflow does). Rounds repeat
   until every expected partition is done, with ``retry-failed`` semantics for dates that failed
-  after 3 attempts; from round 3 on the fault rate halves every round; after ``--rounds`` it
-  gives up.
+  after 3 attempts; from round 3 on the fault rate halves every round; after ``--rounds`` what
+  is still not done counts as ``gave_up``.
 
 Then every registry table is compared between the homes, key and values (no column is
-volatile: re-runs are byte-identical, see ``VOLATILE``), and the soak prints one line:
+volatile: re-runs are byte-identical, see ``VOLATILE``), every file under the two bucket
+folders is hashed on disk and compared, and the soak prints one line per seed:
 
-    soak seed=… faults=N (kill=… transient=… hung=… duplicate=… lost_ack=…) retried=…
-    lost=… duplicates=… differing_rows=… rounds=… wall=…s
+    soak seed=… faults=N (kill=… transient=… hung=… commit_crash=… status_error=…
+    status_slow=… bucket_error=… bucket_slow=… duplicate=… lost_ack=… lost_message=…)
+    retried=… lost=… duplicates=… differing_rows=… differing_objects=… gave_up=…
+    clean_coverage=100% clean_gate=PASS/WARN stalls=… rounds=… wall=…s
 
 ``lost``: partitions the clean run completed that the soak did not (or dates whose rows it
 lacks); ``duplicates``: natural keys present more than once; ``differing_rows``: rows present
-in one home and not the other. Exit status 1 when any of them is above 0 (or the soak gave up).
-Faults are decided by hashing (seed, fault site, occurrence), so a seed replays the same
-decisions at the same sites; kill moments are progress counts, not clock times (which unit a
-kill lands in still depends on timing, so a replay is close, not identical). Timings are
-printed, never asserted.
+in one home and not the other; ``differing_objects``: bucket files missing, extra or different
+on disk; ``gave_up``: expected partitions still not done when the rounds ran out; ``stalls``:
+workers killed because they wrote nothing for ``STALL_S``. Exit status 1 when any of lost,
+duplicates, differing_rows, differing_objects, gave_up is above 0 or the clean run is
+incomplete or BLOCKed. Faults are decided by hashing (seed, fault site, occurrence), so a seed
+replays the same decisions at the same sites; kill moments are progress counts, not clock
+times (which unit a kill lands in still depends on timing, so a replay is close, not
+identical). Timings are printed, never asserted.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -67,7 +88,7 @@ from pathlib import Path
 from typing import Any
 
 from backcourt.adapters.local.bucket import FolderBucket
-from backcourt.adapters.local.duckdb_warehouse import DuckDBWarehouse
+from backcourt.adapters.local.duckdb_warehouse import DuckDBWarehouse, to_duckdb
 from backcourt.adapters.local.sqlite_status import SqliteStatusStore
 from backcourt.bootstrap import OffsetClock, build
 from backcourt.config import load_settings
@@ -77,11 +98,16 @@ from backcourt.domain.messages import WorkMessage, parse_message
 from backcourt.domain.registry import Phase
 from backcourt.domain.schema import Table
 from backcourt.domain.status import DONE, State, Verdict
-from backcourt.ports import RowsSource, Services, SqlSource, Warehouse, WriteResult
+from backcourt.ports import RowsSource, Services, SqlSource, StatusStore, WriteResult
 
 DEFAULT_SEED = 20261129
 DEFAULT_RATE = 0.12
 CHUNK_DAYS = "7"  # the soak's units are a week: more units, more fault sites (clean: default)
+STALL_S = 90.0
+"""A worker that writes nothing for this long is hung, not slow: killed and restarted, and
+counted as ``stalls`` (found by this soak: a runner thread waiting in ``UnitQueue.take`` with
+nothing ready and no backoff, every other runner thread gone — see the README)."""
+PLANS = 12  # plans of a cloud phase per round (the workflow plans again until finished)
 MAX_DELIVERIES = 5  # Pub/Sub dead-letter policy of the work subscription
 HUNG_TIMEOUT_S = 0.5  # deadline of the hung query (the adapter interrupts it)
 SLOW_SQL = ("SELECT COUNT(*) AS n FROM UNNEST(GENERATE_ARRAY(1, 200000)) AS a "
@@ -90,9 +116,15 @@ VOLATILE: Mapping[str, frozenset[str]] = {}
 """Columns left out of the comparison, per table. None: no table stores a run id, a timestamp
 of processing or anything else that differs between two runs of the same data (checked by
 running the soak with ``--faults-rate 0``: 0 differing rows)."""
+VOLATILE_OBJECT_KEYS = frozenset({"run_id"})
+"""Top-level keys of JSON bucket objects left out of the on-disk comparison: a model's
+``metadata.json`` names the run that trained it (provenance, different in every run; every
+other byte of every object must match)."""
 CLOUD = (Phase.ANALYTICS, Phase.GRADING)
 """Phases driven through the cloud message path; the others run in killable workers."""
-KINDS = ("kill", "transient", "hung", "duplicate", "lost_ack")
+SLOW_S = 0.05  # a slow status-store or bucket call
+KINDS = ("kill", "transient", "hung", "commit_crash", "status_error", "status_slow",
+         "bucket_error", "bucket_slow", "duplicate", "lost_ack", "lost_message")
 
 
 def log(text: str) -> None:
@@ -111,6 +143,13 @@ class Dice:
         self.seed = seed
         self.rate = rate
         self._seen: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
         self._lock = threading.Lock()
 
     def roll(self, site: str) -> float:
@@ -133,6 +172,13 @@ class FaultLog:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
         self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
         self._lock = threading.Lock()
 
     def add(self, kind: str, where: str) -> None:
@@ -161,51 +207,176 @@ class WorkerDied(BaseException):
     """A worker thread dying mid-unit: nothing in the runner catches it, the lease stays."""
 
 
-class FaultyWarehouse:
-    """The real DuckDB warehouse; every write may first fail transiently, hang (a real slow
-    query interrupted by the adapter's timeout) or kill its worker thread (cloud path)."""
+def crash(faults: FaultLog, site: str, *, deaths: bool) -> None:
+    """Die right here: the worker thread (cloud path: its lease stays until it expires) or the
+    whole worker process (SIGKILL of itself: no ``finally``, no status update)."""
+    if deaths:
+        raise WorkerDied(site)
+    os.kill(os.getpid(), signal.SIGKILL)
 
-    dialect = "duckdb"
-    supports_transactions = True
 
-    def __init__(self, inner: Warehouse, dice: Dice, faults: FaultLog, *,
+class FaultyWarehouse(DuckDBWarehouse):
+    """The real DuckDB warehouse with faults in its writes: a transient error before the
+    write; a **hang inside the write transaction** (after the DELETE and INSERT, a genuinely
+    slow statement on the same transaction, holding it until the adapter's timeout interrupts
+    it: a real ``WarehouseTimeout`` and a ROLLBACK); a **crash after the COMMIT** and before
+    the caller records the outcome (the rows landed, the status did not: the retry must replace
+    them, not add to them); the death of a worker thread before the write (cloud path)."""
+
+    def __init__(self, path: Path, *, query_timeout_s: float, dice: Dice, faults: FaultLog,
                  deaths: bool) -> None:
-        self.inner = inner
+        super().__init__(path, query_timeout_s=query_timeout_s)
         self.dice = dice
         self.faults = faults
         self.deaths = deaths
         self.enabled = True
-
-    def ensure_tables(self, tables: Sequence[Table]) -> None:
-        self.inner.ensure_tables(tables)
+        self._fault = threading.local()
 
     def replace(self, table: Table, days: Sequence[date], source: SqlSource | RowsSource, *,
                 max_shrink: float, force: bool = False, job_key: str | None = None) -> WriteResult:
-        if self.enabled and days:
-            self._maybe_fault(f"{table.name}:{min(days)}:{max(days)}")
-        return self.inner.replace(table, days, source, max_shrink=max_shrink, force=force,
-                                  job_key=job_key)
-
-    def _maybe_fault(self, site: str) -> None:
-        if not self.dice.hit(site):
-            return
-        kind = self.dice.roll(f"kind:{site}")
-        if self.deaths and kind < 0.15:
+        site = f"{table.name}:{min(days)}:{max(days)}" if days else ""
+        kind = self._pick(site) if self.enabled and days else None
+        if kind == "kill":
             self.faults.add("kill", site)
             raise WorkerDied(site)
-        if kind < 0.45:
-            self.faults.add("hung", site)
-            self.inner.query(SLOW_SQL, timeout_s=HUNG_TIMEOUT_S)  # raises WarehouseTimeout
-            raise AssertionError("the slow query finished before its timeout")
-        self.faults.add("transient", site)
-        raise TransientError(f"injected: 503 backend error writing {site}")
+        if kind == "transient":
+            self.faults.add("transient", site)
+            raise TransientError(f"injected: 503 backend error writing {site}")
+        self._fault.hang = kind == "hung"
+        try:
+            result = super().replace(table, days, source, max_shrink=max_shrink, force=force,
+                                     job_key=job_key)
+        finally:
+            self._fault.hang = False
+        if kind == "commit_crash":
+            self.faults.add("commit_crash", site)
+            crash(self.faults, site, deaths=self.deaths)
+        return result
 
-    def query(self, sql: str, params: Mapping[str, Any] | None = None, *,
-              timeout_s: float | None = None) -> list[dict[str, Any]]:
-        return self.inner.query(sql, params, timeout_s=timeout_s)
+    def _pick(self, site: str) -> str | None:
+        if not self.dice.hit(site, 1.5):
+            return None
+        roll = self.dice.roll(f"kind:{site}")
+        if self.deaths and roll < 0.1:
+            return "kill"
+        if roll < 0.4:
+            return "hung"
+        if roll < 0.7:
+            return "commit_crash"
+        return "transient"
 
-    def close(self) -> None:
-        self.inner.close()
+    def _replace_in_tx(self, cur: Any, table: Table, days: list[date],
+                       source: SqlSource | RowsSource, stage: str, max_shrink: float,
+                       force: bool) -> WriteResult:
+        result = super()._replace_in_tx(cur, table, days, source, stage, max_shrink, force)
+        if getattr(self._fault, "hang", False):
+            self.faults.add("hung", f"{table.name}:{days[0]}:{days[-1]}")
+            # still inside BEGIN … COMMIT, the table's dates deleted and rewritten, not committed
+            self._run_with_timeout(cur, to_duckdb(SLOW_SQL), {}, HUNG_TIMEOUT_S)
+            raise AssertionError("the hung statement finished before its timeout")
+        return result
+
+
+class FaultyStatus:
+    """The real SQLite status store; the calls a unit makes (acquire, renew, finish) may first
+    fail transiently (Firestore's ABORTED / DEADLINE_EXCEEDED) or be slow.
+
+    A unit makes one call per date (the season's schedule unit: 365), so after an error the
+    processor's next ``COOLDOWN`` calls do not fail: its retry can get through."""
+
+    FAULTED = frozenset({"acquire", "renew", "finish"})
+    COOLDOWN = 400
+
+    def __init__(self, inner: StatusStore, dice: Dice, faults: FaultLog) -> None:
+        self.inner = inner
+        self.dice = dice
+        self.faults = faults
+        self.enabled = True
+        self._quiet: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def _error(self, site: str, processor: str) -> bool:
+        with self._lock:
+            if self._quiet[processor] > 0:
+                self._quiet[processor] -= 1
+                return False
+        if not self.dice.hit(site, 0.15):
+            return False
+        with self._lock:
+            self._quiet[processor] = self.COOLDOWN
+        return True
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if name not in self.FAULTED or not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self.enabled:
+                site = f"status:{name}:{args[:2]}"
+                if self._error(site, str(args[0]) if args else ""):
+                    self.faults.add("status_error", site)
+                    raise TransientError(f"injected: status store {name} aborted ({site})")
+                if self.dice.hit(f"slow:{site}", 0.1):
+                    self.faults.add("status_slow", site)
+                    time.sleep(SLOW_S)
+            return attr(*args, **kwargs)
+
+        return call
+
+
+class FaultyBucket:
+    """The real folder bucket; every call may first fail transiently (GCS 503) or be slow.
+    Picklable: the loaders run in the process pool with a copy (whose rolls are salted by the
+    copy's number, so a retry does not replay the same decision)."""
+
+    def __init__(self, inner: FolderBucket, dice: Dice, faults: FaultLog) -> None:
+        self.inner = inner
+        self.dice = dice
+        self.faults = faults
+        self.enabled = True
+        self.salt = 0
+        self._copies = itertools.count(1)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items() if k != "_copies"}
+        state["salt"] = next(self._copies) * 1_000_003 + os.getpid()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._copies = itertools.count(1)
+
+    def _maybe(self, op: str, path: str) -> None:
+        if not self.enabled:
+            return
+        site = f"bucket:{op}:{path}:{self.salt}"
+        if self.dice.hit(site, 0.1):
+            self.faults.add("bucket_error", site)
+            raise TransientError(f"injected: 503 from the bucket on {op} {path}")
+        if self.dice.hit(f"slow:{site}", 0.05):
+            self.faults.add("bucket_slow", site)
+            time.sleep(SLOW_S)
+
+    def write(self, path: str, data: bytes) -> None:
+        self._maybe("write", path)
+        self.inner.write(path, data)
+
+    def read(self, path: str) -> bytes:
+        self._maybe("read", path)
+        return self.inner.read(path)
+
+    def list(self, prefix: str) -> list[str]:
+        self._maybe("list", prefix)
+        return self.inner.list(prefix)
+
+    def exists(self, path: str) -> bool:
+        self._maybe("exists", path)
+        return self.inner.exists(path)
+
+    def move(self, src: str, dst: str) -> None:
+        self._maybe("move", src)
+        self.inner.move(src, dst)
 
 
 def _env() -> dict[str, str]:
@@ -214,14 +385,14 @@ def _env() -> dict[str, str]:
 
 def soak_services(home: Path, dice: Dice, faults: FaultLog, *, deaths: bool,
                   clock: OffsetClock | None = None) -> tuple[Services, FaultyWarehouse]:
-    """Adapters on ``home`` with the fault-injecting warehouse."""
+    """Adapters on ``home``, each wrapped by its fault injector."""
     settings = load_settings(home, env=_env())
     cfg = settings.local
-    wh = FaultyWarehouse(DuckDBWarehouse(cfg.warehouse_path,
-                                         query_timeout_s=settings.query_timeout_s),
-                         dice, faults, deaths=deaths)
-    services = Services(settings, warehouse=wh, status=SqliteStatusStore(cfg.status_path),
-                        bucket=FolderBucket(cfg.bucket_path),
+    wh = FaultyWarehouse(cfg.warehouse_path, query_timeout_s=settings.query_timeout_s,
+                         dice=dice, faults=faults, deaths=deaths)
+    services = Services(settings, warehouse=wh,
+                        status=FaultyStatus(SqliteStatusStore(cfg.status_path), dice, faults),
+                        bucket=FaultyBucket(FolderBucket(cfg.bucket_path), dice, faults),
                         clock=clock or OffsetClock())
     return services, wh
 
@@ -243,6 +414,15 @@ def worker_main(argv: Sequence[str]) -> int:
     finally:
         services.close()
     return 0
+
+
+def _changed(home: Path) -> bool:
+    """Whether the worker wrote anything lately (the status store's WAL or the warehouse)."""
+    latest = max((p.stat().st_mtime for p in (home / "status.sqlite-wal",
+                                                home / "warehouse.duckdb.wal",
+                                                home / "warehouse.duckdb") if p.exists()),
+                 default=0.0)
+    return time.time() - latest < 1.0
 
 
 def _finished(status_file: Path, names: Sequence[str]) -> int:
@@ -274,6 +454,7 @@ class Soak:
     home: Path
     faults: Counter[str] = field(default_factory=Counter)
     retried: int = 0
+    stalls: int = 0
     rounds: int = 0
     expected: dict[Phase, int] = field(default_factory=dict)
     clock: OffsetClock = field(default_factory=lambda: OffsetClock())
@@ -282,7 +463,7 @@ class Soak:
     def rate_of(self, rnd: int) -> float:
         """The fault rate of a round: full in rounds 1 and 2 (round 1 often stops at the first
         gate that blocks), then halved every round so the soak converges."""
-        return self.rate / 2 ** max(0, rnd - 2)
+        return float(self.rate / 2 ** max(0, rnd - 2))
 
     def dice(self, rnd: int) -> Dice:
         """This round's dice."""
@@ -300,7 +481,7 @@ class Soak:
         marks = sorted(base + int(rng.uniform(0.05, 0.9) * max(1, total - base))
                        for _ in range(n))
         fault_log = self.home / f"faults-{phase.value}-{rnd}.jsonl"
-        starts = 0
+        starts = crashes = 0
         while True:
             starts += 1
             with (self.home / "worker.log").open("ab") as errors:
@@ -313,14 +494,33 @@ class Soak:
             while marks and marks[0] <= now:  # already past it: the next one
                 marks.pop(0)
             target = marks.pop(0) if marks else None
-            killed = False
+            killed = stalled = False
+            seen, since = -1, time.monotonic()
             while proc.poll() is None:
-                if target is not None and _finished(self.home / "status.sqlite", names) >= target:
+                now_done = _finished(self.home / "status.sqlite", names)
+                if target is not None and now_done >= target:
                     os.kill(proc.pid, signal.SIGKILL)
                     killed = True
                     break
-                time.sleep(0.02)
+                if now_done != seen or _changed(self.home):
+                    seen, since = now_done, time.monotonic()
+                elif time.monotonic() - since > STALL_S:
+                    os.kill(proc.pid, signal.SIGKILL)  # the runner hangs: see STALL_S
+                    stalled = True
+                    break
+                time.sleep(0.05)
             proc.wait()
+            if stalled:
+                self.stalls += 1
+                log(f"  phase {phase.value}: worker {proc.pid} STALLED (no progress for "
+                    f"{STALL_S:.0f} s): killed and restarted")
+                continue
+            if not killed and proc.returncode == -signal.SIGKILL:
+                crashes += 1  # it killed itself after a commit (``commit_crash``): restart
+                if FaultLog.read(fault_log)["commit_crash"] < crashes:
+                    log(f"  phase {phase.value}: worker {proc.pid} SIGKILLed from outside "
+                        "the soak (not counted as a fault); restarting it")
+                continue
             if killed:
                 self.faults["kill"] += 1
                 done = _finished(self.home / "status.sqlite", names)
@@ -333,7 +533,8 @@ class Soak:
             break
         got = FaultLog.read(fault_log)
         self.faults.update(got)
-        log(f"  phase {phase.value}: runner done after {starts} start(s); faults "
+        log(f"  phase {phase.value}: runner done after {starts} start(s) ({crashes} crashed "
+            "after a commit); faults "
             + " ".join(f"{k}={got[k]}" for k in KINDS if got[k]))
 
     # -- cloud phases ---------------------------------------------------------------------
@@ -347,12 +548,16 @@ class Soak:
         faults = FaultLog()
         clock = self.clock
         services, _ = soak_services(self.home, dice, faults, deaths=True, clock=clock)
-        queue = LossyQueue(dice, faults)
+        # the message path keeps the full rate in every round: its faults cost redeliveries
+        # and plans, never attempts, so they do not keep the soak from converging
+        queue = LossyQueue(Dice(self.seed * 1000 + 500 + rnd, self.rate), faults)
         start, end = season_bounds(self.season)
+        plans = 0
         try:
-            for attempt in range(8):
+            for attempt in range(PLANS):
+                plans = attempt + 1
                 plan = protocol.plan_phase(services, phase, seasons=[self.season],
-                                        run_id=f"soak-{rnd}-{phase.value}-{attempt}")
+                                           run_id=f"soak-{rnd}-{phase.value}-{attempt}")
                 for wave in plan["waves"]:
                     for unit in wave:
                         queue.publish(json.dumps(unit).encode())
@@ -368,7 +573,8 @@ class Soak:
             services.close()
         self.faults.update(faults.counts)
         log(f"  phase {phase.value}: {queue.deliveries} deliveries of {queue.published} "
-            f"messages ({queue.dead_letters} dead-lettered, planned again); gate "
+            f"messages ({queue.lost} lost and {queue.dead_letters} dead-lettered, planned "
+            f"again; {plans} plan(s)); gate "
             f"{gate['verdict']} {gate['counts']}; faults "
             + " ".join(f"{k}={faults.counts[k]}" for k in KINDS if faults.counts[k]))
 
@@ -470,13 +676,20 @@ class LossyQueue:
         self.faults = faults
         self.items: deque[Delivery] = deque()
         self.published = 0
+        self.lost = 0
         self.deliveries = 0
         self.dead_letters = 0
 
     def publish(self, body: bytes) -> None:
-        """Publish one message."""
-        self.items.append(Delivery(body))
+        """Publish one message; it may be lost outright (never delivered: the publish's
+        answer was lost and nobody retried it): only the next plan brings its dates back."""
         self.published += 1
+        site = f"msg:{hashlib.sha256(body).hexdigest()[:16]}"
+        if self.dice.hit(f"lose:{site}"):
+            self.faults.add("lost_message", site)
+            self.lost += 1
+            return
+        self.items.append(Delivery(body))
 
     def drain(self, services: Services) -> int:
         """Deliver until the queue is empty; returns how many messages were dead-lettered."""
@@ -601,55 +814,160 @@ def _expected(home: Path, season: str) -> dict[Phase, int]:
     return dict(out)
 
 
+def coverage(home: Path, season: str) -> tuple[int, int, Counter[str]]:
+    """(expected partitions done, expected partitions, latest gate verdicts by kind) of a home:
+    every (processor, date) the calendar expects, and every phase's newest verdict per date."""
+    from backcourt.services.calendar import season_calendar
+
+    done = expected = 0
+    verdicts: Counter[str] = Counter()
+    with opened(home) as s:
+        cal = season_calendar(s.warehouse, season)
+        for proc in registry.PROCESSORS:
+            docs = {d.game_date: d for d in s.status.list([proc.name], cal.start, cal.end)}
+            for day in cal.expected_dates(proc):
+                expected += 1
+                doc = docs.get(day)
+                done += doc is not None and doc.state in DONE
+        for phase in registry.phases_present():
+            latest = {v.game_date: v.verdict
+                      for v in s.status.verdicts(phase.value, cal.start, cal.end)}
+            verdicts.update(v.value for v in latest.values())
+    return done, expected, verdicts
+
+
+def _object_bytes(path: Path) -> bytes:
+    """A bucket file's bytes for the comparison: a JSON object's ``VOLATILE_OBJECT_KEYS`` left
+    out (re-serialised with sorted keys), every other file as it is on disk."""
+    data = path.read_bytes()
+    if path.suffix != ".json":
+        return data
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        return data
+    if not isinstance(doc, dict) or not VOLATILE_OBJECT_KEYS & doc.keys():
+        return data
+    kept = {k: v for k, v in doc.items() if k not in VOLATILE_OBJECT_KEYS}
+    return json.dumps(kept, sort_keys=True).encode()
+
+
+def bucket_hashes(home: Path) -> dict[str, str]:
+    """sha256 of every file under a home's bucket folder, read from disk (relative path →
+    digest); temporary files of an interrupted write (``.name.pid.tmp``) included: a crash must
+    not leave any behind."""
+    root = load_settings(home, env={}).local.bucket_path
+    return {p.relative_to(root).as_posix(): hashlib.sha256(_object_bytes(p)).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def compare_buckets(clean: Path, soak: Path) -> tuple[int, list[str]]:
+    """(objects missing, extra or different on disk, notes) of the soak bucket vs the clean."""
+    want, got = bucket_hashes(clean), bucket_hashes(soak)
+    bad = sorted(k for k in want.keys() | got.keys() if want.get(k) != got.get(k))
+    notes = [f"bucket {k}: clean {want.get(k, 'absent')[:12]}, soak {got.get(k, 'absent')[:12]}"
+             for k in bad[:10]]
+    return len(bad), notes
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """Command-line options."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="fault seed (replayable)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[DEFAULT_SEED],
+                   help="fault seeds (replayable), one soak each against one clean run")
+    p.add_argument("--seed", type=int, dest="seeds", action="append",
+                   help="one fault seed (repeatable; same as --seeds)")
     p.add_argument("--season", default="2024-25", help="sample season")
     p.add_argument("--home", type=Path, default=None,
-                   help="folder for the clean/ and soak/ homes (default: a temporary folder)")
+                   help="folder for the clean/ and soak-SEED/ homes (default: a temporary "
+                        "folder)")
     p.add_argument("--faults-rate", type=float, default=DEFAULT_RATE,
                    help="probability that a fault site (a write, a delivery) is hit")
     p.add_argument("--rounds", type=int, default=6, help="give up after this many rounds")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.seeds and args.seeds[0] == DEFAULT_SEED and len(args.seeds) > 1 \
+            and "--seeds" not in argv:
+        args.seeds = args.seeds[1:]  # --seed N given: not the default as well
+    return args
+
+
+@dataclass
+class Clean:
+    """The clean run: a subprocess, then its coverage and gate (checked once)."""
+
+    home: Path
+    season: str
+    proc: subprocess.Popen[bytes]
+    line: str | None = None
+    ok: bool = False
+
+    def check(self) -> tuple[bool, str]:
+        """Wait for it; (complete with gate PASS/WARN only, the summary fields)."""
+        if self.line is None:
+            if self.proc.wait() != 0:
+                self.line = f"clean_coverage=? (the clean run failed: exit {self.proc.returncode})"
+                return False, self.line
+            done, expected, verdicts = coverage(self.home, self.season)
+            bad = {k: n for k, n in verdicts.items() if k not in ("PASS", "WARN")}
+            pct = 100 * done / expected if expected else 0.0
+            self.ok = bool(expected) and done == expected and not bad
+            self.line = (f"clean_coverage={pct:.0f}%"
+                         + ("" if done == expected else f" ({done}/{expected})")
+                         + " clean_gate=" + ("/".join(sorted(verdicts)) or "none"))
+        return self.ok, self.line
 
 
 def main(argv: Sequence[str]) -> int:
-    """Run the soak; 0 when nothing was lost, duplicated or different."""
+    """Run the soak for every seed; 0 when nothing was lost, duplicated, different or given up
+    and the clean run is complete with gate PASS/WARN."""
     args = parse_args(argv)
-    started = time.monotonic()
     logging.basicConfig(level=logging.ERROR)  # the soak prints its own progress lines
     root = args.home or Path(tempfile.mkdtemp(prefix="backcourt-soak-"))
-    clean_home, soak_home = root / "clean", root / "soak"
-    for home in (clean_home, soak_home):
-        if home.exists():
-            shutil.rmtree(home)
-        home.mkdir(parents=True)
-    log(f"soak seed={args.seed} season={args.season} faults-rate={args.faults_rate} "
-        f"home={root}")
-    log(f"  replay: make soak SOAK_ARGS=\"--seed {args.seed} --faults-rate {args.faults_rate}\"")
+    clean_home = root / "clean"
+    if clean_home.exists():
+        shutil.rmtree(clean_home)
+    clean_home.mkdir(parents=True)
+    log(f"soak seeds={' '.join(map(str, args.seeds))} season={args.season} "
+        f"faults-rate={args.faults_rate} home={root}")
     with (root / "clean.log").open("wb") as clean_log:
-        clean = subprocess.Popen([sys.executable, __file__, "_clean", str(clean_home),
-                                  args.season], stdout=subprocess.DEVNULL, stderr=clean_log)
+        proc = subprocess.Popen([sys.executable, __file__, "_clean", str(clean_home),
+                                 args.season], stdout=subprocess.DEVNULL, stderr=clean_log)
+    clean = Clean(clean_home, args.season, proc)
+    lines: list[str] = []
+    code = 0
     try:
-        code = _soak(args, soak_home, clean, clean_home, started)
+        for seed in args.seeds:
+            home = root / f"soak-{seed}"
+            if home.exists():
+                shutil.rmtree(home)
+            home.mkdir(parents=True)
+            log(f"soak seed={seed}: replay with make soak SOAK_ARGS=\"--seeds {seed} "
+                f"--faults-rate {args.faults_rate}\"")
+            failed, line = _soak(args, seed, home, clean)
+            lines.append(line)
+            code |= failed
     finally:
-        if clean.poll() is None:
-            clean.kill()
-            clean.wait()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
         if args.home is None:
             shutil.rmtree(root, ignore_errors=True)
+    if len(lines) > 1:
+        log("summary:")
+        for line in lines:
+            log("  " + line)
     return code
 
 
-def _soak(args: argparse.Namespace, home: Path, clean: subprocess.Popen[bytes],
-          clean_home: Path, started: float) -> int:
+def _soak(args: argparse.Namespace, seed: int, home: Path, clean: Clean) -> tuple[int, str]:
+    """One seed's soak; (1 when it failed, else 0; its summary line)."""
     from backcourt.sample import generate_season
 
+    started = time.monotonic()
     generate_season(FolderBucket(load_settings(home, env={}).local.bucket_path), args.season)
-    soak = Soak(args.seed, args.season, args.faults_rate, home)
+    soak = Soak(seed, args.season, args.faults_rate, home)
     soak.expected = _expected(home, args.season)
-    gave_up = True
+    left: Counter[str] = Counter()
     for rnd in range(1, args.rounds + 1):
         soak.rounds = rnd
         if rnd > 1:
@@ -661,26 +979,30 @@ def _soak(args: argparse.Namespace, home: Path, clean: subprocess.Popen[bytes],
         log(f"round {rnd}: {sum(left.values())} expected partition(s) not done {dict(left)} "
             f"({time.monotonic() - started:.0f}s)")
         if not left:
-            gave_up = False
             break
     soak.count_retries()
+    gave_up = sum(left.values())
     if gave_up:
-        log(f"soak: gave up after {args.rounds} rounds with work left (see above)")
+        log(f"soak: gave up after {args.rounds} rounds: {gave_up} expected partition(s) "
+            f"never done {dict(left)}")
     log("waiting for the clean run …")
-    if clean.wait() != 0:
-        log(f"soak: the clean run failed (exit {clean.returncode}); see clean.log")
-        return 1
-    with opened(clean_home) as c, opened(home) as s:
+    clean_ok, clean_fields = clean.check()
+    with opened(clean.home) as c, opened(home) as s:
         lost, duplicates, differing, notes = compare(c, s, args.season)
-    for note in notes[:20]:
+    objects, bucket_notes = compare_buckets(clean.home, home)
+    for note in [*notes[:20], *bucket_notes]:
         log("  " + note)
     faults = soak.faults
     total = sum(faults[k] for k in KINDS)
-    log(f"soak seed={args.seed} faults={total} ("
-        + " ".join(f"{k}={faults[k]}" for k in KINDS) + f") retried={soak.retried} "
-        f"lost={lost} duplicates={duplicates} differing_rows={differing} rounds={soak.rounds} "
-        f"wall={time.monotonic() - started:.0f}s")
-    return 1 if gave_up or lost or duplicates or differing else 0
+    line = (f"soak seed={seed} faults={total} ("
+            + " ".join(f"{k}={faults[k]}" for k in KINDS) + f") retried={soak.retried} "
+            f"lost={lost} duplicates={duplicates} differing_rows={differing} "
+            f"differing_objects={objects} gave_up={gave_up} {clean_fields} "
+            f"stalls={soak.stalls} "
+            f"rounds={soak.rounds} wall={time.monotonic() - started:.0f}s")
+    log(line)
+    failed = bool(gave_up or lost or duplicates or differing or objects or not clean_ok)
+    return int(failed), line
 
 
 def _dispatch(argv: list[str]) -> int:

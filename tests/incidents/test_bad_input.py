@@ -260,13 +260,16 @@ def _record(s: Services, event_id: str) -> Any:
 
 
 def _send(s: Services, data: bytes) -> Any:
-    """Deliver ``data``; it must be acknowledged (2xx) with one clear recorded error."""
+    """Deliver ``data``; it must be acknowledged (2xx) with one clear recorded error that
+    keeps the payload as sent (its first 4 KiB)."""
     event_id = f"fuzz-{next(_ids)}"
     assert 200 <= deliver(data, event_id) < 300
     run = _record(s, event_id)
     assert run.command == "malformed-message" and run.state == "failed"
     assert run.summary["error"].startswith("bad work message") or "CloudEvent" in \
         run.summary["error"], run.summary
+    if data and len(data) <= 4096 and "CloudEvent" not in run.summary["error"]:
+        assert run.summary["payload"] == data.decode("utf-8", "replace"), run.summary
     return run
 
 
@@ -283,8 +286,17 @@ WRONG_TYPE = {  # for each field, JSON values of a type it can never have
     "mode": st.none() | st.integers() | st.booleans() | st.lists(st.text(), max_size=2),
     "attempt": st.none() | st.text() | st.floats(allow_nan=False) | st.lists(st.integers()),
 }
-QUICK = settings(max_examples=25, deadline=None,
+QUICK = settings(max_examples=300, deadline=None,
                  suppress_health_check=[HealthCheck.function_scoped_fixture])
+"""300 examples a test (was 25: too few to reach the near-valid shapes below)."""
+FIELD_NAMES = st.from_regex(r"[a-z][a-z_]{0,15}", fullmatch=True).filter(
+    lambda k: k not in VALID)
+NEAR_VALID = st.one_of(  # one change to a valid message: (the message, the field to name)
+    st.sampled_from(sorted(VALID)).map(
+        lambda f: ({k: v for k, v in VALID.items() if k != f}, f)),   # a field missing
+    st.tuples(FIELD_NAMES, json_values).map(
+        lambda kv: ({**VALID, kv[0]: kv[1]}, kv[0])),                  # an unknown field
+)
 
 
 @QUICK
@@ -292,6 +304,20 @@ QUICK = settings(max_examples=25, deadline=None,
 def test_random_payloads_are_acked_and_recorded(fn_home: Services, data: bytes) -> None:
     before = _snapshot(fn_home)
     _send(fn_home, data)
+    assert _snapshot(fn_home) == before
+
+
+@QUICK
+@given(NEAR_VALID)
+def test_near_valid_messages_are_acked_and_name_the_field(fn_home: Services,
+                                                          bad: tuple[dict[str, Any], str]) -> None:
+    """A valid message with one field missing or one unknown field added: acked, recorded,
+    the error names that field, and nothing runs (a parser that ignored unknown fields or
+    defaulted a missing one would process it)."""
+    message, field = bad
+    before = _snapshot(fn_home)
+    run = _send(fn_home, json.dumps(message).encode())
+    assert field in run.summary["error"], run.summary
     assert _snapshot(fn_home) == before
 
 

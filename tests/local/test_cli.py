@@ -65,14 +65,20 @@ def run_main(args: list[str], monkeypatch: pytest.MonkeyPatch,
 @pytest.fixture(scope="module")
 def schedule_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home whose bucket holds ONLY the real 2024-25 schedule, after a phase-2 backfill of
-    the whole season (the other raw processors find no files: their dates end degraded)."""
+    the whole season: the schedule is loaded, the other raw processors find no files (their
+    dates end degraded) and the gate BLOCKs every game date for its missing box scores, so the
+    backfill exits ``EXIT_NOT_DONE`` (1), never 0."""
     home = tmp_path_factory.mktemp("cli-schedule")
     FolderBucket(load_settings(home, env={}).local.bucket_path).write(
         schedule_path(SEASON), _real_schedule())
     result = CliRunner().invoke(cli.app, ["--home", str(home), "backfill", "--season", SEASON,
                                           "--phase", "2"])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    assert result.exit_code in (0, 1), result.output
+    assert result.exit_code == common.EXIT_NOT_DONE, result.output
+    flat = _flat(result.output)
+    assert "but the gate BLOCKed what they wrote" in flat, flat[-2000:]
+    assert re.search(r"gate phase 2: BLOCK on \d+ date\(s\)", flat), flat[-2000:]
+    assert "missing:" in flat and "needs 5 per team" in flat, flat[-2000:]
     return home
 
 

@@ -157,7 +157,9 @@ def test_retry_failed_marks_later_dates_computed_over_the_hole_stale(home: Path)
     finally:
         s.close()
     out = invoke(home, "retry-failed", "--season", SEASON, "--processor", "player_game_summary")
-    assert out.exit_code == 0, out.output and "re-armed 1 failed date(s)" in out.output
+    assert out.exit_code == 0, out.output
+    assert "re-armed 1 failed date(s)" in out.output  # the hole only, not what is now stale
+    assert states(home, ["player_game_summary"])[("player_game_summary", hole)] is State.PENDING
     ctx = states(home, ["upcoming_player_game_context", "player_boxscores"])
     game_days = sorted(d for (p, d) in ctx if p == "upcoming_player_game_context")
     before = [d for d in game_days if d < hole]

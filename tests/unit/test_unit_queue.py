@@ -1,11 +1,14 @@
 """UnitQueue: one unit per processor out at a time, per-processor date order, the processor with
-the most units left first, ``drain`` for cancel (``backcourt.services.unit_queue``)."""
+the most units left first, ``drain`` for cancel (``backcourt.services.unit_queue``).
+
+No assertion depends on thread timing: a thread "is blocked" when it has been seen entering the
+queue's condition wait (``Watched``), and threads "run side by side" when they meet at a
+barrier; the timeouts below only keep a broken queue from hanging the test.
+"""
 
 from __future__ import annotations
 
-import random
 import threading
-import time
 from collections import Counter
 from datetime import date, timedelta
 
@@ -28,48 +31,90 @@ def names(units: list[Unit | None]) -> list[str | None]:
     return [None if u is None else u.processor.name for u in units]
 
 
-def wait_alive(thread: threading.Thread, seconds: float = 0.2) -> bool:
-    """Whether ``thread`` is still running (blocked) after ``seconds``."""
-    thread.join(seconds)
-    return thread.is_alive()
+GUARD_S = 10.0
+"""How long a broken queue may keep a test waiting before it fails (never reached when the
+queue works: every wait below ends on an event)."""
+
+
+class Watched(threading.Condition):
+    """The queue's condition, counting the waits threads enter (a thread in ``wait`` is blocked
+    in ``take``: it found nothing it may run)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits = 0
+        self._seen = threading.Condition()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        with self._seen:
+            self.waits += 1
+            self._seen.notify_all()
+        return super().wait(timeout)
+
+    def until(self, waits: int) -> bool:
+        """Whether ``waits`` waits have been entered (False after ``GUARD_S``)."""
+        with self._seen:
+            return self._seen.wait_for(lambda: self.waits >= waits, GUARD_S)
+
+
+def watched(units: list[Unit]) -> tuple[UnitQueue, Watched]:
+    """A queue of ``units`` whose condition is watched."""
+    queue = UnitQueue(units)
+    cond = Watched()
+    queue._cond = cond  # noqa: SLF001 - the test observes the queue's own waits
+    return queue, cond
 
 
 def test_threads_never_hold_two_units_of_one_processor_and_keep_date_order() -> None:
     sizes = [7, 5, 5, 3, 1, 9]
     chains = [chain(p.name, n) for p, n in zip(RAW, sizes, strict=False)]
     units = [c[i] for i in range(max(sizes)) for c in chains if i < len(c)]  # interleaved
-    queue = UnitQueue(units)
+    queue, cond = watched(units)
     lock = threading.Lock()
     out: set[str] = set()
     overlaps: list[str] = []
     taken: dict[str, list[Unit]] = {}
+    errors: list[BaseException] = []
     most_out = 0
-    rnd = random.Random(3)
+    firsts = {c[0] for c in chains}
+    # every processor's first unit runs until all six are out at once AND the six other
+    # threads are blocked in take(): the queue must hand out one unit of each processor side by
+    # side, and none of a busy processor
+    def all_out() -> None:
+        if not cond.until(len(threads) - len(chains)):
+            raise AssertionError("the other threads were not all blocked in take()")
+
+    meet = threading.Barrier(len(chains), action=all_out)
 
     def worker() -> None:
         nonlocal most_out
-        while (unit := queue.take()) is not None:
-            name = unit.processor.name
-            with lock:
-                if name in out:
-                    overlaps.append(name)
-                out.add(name)
-                most_out = max(most_out, len(out))
-                taken.setdefault(name, []).append(unit)
-                pause = rnd.uniform(0, 0.003)
-            time.sleep(pause)  # the unit "runs"
-            with lock:
-                out.discard(name)
-            queue.done(unit)
+        try:
+            while (unit := queue.take()) is not None:
+                name = unit.processor.name
+                with lock:
+                    if name in out:
+                        overlaps.append(name)
+                    out.add(name)
+                    most_out = max(most_out, len(out))
+                    taken.setdefault(name, []).append(unit)
+                if unit in firsts:
+                    meet.wait(GUARD_S)  # the unit "runs" until the others are out too
+                with lock:
+                    out.discard(name)
+                queue.done(unit)
+        except BaseException as exc:  # a broken barrier: the units were not out side by side
+            errors.append(exc)
+            queue.drain()
 
-    threads = [threading.Thread(target=worker) for _ in range(12)]
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(12)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(30)
+        t.join(GUARD_S * 3 / len(threads))
     assert not any(t.is_alive() for t in threads)
+    assert errors == []
     assert overlaps == []
-    assert most_out >= 2  # the threads really ran units of different processors side by side
+    assert most_out == len(chains)  # one unit of every processor out at once, no more
     assert Counter(u.processor.name for us in taken.values() for u in us) == Counter(
         u.processor.name for u in units)
     for name, got in taken.items():
@@ -117,13 +162,13 @@ def test_take_returns_none_when_nothing_is_left() -> None:
 
 def test_done_lets_the_next_unit_of_that_processor_go() -> None:
     units = chain(RAW[0].name, 2)
-    queue = UnitQueue(units)
+    queue, cond = watched(units)
     first = queue.take()
     assert first == units[0]
     got: list[Unit | None] = []
-    waiter = threading.Thread(target=lambda: got.append(queue.take()))
+    waiter = threading.Thread(target=lambda: got.append(queue.take()), daemon=True)
     waiter.start()
-    assert wait_alive(waiter)  # the processor is busy: the next unit waits
+    assert cond.until(1)  # the processor is busy: the next unit waits
     assert got == []
     queue.done(first)
     waiter.join(5)
@@ -133,14 +178,16 @@ def test_done_lets_the_next_unit_of_that_processor_go() -> None:
 
 def test_done_of_another_processor_does_not_release_a_busy_one() -> None:
     a, b = chain(RAW[0].name, 3), chain(RAW[1].name, 1)
-    queue = UnitQueue([*a, *b])
+    queue, cond = watched([*a, *b])
     first, other = queue.take(), queue.take()
     assert (first, other) == (a[0], b[0])
     got: list[Unit | None] = []
-    waiter = threading.Thread(target=lambda: got.append(queue.take()))
+    waiter = threading.Thread(target=lambda: got.append(queue.take()), daemon=True)
     waiter.start()
+    assert cond.until(1)
     queue.done(b[0])  # b is finished and has nothing left; a is still out
-    assert wait_alive(waiter)
+    assert cond.until(2)  # woken by done(b), it looked again and waits again
+    assert got == []
     queue.done(a[0])
     waiter.join(5)
     assert got == [a[1]]
@@ -148,14 +195,16 @@ def test_done_of_another_processor_does_not_release_a_busy_one() -> None:
 
 def test_drain_returns_the_rest_and_wakes_waiters() -> None:
     units = chain(RAW[0].name, 4)
-    queue = UnitQueue(units)
+    queue, cond = watched(units)
     first = queue.take()
     assert first == units[0]
     got: list[Unit | None] = []
-    waiters = [threading.Thread(target=lambda: got.append(queue.take())) for _ in range(3)]
+    waiters = [threading.Thread(target=lambda: got.append(queue.take()), daemon=True)
+               for _ in range(3)]
     for w in waiters:
         w.start()
-    assert wait_alive(waiters[0])
+    assert cond.until(3)  # all three blocked
+    assert got == []
     assert queue.drain() == units[1:]
     for w in waiters:
         w.join(5)

@@ -1,5 +1,8 @@
 -- nba_analytics.upcoming_player_game_context: pre-game context, one row per player listed in the
 -- raw box score of a final game of the date (the backfill-mode driver of DATA-MODEL §2.4).
+-- Float sums and averages are rounded to 9 places before their output rounding: the order
+-- in which an engine adds them varies between runs, and a mean on a .xx5 tie rounded up in
+-- one run and down in another (found by bench/soak.py, issue 14).
 -- Every "last N" reads nba_analytics rows strictly before game_date and within 365 days;
 -- player history = player_game_summary rows with is_dnp FALSE ("played games"), counted in games.
 -- Lines: DraftKings > FanDuel > others alphabetically; current = that bookmaker's latest
@@ -207,13 +210,13 @@ SELECT
   COALESCE(f.days_rest = 1, FALSE) AS back_to_back,
   COALESCE(f.games_7, 0) AS games_in_last_7_days,
   COALESCE(f.games_14, 0) AS games_in_last_14_days,
-  ROUND(COALESCE(f.minutes_7, 0.0), 1) AS minutes_in_last_7_days,
-  ROUND(COALESCE(f.minutes_14, 0.0), 1) AS minutes_in_last_14_days,
-  ROUND(f.minutes_avg_7, 2) AS avg_minutes_last_7,
+  ROUND(ROUND(COALESCE(f.minutes_7, 0.0), 9), 1) AS minutes_in_last_7_days,
+  ROUND(ROUND(COALESCE(f.minutes_14, 0.0), 9), 1) AS minutes_in_last_14_days,
+  ROUND(ROUND(f.minutes_avg_7, 9), 2) AS avg_minutes_last_7,
   ROUND(f.points_avg_5, 2) AS points_avg_last_5,
   ROUND(f.points_avg_10, 2) AS points_avg_last_10,
-  ROUND(f.minutes_avg_10, 2) AS minutes_avg_last_10,
-  ROUND(f.usage_avg_10, 2) AS usage_avg_last_10,
+  ROUND(ROUND(f.minutes_avg_10, 9), 2) AS minutes_avg_last_10,
+  ROUND(ROUND(f.usage_avg_10, 9), 2) AS usage_avg_last_10,
   COALESCE(f.games_before, 0) AS games_played_before,
   pl.current_line AS current_points_line,
   pl.opening_line AS opening_points_line,
@@ -222,8 +225,8 @@ SELECT
   pl.bookmaker AS line_bookmaker,
   sp.game_spread,
   tt.game_total,
-  ROUND(od.def_rating_10, 2) AS opponent_def_rating_last_10,
-  ROUND(op.pace_10, 2) AS opponent_pace_last_10,
+  ROUND(ROUND(od.def_rating_10, 9), 2) AS opponent_def_rating_last_10,
+  ROUND(ROUND(op.pace_10, 9), 2) AS opponent_pace_last_10,
   i.injury_status,
   COALESCE(sc.stars, 0) AS star_teammates_out
 FROM targets AS t
