@@ -872,8 +872,9 @@ def test_buckets_are_private_and_versioned(parsed: dict[Path, dict[str, Any]]) -
         assert body["versioning"][0]["enabled"] is True, (path, name)
     raw = dict(_resources(parsed[TF / "modules/raw_bucket/main.tf"], "google_storage_bucket"))
     prefixes = {p for rule in raw["this"]["lifecycle_rule"]
+                if isinstance(rule["condition"][0].get("matches_prefix", []), list)
                 for p in rule["condition"][0].get("matches_prefix", [])}
-    assert prefixes == {"raw/", "exports/"}
+    assert prefixes == {"raw/", "exports/"}  # the noncurrent rule's list: the test below
 
 
 def test_alerts_watch_dead_letters_and_failed_executions(
@@ -1495,3 +1496,25 @@ def test_the_longest_phase_deadline_fits_the_daily_connector_timeout(
     longest = max(len(c.phases) for c in DAILY_CHAINS)
     assert top * (longest + 1) + 1800 <= timeout
     assert (top + 1) * (longest + 1) + 1800 > timeout, "the bound is looser than it could be"
+
+
+def test_every_schedule_version_is_kept_in_the_bucket(
+        parsed: dict[Path, dict[str, Any]]) -> None:
+    """Issue 14: every schedule version is kept (the calendar's provenance); GCS keeps them as
+    noncurrent versions ("When Object Versioning is enabled, ... the live version becomes a
+    noncurrent version", https://cloud.google.com/storage/docs/object-versioning) until a
+    lifecycle rule deletes them. The noncurrent-delete rule must list every other prefix the
+    code writes and leave ``raw/nbacom_schedule/`` out (a rule cannot exclude a prefix)."""
+    from backcourt.sources.layout import SOURCES
+
+    module = TF / "modules" / "raw_bucket"
+    bucket = _blocks([parsed[module / "main.tf"]], "resource")["google_storage_bucket"]["this"]
+    rules = [r["condition"][0] for r in bucket["lifecycle_rule"]
+             if "days_since_noncurrent_time" in r["condition"][0]]
+    assert [r.get("matches_prefix") for r in rules] == ["${var.noncurrent_expiring_prefixes}"]
+    variables = _blocks([parsed[module / "variables.tf"]], "variable")
+    prefixes = variables["noncurrent_expiring_prefixes"]["default"]
+    expected = {f"raw/{s}/" for s in SOURCES if s != "nbacom_schedule"} | {
+        "quarantine/", "models/", "exports/"}
+    assert set(prefixes) == expected
+    assert not any("raw/nbacom_schedule/".startswith(p) for p in prefixes)

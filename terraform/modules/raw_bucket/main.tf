@@ -3,7 +3,7 @@
 # access prevention enforced, grants only through iam_members. Versioned so an overwritten or
 # deleted raw file can be restored; lifecycle rules age raw files into colder classes (they are
 # the source of truth for reprocessing, so they are never deleted) and expire old exports and
-# noncurrent versions.
+# noncurrent versions (never those of the schedules).
 
 resource "google_storage_bucket" "this" {
   #checkov:skip=CKV_GCP_62:Usage-log buckets are a legacy feature; reads and writes are traced by Cloud Audit Logs of the functions' service accounts, and a log bucket would itself need a log bucket.
@@ -54,10 +54,14 @@ resource "google_storage_bucket" "this" {
     }
   }
 
+  # Noncurrent versions expire everywhere except under raw/nbacom_schedule/: every schedule
+  # version is kept (the calendar's provenance). A rule cannot exclude a prefix, so it lists
+  # the others (tests/unit/test_terraform.py checks the list against sources/layout.py).
   lifecycle_rule {
     condition {
       days_since_noncurrent_time = var.noncurrent_retention_days
       with_state                 = "ARCHIVED"
+      matches_prefix             = var.noncurrent_expiring_prefixes
     }
     action {
       type = "Delete"

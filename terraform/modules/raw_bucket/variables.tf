@@ -50,6 +50,21 @@ variable "name" {
   }
 }
 
+variable "noncurrent_expiring_prefixes" {
+  description = "Prefixes whose noncurrent versions expire after noncurrent_retention_days: every prefix of the bucket except raw/nbacom_schedule/, whose versions are all kept."
+  type        = list(string)
+  default = [
+    "raw/nbacom_boxscore/", "raw/nbacom_leaguegamelog/", "raw/balldontlie_boxscores/",
+    "raw/balldontlie_stats/", "raw/oddsapi_player_props/", "raw/oddsapi_game_lines/",
+    "raw/nbacom_injury_report/", "raw/nbacom_shotchart/", "quarantine/", "models/", "exports/",
+  ]
+
+  validation {
+    condition     = !anytrue([for p in var.noncurrent_expiring_prefixes : startswith("raw/nbacom_schedule/", p)])
+    error_message = "noncurrent_expiring_prefixes must not cover raw/nbacom_schedule/: every schedule version is kept."
+  }
+}
+
 variable "noncurrent_retention_days" {
   description = "Days an overwritten or deleted object version is kept before it is removed."
   type        = number
