@@ -316,9 +316,11 @@ def test_validator_raising_blocks_what_reads_it_and_the_execution_fails(
     main = functions_main()
     main.set_services(s)
     _Router.services = s
-    # The gate's own measurements fail (its key-statistics query); the calendar still loads.
+    # The gate's own measurements of the box scores fail (their key-statistics query); the
+    # schedule's pass, so the box scores themselves run (a validator error on an input blocks
+    # its readers: had the schedule's check failed, the box scores would block too).
     _Router.broken = BrokenQueries(s.warehouse, KeyError("injected: a bug in the validator"),
-                                   when="COUNTIF(")
+                                   when="_boxscores WHERE game_date BETWEEN @s")
     suffix = uuid.uuid4().hex[:8]
     topic = f"projects/{PROJECT}/topics/wf-{suffix}"
     try:
