@@ -378,6 +378,14 @@ class FaultyBucket:
         self._maybe("move", src)
         self.inner.move(src, dst)
 
+    def versions(self, path: str) -> Any:
+        self._maybe("versions", path)
+        return self.inner.versions(path)
+
+    def read_version(self, path: str, generation: int) -> bytes:
+        self._maybe("read_version", path)
+        return self.inner.read_version(path, generation)
+
 
 def _env() -> dict[str, str]:
     return {"BACKCOURT_CHUNK_DAYS": CHUNK_DAYS}
