@@ -72,6 +72,7 @@ import json
 import logging
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -745,9 +746,20 @@ class LossyQueue:
 # -- the comparison -------------------------------------------------------------------------
 
 
+_GENERATION = re.compile(r"#\d+$")
+"""The object generation a schedule row's ``source_file`` ends with (``<path>#<generation>``:
+the version it was loaded from, a write time, so different in every home; the path must match)."""
+
+
 def _normal(row: Mapping[str, Any], skip: frozenset[str]) -> tuple[Any, ...]:
-    return tuple((k, round(v, 6) if isinstance(v, float) else v)
-                 for k, v in sorted(row.items()) if k not in skip)
+    def value(k: str, v: Any) -> Any:
+        if isinstance(v, float):
+            return round(v, 6)
+        if k == "source_file" and isinstance(v, str):
+            return _GENERATION.sub("", v)
+        return v
+
+    return tuple((k, value(k, v)) for k, v in sorted(row.items()) if k not in skip)
 
 
 def compare(clean: Services, soak: Services, season: str) -> tuple[int, int, int, list[str]]:
