@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from datetime import date
 from functools import lru_cache
@@ -51,6 +52,10 @@ def arrow_schema(table: Table) -> pa.Schema:
     return pa.schema([pa.field(c.name, _ARROW_TYPES[c.type]) for c in table.columns])
 
 
+CLOSE_WAIT_S = 30.0
+"""How long ``close`` waits for a call still running on another thread."""
+
+
 class DuckDBWarehouse:
     """Warehouse port on one DuckDB file (or ``:memory:``); datasets become schemas."""
 
@@ -86,9 +91,20 @@ class DuckDBWarehouse:
         return cur
 
     def close(self) -> None:
+        """Close the connection; a call still running on another thread (a late delivery of
+        a unit) is waited for, at most ``CLOSE_WAIT_S``, instead of failing the close."""
         with self._lock:
             if self._con is not None:
-                self._con.close()
+                waited = 0.0
+                while True:
+                    try:
+                        self._con.close()
+                        break
+                    except duckdb.Error as exc:
+                        if "busy" not in str(exc) or waited >= CLOSE_WAIT_S:
+                            raise
+                        time.sleep(0.1)
+                        waited += 0.1
                 self._con = None
         self._local = threading.local()
 
