@@ -174,7 +174,8 @@ def test_backfill_workflow_end_to_end(cloud: Cloud) -> None:
                                    "phases": ["2", "3"]})
     # Phase 2 publishes the whole season's schedule spans; the window's progress does not wait
     # for the spans outside it, so their deliveries may still be arriving.
-    delivered = _wait_deliveries(cloud, sum(p["published"] for p in result["phases"]))
+    delivered = _wait_deliveries(cloud, sum(p["published"] for p in result["phases"]),
+                                 timeout_s=180)
     print(f"\nworkflow execution result: {json.dumps(result)}")
     print(f"messages delivered to process: {delivered}")
     assert result["state"] == "succeeded"
