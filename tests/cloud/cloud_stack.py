@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from emulator_fixtures import rest
 from processes import listening
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,6 +68,31 @@ def wait_listening(procs: Mapping[str, tuple[subprocess.Popen[bytes], int, Path]
                 pytest.fail(f"functions-framework {name} did not start:\n"
                             + log.read_text(errors="replace")[-2000:], pytrace=False)
             time.sleep(0.1)
+
+
+TEST_BACKOFF = {"minimumBackoff": "1s", "maximumBackoff": "5s"}
+"""The tests' retry policy: Terraform's (10 s … 600 s, ``terraform/modules/work_topic``) scaled
+down. Google's reference (RetryPolicy): "Retry delay will be exponential based on provided
+minimum and maximum backoffs ... RetryPolicy will be triggered on NACKs or acknowledgement
+deadline exceeded events for a given message" (https://cloud.google.com/pubsub/docs/reference/
+rest/v1/projects.subscriptions#RetryPolicy). Without one, the emulator's own backoff can outlast
+a test's phase deadline while a unit waits for its inputs."""
+
+
+def push_subscription(pubsub: str, topic: str, endpoint: str, *, ack_deadline_s: int = 60,
+                      max_deliveries: int | None = 5) -> str:
+    """Create ``topic`` (a full ``projects/…/topics/…`` name), its dead-letter topic and a push
+    subscription to ``endpoint`` with the tests' retry policy; returns the subscription name."""
+    rest(pubsub, "PUT", topic)
+    body: dict[str, object] = {"topic": topic, "pushConfig": {"pushEndpoint": endpoint},
+                               "ackDeadlineSeconds": ack_deadline_s, "retryPolicy": TEST_BACKOFF}
+    if max_deliveries is not None:
+        rest(pubsub, "PUT", f"{topic}-dead")
+        body["deadLetterPolicy"] = {"deadLetterTopic": f"{topic}-dead",
+                                    "maxDeliveryAttempts": max_deliveries}
+    subscription = topic.replace("/topics/", "/subscriptions/") + "-push"
+    rest(pubsub, "PUT", subscription, body)
+    return subscription
 
 
 @dataclass

@@ -20,6 +20,7 @@ end-to-end test); the incident tests on the embedded default are in tests/incide
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import signal
@@ -37,6 +38,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from cloud_stack import push_subscription
 
 from emulator_fixtures import rest
 
@@ -255,8 +257,24 @@ class _Router(BaseHTTPRequestHandler):
     calls: list[tuple[str, str]] = []
     broken: BrokenQueries | None = None
     services: Services | None = None
+    busy = threading.Semaphore(64)  # one permit per request being answered
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        with _Router.busy:
+            self._answer()
+
+    @classmethod
+    def drain(cls, timeout_s: float = 120) -> None:
+        """Wait until no request is being answered (a late redelivery may still be running
+        when the workflow ends: the services it uses must outlive it)."""
+        deadline = time.monotonic() + timeout_s
+        taken = 0
+        while taken < 64 and time.monotonic() < deadline:
+            taken += cls.busy.acquire(timeout=1)
+        for _ in range(taken):
+            cls.busy.release()
+
+    def _answer(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         path = self.path.rstrip("/") or "/process"
         args = json.loads(body or b"{}")
@@ -324,13 +342,10 @@ def test_validator_raising_blocks_what_reads_it_and_the_execution_fails(
     suffix = uuid.uuid4().hex[:8]
     topic = f"projects/{PROJECT}/topics/wf-{suffix}"
     try:
-        rest(pubsub_emulator, "PUT", topic)
-        rest(pubsub_emulator, "PUT", topic.replace("/topics/", "/subscriptions/"), {
-            "topic": topic, "ackDeadlineSeconds": 60,
-            "pushConfig": {"pushEndpoint": f"{router}/process"}})
+        push_subscription(pubsub_emulator, topic, f"{router}/process", max_deliveries=None)
         env = {**os.environ, **{f"{n.upper()}_URL": f"{router}/{n}"
                                 for n in ("plan", "progress", "validate")}, "WORK_TOPIC": topic,
-               "POLL_INTERVAL_S": "1", "PHASE_DEADLINE_S": "60",
+               "POLL_INTERVAL_S": "1", "PHASE_DEADLINE_S": "150",
                "GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID": f"wf-{suffix}"}
         args = {"start": D1.isoformat(), "end": D1.isoformat(), "phases": ["2", "3"]}
         done = subprocess.run([str(WF_PYTHON), str(REPO / "tests" / "cloud" / "wf_run.py"),
@@ -358,6 +373,9 @@ def test_validator_raising_blocks_what_reads_it_and_the_execution_fails(
             assert st.reason and "validator error" in st.reason, st
             assert rows(s.warehouse, name, D1) == 0
     finally:
+        with contextlib.suppress(Exception):  # stop pushes, then let those under way end
+            rest(pubsub_emulator, "DELETE", f"{topic.replace('/topics/', '/subscriptions/')}-push")
+        _Router.drain()
         main.set_services(None)
         _Router.services = _Router.broken = None
         s.close()

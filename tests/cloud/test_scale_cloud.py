@@ -35,6 +35,7 @@ from cloud_stack import (
     WF_PYTHON,
     PushLog,
     push_proxy,
+    push_subscription,
     require_workflows_emulator,
     start_function,
     wait_listening,
@@ -44,7 +45,6 @@ from backcourt.adapters.local.bucket import FolderBucket
 from backcourt.domain.registry import PROCESSORS
 from backcourt.domain.status import DONE, State
 from backcourt.sample import generate_season
-from emulator_fixtures import rest
 from gcp_semantics.bigquery import aborts, inject_aborts
 from processes import free_port
 from processes import stop_group as stop
@@ -113,15 +113,8 @@ def stack(firestore_emulator: str, pubsub_emulator: str, bqemulator: str,
         generate_season(FolderBucket(root / "bucket"), "2024-25")  # while the servers start
         wait_listening(servers)
         with push_proxy(ports["process"], pushes, HANDLER_DEADLINE_S + 5) as endpoint:
-            rest(pubsub_emulator, "PUT", f"projects/{PROJECT}/topics/{topic}-dead")
-            rest(pubsub_emulator, "PUT", f"projects/{PROJECT}/topics/{topic}")
-            rest(pubsub_emulator, "PUT", f"projects/{PROJECT}/subscriptions/{topic}-push", {
-                "topic": f"projects/{PROJECT}/topics/{topic}",
-                "pushConfig": {"pushEndpoint": endpoint},
-                "ackDeadlineSeconds": HANDLER_DEADLINE_S,
-                "retryPolicy": {"minimumBackoff": "1s", "maximumBackoff": "10s"},
-                "deadLetterPolicy": {"deadLetterTopic": f"projects/{PROJECT}/topics/{topic}-dead",
-                                     "maxDeliveryAttempts": 5}})
+            push_subscription(pubsub_emulator, f"projects/{PROJECT}/topics/{topic}", endpoint,
+                              ack_deadline_s=HANDLER_DEADLINE_S)
             yield Stack(env=env, ports=ports, logs=root, topic=topic, pushes=pushes)
     finally:
         for proc, _, _ in servers.values():

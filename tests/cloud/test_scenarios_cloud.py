@@ -33,8 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from emulator_fixtures import rest
+from cloud_stack import push_subscription
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scenarios"))
 
@@ -137,12 +136,7 @@ class EmulatorDriver:
         assert isinstance(scope, Window) and scope.start and scope.end
         suffix = uuid.uuid4().hex[:8]
         topic = f"projects/{PROJECT}/topics/scen-{suffix}"
-        rest(self.pubsub, "PUT", topic)
-        rest(self.pubsub, "PUT", f"{topic}-dead")
-        rest(self.pubsub, "PUT", topic.replace("/topics/", "/subscriptions/"), {
-            "topic": topic, "ackDeadlineSeconds": 60,
-            "pushConfig": {"pushEndpoint": f"{self.functions_url}/process"},
-            "deadLetterPolicy": {"deadLetterTopic": f"{topic}-dead", "maxDeliveryAttempts": 5}})
+        push_subscription(self.pubsub, topic, f"{self.functions_url}/process")
         main = functions_main()
         main.set_services(services)
         start = len(_Functions.log)

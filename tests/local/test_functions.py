@@ -192,3 +192,24 @@ def test_validate_answers_the_gate_verdict(loaded: Services) -> None:
     body = reply.get_json()
     assert body["dates"] == 2 and sum(body["counts"].values()) == 2
     assert body["verdict"] in ("PASS", "WARN")
+
+
+def test_phase_2_progress_waits_for_the_whole_season_schedule_it_published(
+        services: Services) -> None:
+    """A window's phase-2 plan loads each season's schedule whole (``plan._schedule_plan``), so
+    the phase is not finished while schedule dates outside the window are still pending; other
+    processors count only inside the window."""
+    from backcourt.domain.dates import date_range
+    from backcourt.domain.ids import season_bounds
+    from backcourt.services import protocol
+
+    first, last = season_bounds("2024-25")
+    inside = [date(2024, 11, 1), date(2024, 11, 2)]
+    outside = [d for d in date_range(first, last) if d not in inside]
+    services.status.seed("schedule", outside, inside)  # window done, the rest published
+    services.status.seed("player_boxscores", outside, inside)
+    got = protocol.progress(services, "2", inside[0], inside[-1])
+    assert got["finished"] is False
+    assert got["by_state"] == {"pending": len(outside), "not_expected": 2 * len(inside)}
+    services.status.seed("schedule", [], outside)  # the season's load finished
+    assert protocol.progress(services, "2", inside[0], inside[-1])["finished"] is True

@@ -436,7 +436,9 @@ def _raise_if_retrying(services: Services, proc: Processor, report: UnitReport,
 
 def progress(services: Services, phase: Phase | str, start: date, end: date,
              processors: Sequence[str] | None = None) -> dict[str, Any]:
-    """Counts by state of the phase's partitions in [start, end] (one aggregate query).
+    """Counts by state of the phase's partitions in [start, end] (one aggregate query; the
+    schedule's over its whole seasons: a window's plan loads them whole, so a phase is finished
+    only when what it published is).
 
     Expired leases are released first, as :func:`plan` does: a killed worker's dates go back to
     ``pending`` (its message, never acked, is redelivered and takes them) or, when their
@@ -454,8 +456,11 @@ def progress(services: Services, phase: Phase | str, start: date, end: date,
     if released:
         log.warning("progress released %d expired lease(s)", released,
                     extra={"phase": ph.value})
-    counts = services.status.counts(
-        [p.name for p in Scope.of(None, start, end, processors).procs(ph)], start, end)
+    names = [p.name for p in Scope.of(None, start, end, processors).procs(ph)]
+    counts = services.status.counts([n for n in names if n != SCHEDULE], start, end)
+    if SCHEDULE in names:  # plan loads each season's schedule whole, whatever the window
+        first, last = _season_span(start, end)
+        counts.update(services.status.counts([SCHEDULE], first, last))
     by_state: Counter[str] = Counter()
     for (_, state), n in counts.items():
         by_state[state.value] += n
@@ -463,6 +468,13 @@ def progress(services: Services, phase: Phase | str, start: date, end: date,
     return {"phase": ph.value, "by_state": dict(sorted(by_state.items())),
             "total": sum(by_state.values()), "in_flight": in_flight, "finished": in_flight == 0,
             "released": released}
+
+
+def _season_span(start: date, end: date) -> tuple[date, date]:
+    """The first and last day of the seasons [start, end] falls in (what a schedule load
+    covers: ``plan._schedule_plan``)."""
+    seasons = seasons_between(start, end)
+    return season_bounds(seasons[0])[0], season_bounds(seasons[-1])[1]
 
 
 def validate_phase(services: Services, phase: Phase, scope: Scope,
