@@ -47,7 +47,7 @@ test-fast: $(STAMP) ## Unit tests only
 	$(PY) -m pytest -q tests/unit
 
 test-cloud: $(STAMP) cloud-venvs ## End to end: backfill workflow on the functions and the emulators
-	$(PY) -m pytest -q tests/cloud -p no:xdist -s
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q tests/cloud
 
 lint: $(STAMP) ## ruff + mypy (strict on the package) + import-linter (the layering contracts)
 	$(VENV)/bin/ruff check shared tests bench functions

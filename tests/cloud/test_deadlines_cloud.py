@@ -20,7 +20,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -35,6 +35,7 @@ from backcourt.ports import Services
 from backcourt.services import protocol
 from backcourt.services.backfill import Runner
 from backcourt.services.plan import Window
+from conftest import SUMMARY_LINE
 from emulator_fixtures import rest
 from gcp_semantics.functions import PushProxy, Served, serve
 
@@ -145,7 +146,8 @@ def stack(pubsub: str, sample: Path, root: Path, env: dict[str, str], *, timeout
 
 
 def test_a_handler_killed_at_its_deadline_is_redelivered_and_reclaims_its_lease(
-        firestore_emulator: str, pubsub_emulator: str, sample: Path, tmp_path: Path) -> None:
+        firestore_emulator: str, pubsub_emulator: str, sample: Path, tmp_path: Path,
+        record_property: Callable[[str, object], None]) -> None:
     """The first delivery hangs in TEAM's write and gunicorn kills it at its 4 s timeout,
     holding TEAM's lease (60 s, scaled: a lease the worker cannot cut to its deadline, as before
     ``BACKCOURT_FUNCTION_TIMEOUT_S``). The proxy answers 504 and Pub/Sub redelivers the same
@@ -168,8 +170,10 @@ def test_a_handler_killed_at_its_deadline_is_redelivered_and_reclaims_its_lease(
     assert deliveries[0].status == 504 and deliveries[-1].status == 200, deliveries
     assert "WORKER TIMEOUT" in output  # gunicorn's arbiter killed the hung worker
     assert output.count("HANGING") == 1 and output.count(RECLAIM_MARKER) == 1, output[-3000:]
-    print(f"deadline-kill: deliveries={len(deliveries)} redeliveries={len(deliveries) - 1} "
-          f"lease_reclaims={output.count(RECLAIM_MARKER)}")
+    line = (f"deadline-kill: deliveries={len(deliveries)} redeliveries={len(deliveries) - 1} "
+            f"lease_reclaims={output.count(RECLAIM_MARKER)}")
+    print(line)
+    record_property(SUMMARY_LINE, line)
 
 
 def test_the_last_delivery_killed_is_dead_lettered_and_its_dates_end_failed(

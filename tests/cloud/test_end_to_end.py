@@ -108,16 +108,16 @@ def _run_workflow(cloud: Cloud, args: dict[str, Any]) -> dict[str, Any]:
     # one server per function, each on its own URL (the run.app URI Terraform passes)
     env.update({f"{n.upper()}_URL": f"http://127.0.0.1:{cloud.ports[n]}"
                 for n in ("plan", "progress", "validate")})
-    proc = subprocess.Popen([str(WF_PYTHON), str(HERE / "wf_run.py"),
-                             str(REPO / "workflows" / "backfill.workflows.yaml"),
-                             json.dumps(args)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True, cwd=REPO)
-    try:
-        out, err = proc.communicate(timeout=240)
-        (cloud.logs / "workflow.log").write_bytes(out + err)
-    finally:
-        _stop(proc)
+    with subprocess.Popen([str(WF_PYTHON), str(HERE / "wf_run.py"),
+                           str(REPO / "workflows" / "backfill.workflows.yaml"),
+                           json.dumps(args)],
+                          env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          start_new_session=True, cwd=REPO) as proc:  # closes its pipes
+        try:
+            out, err = proc.communicate(timeout=240)
+            (cloud.logs / "workflow.log").write_bytes(out + err)
+        finally:
+            _stop(proc)
     lines = [ln for ln in out.decode().splitlines() if ln.startswith("WORKFLOW_")]
     assert lines and lines[-1].startswith("WORKFLOW_RESULT "), (
         f"workflow failed: {lines}\n{err.decode()[-3000:]}")

@@ -23,7 +23,7 @@ import re
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -45,6 +45,7 @@ from backcourt.adapters.local.bucket import FolderBucket
 from backcourt.domain.registry import PROCESSORS
 from backcourt.domain.status import DONE, State
 from backcourt.sample import generate_season
+from conftest import SUMMARY_LINE
 from gcp_semantics.bigquery import aborts, inject_aborts
 from processes import free_port
 from processes import stop_group as stop
@@ -130,14 +131,14 @@ def _run_workflow(stack: Stack) -> tuple[str, dict[str, Any], float]:
            "VALIDATE_URL": urls["validate"]}
     args = {"start": START.isoformat(), "end": END.isoformat(), "phases": PHASES}
     began = time.monotonic()
-    proc = subprocess.Popen([str(WF_PYTHON), str(HERE / "wf_run.py"),
-                             str(REPO / "workflows" / "backfill.workflows.yaml"),
-                             json.dumps(args)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True, cwd=REPO)
-    try:
-        out, err = proc.communicate(timeout=900)
-    finally:
-        stop(proc)
+    with subprocess.Popen([str(WF_PYTHON), str(HERE / "wf_run.py"),
+                           str(REPO / "workflows" / "backfill.workflows.yaml"),
+                           json.dumps(args)], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, start_new_session=True, cwd=REPO) as proc:
+        try:
+            out, err = proc.communicate(timeout=900)
+        finally:
+            stop(proc)
     wall = time.monotonic() - began
     (stack.logs / "workflow.log").write_bytes(out + err)
     ended = [ln for ln in out.decode().splitlines()
@@ -166,7 +167,8 @@ def _count(log: Path, pattern: str) -> list[str]:
     return re.findall(pattern, log.read_text(errors="replace"))
 
 
-def test_scale_run_on_the_emulators(stack: Stack) -> None:
+def test_scale_run_on_the_emulators(stack: Stack,
+                                    record_property: Callable[[str, object], None]) -> None:
     inject_aborts(stack.logs / "bq", INJECTED_ABORTS)
     kind, result, wall = _run_workflow(stack)
     log = stack.logs / "process.log"
@@ -176,10 +178,12 @@ def test_scale_run_on_the_emulators(stack: Stack) -> None:
     reclaims = len(_count(log, r"LEASE_RECLAIMED"))
     done, expected, bad = _coverage(stack)
     blocks = sum(p["counts"].get("BLOCK", 0) for p in result["phases"])
-    print(f"\ncloud-scale: instances={instances} messages={messages} "
-          f"redeliveries={stack.pushes.redeliveries} txn_aborts={txn_aborts} "
-          f"lease_reclaims={reclaims} coverage={done}/{expected} block={blocks} "
-          f"wall={wall:.0f}s")
+    line = (f"cloud-scale: instances={instances} messages={messages} "
+            f"redeliveries={stack.pushes.redeliveries} txn_aborts={txn_aborts} "
+            f"lease_reclaims={reclaims} coverage={done}/{expected} block={blocks} "
+            f"wall={wall:.0f}s")
+    print(f"\n{line}")
+    record_property(SUMMARY_LINE, line)
     print("phases:", json.dumps([{k: p[k] for k in ("phase", "published", "verdict", "counts")}
                                  for p in result["phases"]]))
     for phase in PHASES:  # per-unit times, the input of the README's timing model

@@ -115,9 +115,25 @@ def _counts(services: Services) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def loaded(home: Services) -> Services:
     """Phases 2 and 3 run through plan → process for two opening-week dates."""
-    assert _publish_plan("2")
-    assert _publish_plan("3")
+    SENT["2"] = _publish_plan("2")
+    SENT["3"] = _publish_plan("3")
+    assert SENT["2"] and SENT["3"]
     return home
+
+
+SENT: dict[str, list[dict[str, Any]]] = {}
+"""The messages the ``loaded`` fixture published, per phase."""
+
+
+def test_the_season_schedule_is_one_message_then_the_window_in_spans(loaded: Services) -> None:
+    """The first phase-2 plan loads the schedule, the whole season in one message (one file,
+    one transaction); the replan sends the window's raw processors."""
+    schedule = [m for m in SENT["2"] if m["processors"] == ["schedule"]]
+    assert [(m["start_date"], m["end_date"]) for m in schedule] == [("2024-07-01",
+                                                                      "2025-06-30")]
+    rest = [m for m in SENT["2"] if m not in schedule]
+    assert rest and all("schedule" not in m["processors"] and m["start_date"] >= START.isoformat()
+                        and m["end_date"] <= END.isoformat() for m in rest)
 
 
 def test_valid_messages_process_the_dates(loaded: Services) -> None:

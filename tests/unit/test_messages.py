@@ -160,3 +160,21 @@ def test_an_empty_calendar_names_its_season_instead_of_indexerror() -> None:
 
     with pytest.raises(BadInput, match="2023-24 has no schedule loaded"):
         _ = SeasonCalendar("2023-24", ()).start
+
+
+SCHEDULE_SEASON = {**VALID, "phase": "2", "processors": ["schedule"],
+                   "start_date": "2024-07-01", "end_date": "2025-06-30"}
+
+
+def test_a_schedule_message_covers_one_whole_season() -> None:
+    """The schedule is one file per season, loaded whole in one unit; every other message stays
+    within 62 days."""
+    msg = parse_message(_bytes(SCHEDULE_SEASON))
+    assert len(msg.dates()) == 365
+    assert "longer than 62" in _bad(_bytes({**SCHEDULE_SEASON,
+                                            "processors": ["schedule", "player_boxscores"]}))
+
+
+def test_a_long_schedule_message_may_not_cross_seasons() -> None:
+    problem = _bad(_bytes({**SCHEDULE_SEASON, "start_date": "2024-06-01"}))
+    assert "one season" in problem and "2023-24" in problem and "2024-25" in problem

@@ -20,12 +20,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from backcourt.domain.dates import FIRST_DAY, LAST_DAY, date_range
 from backcourt.domain.errors import BadInput
+from backcourt.domain.ids import season_of
 from backcourt.domain.registry import BY_NAME, Phase
 
 MAX_MESSAGE_BYTES = 16 * 1024
 """Largest accepted body (real messages are a few hundred bytes)."""
 MAX_RANGE_DAYS = 62
 """Largest date range of one message, both ends included."""
+SCHEDULE_ONLY = ("schedule",)
+"""A message of the schedule alone covers up to one whole season (both ends in the same season):
+the schedule is one file per season, loaded whole (``services.plan._schedule_plan``), in one
+transaction, so a crash cannot leave a season's calendar half loaded."""
 MAX_ATTEMPT = 100
 """Largest accepted ``attempt`` counter."""
 
@@ -101,8 +106,14 @@ class WorkMessage(BaseModel):
         if self.start_date > self.end_date:
             raise ValueError(f"start_date {self.start_date} is after end_date {self.end_date}")
         span = (self.end_date - self.start_date).days + 1
-        if span > MAX_RANGE_DAYS:
+        if span <= MAX_RANGE_DAYS:
+            return self
+        if self.processors != SCHEDULE_ONLY:
             raise ValueError(f"date range of {span} days is longer than {MAX_RANGE_DAYS}")
+        if season_of(self.start_date) != season_of(self.end_date):
+            raise ValueError(f"a schedule message longer than {MAX_RANGE_DAYS} days must stay "
+                             f"in one season: {self.start_date} and {self.end_date} are in "
+                             f"{season_of(self.start_date)} and {season_of(self.end_date)}")
         return self
 
     def dates(self) -> list[date]:

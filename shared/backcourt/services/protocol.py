@@ -208,13 +208,15 @@ def _spans(days: Sequence[date], chunk_days: int) -> list[tuple[date, date]]:
 
 def messages(plan_: Plan, run_id: str,
              mode: Literal["backfill", "daily"] = "backfill") -> list[list[WorkMessage]]:
-    """The plan's units as work messages, wave by wave (span units of one span share one)."""
+    """The plan's units as work messages, wave by wave (span units of one span share one; a
+    season's schedule load is one message, ``messages.SCHEDULE_ONLY``)."""
     out = []
     for wave in plan_.waves:
         spans: dict[tuple[date, date], list[str]] = {}
         for u in wave:
             span = u.span or (min(u.days), max(u.days))
-            for a, b in [span] if u.span else _spans(u.days, len(u.days)):
+            whole = u.span or u.processor.name == SCHEDULE  # a season's schedule: one message
+            for a, b in [span] if whole else _spans(u.days, len(u.days)):
                 spans.setdefault((a, b), []).append(u.processor.name)
         out.append([make_message(run_id, plan_.phase, procs, a, b, mode=mode)
                     for (a, b), procs in spans.items()])
