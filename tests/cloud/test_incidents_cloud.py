@@ -59,7 +59,7 @@ from faults import (  # noqa: E402
 )
 
 from backcourt.adapters.local.bucket import FolderBucket  # noqa: E402
-from backcourt.bootstrap import OffsetClock  # noqa: E402
+from backcourt.bootstrap import OffsetClock, build  # noqa: E402
 from backcourt.config import load_settings  # noqa: E402
 from backcourt.domain.errors import TransientError  # noqa: E402
 from backcourt.domain.messages import parse_message  # noqa: E402
@@ -385,7 +385,7 @@ def test_validator_raising_blocks_what_reads_it_and_the_execution_fails(
 
 
 def test_start_daily_resolves_the_pubsub_publish_time_in_new_york(
-        pubsub_emulator: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        pubsub_emulator: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("BACKCOURT_DAILY_WORKFLOW", "projects/demo/locations/x/workflows/daily")
     topic = f"projects/{PROJECT}/topics/tick-{uuid.uuid4().hex[:8]}"
     sub = topic.replace("/topics/", "/subscriptions/")
@@ -398,6 +398,10 @@ def test_start_daily_resolves_the_pubsub_publish_time_in_new_york(
     main = functions_main()
     fake = Executions()
     main.set_executions_client(fake)
+    # The tick's claim lives in this test's own store: emulator message ids restart with each
+    # emulator (one per xdist worker), unlike Pub/Sub's.
+    services = build(load_settings(tmp_path / "home", env={}))
+    main.set_services(services)
     try:
         headers, body = pubsub_event(b"{}", received["message"]["messageId"], time_=published)
         reply = function_client("start_daily", "cloudevent").post("/", headers=headers,
@@ -405,6 +409,8 @@ def test_start_daily_resolves_the_pubsub_publish_time_in_new_york(
         assert reply.status_code == 200
     finally:
         main.set_executions_client(None)
+        main.set_services(None)
+        services.close()
     (_, execution), = fake.calls
     arg = json.loads(execution.argument)
     new_york_day = published.astimezone(ZoneInfo("America/New_York")).date()
