@@ -151,6 +151,10 @@ def backfill(
     max_cost: Annotated[float | None, typer.Option(
         "--max-cost", metavar="USD", help="Refuse to start when the plan's BigQuery on-demand "
         "estimate is above this (see `backcourt plan`).")] = None,
+    profile: Annotated[bool, typer.Option(
+        "--profile", help="Profile the run (cProfile of every thread of this process, worker "
+        "processes' CPU) and print per phase where the time went: steps, top functions. "
+        "Slows the run.")] = False,
 ) -> None:
     """Run phases over seasons: plan from status, process, gate, next phase. Resumable."""
     window = parse_window(start, end)
@@ -159,7 +163,15 @@ def backfill(
     with open_services() as s:
         if max_cost is not None:
             plan.check_budget(s, seasons, phases, window, force, max_cost)
-        result = run_phases(s, seasons, phases, window, force=force)
+        if profile:
+            from backcourt.commands.profile import Profiler
+
+            profiler = Profiler()
+            with profiler.running():
+                result = run_phases(s, seasons, phases, window, force=force, observer=profiler)
+            profiler.report(console)
+        else:
+            result = run_phases(s, seasons, phases, window, force=force)
     code = report_run(result)
     if code:
         raise typer.Exit(code)

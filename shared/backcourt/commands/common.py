@@ -134,18 +134,40 @@ class RichProgress(bf.Progress):
                                    "(backcourt validate shows all)")
 
 
+class _Both(bf.Progress):
+    """Progress events to two listeners (the bars and a profiler)."""
+
+    def __init__(self, first: bf.Progress, second: bf.Progress) -> None:
+        self.first, self.second = first, second
+
+    def phase_started(self, phase: Phase, dates: int) -> None:
+        self.first.phase_started(phase, dates)
+        self.second.phase_started(phase, dates)
+
+    def unit_done(self, phase: Phase, processor: str, dates: int) -> None:
+        self.first.unit_done(phase, processor, dates)
+        self.second.unit_done(phase, processor, dates)
+
+    def phase_gated(self, phase: Phase, verdicts: dict[date, GateVerdict]) -> None:
+        self.first.phase_gated(phase, verdicts)
+        self.second.phase_gated(phase, verdicts)
+
+
 def run_phases(services: Services, seasons: Sequence[str], phases: Sequence[Phase],
                window: Window, *, force: bool = False, command: str = "backfill",
-               processors: Sequence[str] | None = None) -> bf.BackfillResult:
+               processors: Sequence[str] | None = None,
+               observer: bf.Progress | None = None) -> bf.BackfillResult:
     """One run of the local runner as the CLI shows it: a new run id printed first (with how to
     cancel it), then a progress bar per phase and each phase's gate verdict. ``command`` is
-    what the run's record says ran it."""
+    what the run's record says ran it; ``observer`` also receives the progress events (the
+    ``--profile`` profiler)."""
     require_schedules(services.bucket, seasons)  # before a run id: nothing will run
     run_id = bf.new_run_id()
     err.print(f"run {run_id} (stop it with `backcourt cancel {run_id}`)", highlight=False)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("dates"), TimeElapsedColumn(), console=console) as bar:
-        return bf.Runner(services, RichProgress(bar)).backfill(
+        shown: bf.Progress = RichProgress(bar)
+        return bf.Runner(services, shown if observer is None else _Both(shown, observer)).backfill(
             seasons, phases, window, force=force, run_id=run_id, command=command,
             processors=processors)
 
