@@ -27,6 +27,7 @@ from backcourt.commands.common import (
     parse_phases,
     parse_seasons,
     parse_window,
+    print_profile,
     report_run,
     run_phases,
     set_home,
@@ -40,6 +41,7 @@ from backcourt.domain.status import State, Verdict
 from backcourt.ports import Services
 from backcourt.services.calendar import season_calendar
 from backcourt.services.plan import Window
+from backcourt.services.profiling import Profiler
 from backcourt.services.report import gate_summary, matrix, not_expected_spans, why
 from backcourt.services.schedule_status import schedule_state
 from backcourt.sql.guard import require_read_only
@@ -164,12 +166,10 @@ def backfill(
         if max_cost is not None:
             plan.check_budget(s, seasons, phases, window, force, max_cost)
         if profile:
-            from backcourt.commands.profile import Profiler
-
             profiler = Profiler()
             with profiler.running():
                 result = run_phases(s, seasons, phases, window, force=force, observer=profiler)
-            profiler.report(console)
+            print_profile(profiler)
         else:
             result = run_phases(s, seasons, phases, window, force=force)
     code = report_run(result)

@@ -1,4 +1,5 @@
-"""``backcourt backfill --profile``: where a local backfill's time goes, per phase and step.
+"""Where a local backfill's time goes, per phase and step (``backcourt backfill --profile``;
+the CLI prints it: ``commands.common.print_profile``).
 
 What it measures, and what it does not:
 
@@ -18,10 +19,11 @@ What it measures, and what it does not:
   down, its workers reaped, at the end of each wave). DuckDB's own threads run native code: their
   time shows as the Python call that waited for them (``execute``, ``replace``, ``query``).
 
-Per phase it prints: wall, CPU of this process and of its worker processes, the **steps** (the
-cumulative time of the runner's own entry points, ``STEPS``: plan, process units, parse, write,
-train, gate, validate …), the top functions by cumulative time within backcourt, and the top
-functions by own time anywhere (where the CPU actually goes: the largest costs).
+Per phase it records (``commands.common.print_profile`` shows): wall, CPU of this process and
+of its worker processes, the **steps** (the cumulative time of the runner's own entry points,
+``STEPS``: plan, process units, parse, write, train, gate, validate …), the top functions by
+cumulative time within backcourt, and the top functions by own time anywhere (where the CPU
+actually goes: the largest costs).
 
 With Python ≥ 3.12 cProfile uses ``sys.monitoring``, which admits one profiler per process: the
 main thread's profiler then records every thread's calls on one stack and the per-thread
@@ -40,10 +42,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
-
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
 from backcourt.domain.registry import Phase
 from backcourt.domain.status import GateVerdict
@@ -187,59 +185,6 @@ class Profiler(bf.Progress):
         self._main = cProfile.Profile()
         self._main.enable()
 
-    def report(self, console: Console) -> None:
-        """Print the per-phase report."""
-        console.print(f"\n[bold]{REPORT_TITLE}[/]: cProfile of every thread of this process "
-                      "(seconds per thread, summed over threads; profiling slows the run), CPU "
-                      "only for the worker processes (not profiled); backcourt/commands/profile.py "
-                      "says what is and is not covered", highlight=False)
-        if self.note:
-            console.print(f"note: {self.note}")
-        overview = Table(box=box.SIMPLE, title="per phase")
-        overview.add_column("segment", no_wrap=True, min_width=16)
-        for name in ("wall s", "CPU s here", "CPU s workers", "waiting s"):
-            overview.add_column(name, justify="right", no_wrap=True, min_width=len(name))
-        overview.add_column("largest own-time function", no_wrap=True, overflow="ellipsis",
-                            max_width=64)
-        for seg in self.segments:
-            top = _top(seg.counts, by_own=True, limit=1)
-            overview.add_row(seg.label, f"{seg.wall_s:.1f}", f"{seg.cpu_s:.1f}",
-                             f"{seg.children_cpu_s:.1f}", f"{_waiting(seg.counts):.1f}",
-                             f"{_name(top[0][0])} {top[0][1][1]:.1f} s" if top else "")
-        console.print(overview)
-        for seg in self.segments:
-            if seg.wall_s < 0.05 and not seg.counts:
-                continue
-            console.print(f"\n[bold]{seg.label}[/]: {seg.wall_s:.1f} s wall, {seg.cpu_s:.1f} s "
-                          f"CPU here, {seg.children_cpu_s:.1f} s CPU in worker processes, "
-                          f"{seg.threads} thread profile(s), {_waiting(seg.counts):.1f} "
-                          "thread-seconds waiting (locks, queues, timers: left out below)")
-            steps = _steps(seg.counts)
-            if steps:
-                table = Table(box=box.SIMPLE, title="steps (thread-seconds, cumulative)")
-                table.add_column("step")
-                table.add_column("calls", justify="right")
-                table.add_column("seconds", justify="right")
-                for label, calls, secs in steps:
-                    table.add_row(label, str(calls), f"{secs:.2f}")
-                console.print(table)
-            cum = Table(box=box.SIMPLE, title=f"top {TOP} backcourt functions by cumulative "
-                        "time")
-            own = Table(box=box.SIMPLE, title=f"top {TOP} functions by own time (largest "
-                        "costs)")
-            for t in (cum, own):
-                t.add_column("function", no_wrap=True, overflow="ellipsis")
-                t.add_column("calls", justify="right")
-                t.add_column("own s", justify="right")
-                t.add_column("cumulative s", justify="right")
-            for f, (nc, tt, ct) in _top(seg.counts, by_own=False, limit=TOP):
-                cum.add_row(_name(f), str(nc), f"{tt:.2f}", f"{ct:.2f}")
-            for f, (nc, tt, ct) in _top(seg.counts, by_own=True, limit=TOP):
-                own.add_row(_name(f), str(nc), f"{tt:.2f}", f"{ct:.2f}")
-            console.print(cum)
-            console.print(own)
-
-
 def _cpu(usage: resource.struct_rusage) -> float:
     return float(usage.ru_utime + usage.ru_stime)
 
@@ -259,12 +204,15 @@ WAITS = ("<method 'acquire' of '_thread.lock' objects>",
 a cost; summed apart as "waiting"."""
 
 
-def _waiting(counts: Counts) -> float:
+def waiting(counts: Counts) -> float:
+    """Thread-seconds spent in ``WAITS``."""
     return sum(c[1] for f, c in counts.items() if f[0] == "~" and f[2] in WAITS)
 
 
-def _top(counts: Counts, *, by_own: bool, limit: int) -> list[tuple[Func, tuple[int, float,
+def top(counts: Counts, *, by_own: bool, limit: int) -> list[tuple[Func, tuple[int, float,
                                                                                  float]]]:
+    """The ``limit`` largest functions: by own time (waits left out), or by cumulative time
+    among backcourt's own functions (wrappers that span the whole segment left out)."""
     if by_own:
         items = [(f, c) for f, c in counts.items() if not (f[0] == "~" and f[2] in WAITS)]
         return sorted(items, key=lambda fc: -fc[1][1])[:limit]
@@ -273,7 +221,8 @@ def _top(counts: Counts, *, by_own: bool, limit: int) -> list[tuple[Func, tuple[
     return sorted(items, key=lambda fc: -fc[1][2])[:limit]
 
 
-def _steps(counts: Counts) -> list[tuple[str, int, float]]:
+def steps(counts: Counts) -> list[tuple[str, int, float]]:
+    """(label, calls, cumulative thread-seconds) of each of ``STEPS`` that ran."""
     out = []
     for label, suffix, name in STEPS:
         calls, secs = 0, 0.0
@@ -286,7 +235,8 @@ def _steps(counts: Counts) -> list[tuple[str, int, float]]:
     return out
 
 
-def _name(f: Func) -> str:
+def name(f: Func) -> str:
+    """A function as ``path below backcourt/ or site-packages/:line name``."""
     file, line, func = f
     if file == "~":  # a built-in
         return func
