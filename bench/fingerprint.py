@@ -54,6 +54,33 @@ VOLATILE_OBJECT_KEYS = frozenset({"run_id"})
 """Top-level keys of a JSON bucket object left out: a model's ``metadata.json`` names the run
 that trained it."""
 QUALITY_SYSTEMS = ("gradient_boosting", "moving_average")
+MODEL_PHASES = ("5A", "5B", "6")
+"""Phases whose tables hold what the models predicted (predictions, grading, the export
+manifest): they change with the models."""
+QUALITY_TOLERANCE = 0.01
+"""How far MAE and hit rate may move when the models were allowed to change (issue: within 0.01
+of before)."""
+
+
+def model_tables() -> set[str]:
+    """The tables written from the models' predictions on (``MODEL_PHASES``)."""
+    from backcourt.domain.registry import PROCESSORS
+
+    return {p.table.fqn for p in PROCESSORS if p.phase.value in MODEL_PHASES}
+
+
+def quality_within(reference: Fingerprint, got: Fingerprint,
+                   tolerance: float = QUALITY_TOLERANCE) -> list[str]:
+    """The systems (of ``QUALITY_SYSTEMS``) whose MAE or hit rate moved more than ``tolerance``
+    from the reference, or is missing (empty: all within)."""
+    out = []
+    for system in QUALITY_SYSTEMS:
+        now, ref = got.quality.get(system, {}), reference.quality.get(system, {})
+        for key in ("mae", "hit_rate"):
+            a, b = now.get(key), ref.get(key)
+            if a is None or b is None or abs(float(a) - float(b)) > tolerance + 1e-12:
+                out.append(f"{system} {key} {a} vs {b}")
+    return out
 
 
 def normal_select(table: str, columns: Sequence[tuple[str, str]]) -> str:
@@ -284,6 +311,12 @@ class Identity:
     def all_ok(self) -> bool:
         """Rows and every file category identical."""
         return self.rows_ok and not any(self.files_differ.values())
+
+    def models_changed_ok(self, quality_moves: Sequence[str]) -> bool:
+        """With the models allowed to change: the tables before the models identical
+        (``model_tables`` and every file may differ) and ``quality_moves`` empty."""
+        return not set(self.tables_differ) - model_tables() and not quality_moves \
+            and not self.files_differ.get("other")
 
     def line(self) -> str:
         """``identity: rows OK (N tables, M rows), exports OK (K files), models OK (J files)``,

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import duckdb
 import pytest
@@ -128,3 +129,26 @@ def test_a_changed_export_a_missing_file_and_an_extra_model_are_found(
     assert "exports DIFFER (2 of" in line and "models DIFFER (1 of 1 files" in line
     assert any(n.endswith(": missing") for n in ident.notes)
     assert any(n.endswith(": extra") for n in ident.notes)
+
+
+def test_changed_models_pass_only_with_the_tables_before_them_and_quality_within_0_01(
+        fp: ModuleType) -> None:
+    def home(schedule: str, predictions: str, model: str, mae: float, hit: float) -> Any:
+        return fp.Fingerprint(
+            tables={"nba_raw.schedule": {"rows": 5, "sha256": schedule},
+                    "nba_predictions.player_prop_predictions": {"rows": 9, "sha256": predictions}},
+            files={"exports": {"exports/v1/x.json": predictions}, "models": {"m/model.txt": model}},
+            quality={"gradient_boosting": {"mae": mae, "hit_rate": hit},
+                     "moving_average": {"mae": 4.444, "hit_rate": 0.5377}})
+
+    reference = home("s", "p", "m", 4.327, 0.5996)
+    retrained = home("s", "p2", "m2", 4.335, 0.5921)
+    ident = fp.compare(reference, retrained)
+    assert not ident.all_ok and not ident.ok("models")
+    assert ident.models_changed_ok(fp.quality_within(reference, retrained))
+    worse = home("s", "p2", "m2", 4.345, 0.5996)  # MAE 0.018 worse
+    assert fp.quality_within(reference, worse) == ["gradient_boosting mae 4.345 vs 4.327"]
+    assert not fp.compare(reference, worse).models_changed_ok(fp.quality_within(reference, worse))
+    upstream = home("s2", "p2", "m2", 4.327, 0.5996)  # a phase-2 table changed too
+    assert not fp.compare(reference, upstream).models_changed_ok(
+        fp.quality_within(reference, upstream))
