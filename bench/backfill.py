@@ -337,11 +337,17 @@ def _floor(raw: Path, home: Path, batched: Run, summary: dict[str, Any]) -> str:
           f"{fit.seconds:.2f} s ({fit.cpu_s:.1f} s CPU)")
     total = parse.seconds + fit.seconds
     ratio = batched.wall_s / total if total else float("nan")
+    cpu = parse.cpu_s + fit.cpu_s
+    cpu_ratio = batched.cpu_s / cpu if cpu else float("nan")
     print(f"  floor = parse + fit = {total:.1f} s; batched wall / floor = {ratio:.2f}×")
+    print(f"  CPU: batched {batched.cpu_s:.0f} s / floor {cpu:.1f} s = {cpu_ratio:.2f}× (steadier "
+          "than wall on a busy machine; load average now "
+          f"{', '.join(f'{x:.2f}' for x in os.getloadavg())})")
     summary["floor"] = {"parse_s": round(parse.seconds, 2), "files": parse.files,
                         "fit_s": round(fit.seconds, 2), "models": fit.models,
                         "refits": fit.refits, "floor_s": round(total, 2),
-                        "wall_over_floor": round(ratio, 2)}
+                        "wall_over_floor": round(ratio, 2), "floor_cpu_s": round(cpu, 1),
+                        "cpu_over_floor_cpu": round(cpu_ratio, 2)}
     return f", floor {total:.1f} s (parse {parse.seconds:.1f} + fit {fit.seconds:.1f}), " \
            f"wall / floor {ratio:.2f}×"
 
