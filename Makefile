@@ -57,7 +57,7 @@ lint: $(STAMP) ## ruff + mypy (strict on the package) + import-linter (the layer
 soak: $(STAMP) ## Fault-injection soak: a sample season under random faults vs a clean run
 	$(PY) bench/soak.py $(or $(SOAK_ARGS),--seeds 20261129 20261207)
 
-bench: $(STAMP) ## Benchmark: four sample seasons, batched vs per-date backfill (phases 2-6)
+bench: $(STAMP) ## Benchmark: 4 seasons batched backfill 2-6, floor, identity (BENCH_ARGS=--profile, --per-date)
 	$(PY) bench/backfill.py $(BENCH_ARGS)
 
 clean: ## Remove the local home (.backcourt/) and caches

@@ -27,6 +27,7 @@ from backcourt.commands.common import (
     parse_phases,
     parse_seasons,
     parse_window,
+    print_profile,
     report_run,
     run_phases,
     set_home,
@@ -40,6 +41,7 @@ from backcourt.domain.status import State, Verdict
 from backcourt.ports import Services
 from backcourt.services.calendar import season_calendar
 from backcourt.services.plan import Window
+from backcourt.services.profiling import Profiler
 from backcourt.services.report import gate_summary, matrix, not_expected_spans, why
 from backcourt.services.schedule_status import schedule_state
 from backcourt.sql.guard import require_read_only
@@ -151,6 +153,10 @@ def backfill(
     max_cost: Annotated[float | None, typer.Option(
         "--max-cost", metavar="USD", help="Refuse to start when the plan's BigQuery on-demand "
         "estimate is above this (see `backcourt plan`).")] = None,
+    profile: Annotated[bool, typer.Option(
+        "--profile", help="Profile the run (cProfile of every thread of this process, worker "
+        "processes' CPU) and print per phase where the time went: steps, top functions. "
+        "Slows the run.")] = False,
 ) -> None:
     """Run phases over seasons: plan from status, process, gate, next phase. Resumable."""
     window = parse_window(start, end)
@@ -159,7 +165,13 @@ def backfill(
     with open_services() as s:
         if max_cost is not None:
             plan.check_budget(s, seasons, phases, window, force, max_cost)
-        result = run_phases(s, seasons, phases, window, force=force)
+        if profile:
+            profiler = Profiler()
+            with profiler.running():
+                result = run_phases(s, seasons, phases, window, force=force, observer=profiler)
+            print_profile(profiler)
+        else:
+            result = run_phases(s, seasons, phases, window, force=force)
     code = report_run(result)
     if code:
         raise typer.Exit(code)

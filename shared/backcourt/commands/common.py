@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from backcourt.bootstrap import build
 from backcourt.config import Settings, load_settings
@@ -31,7 +33,9 @@ from backcourt.domain.registry import PHASE_ORDER, Phase
 from backcourt.domain.status import GateVerdict, Verdict
 from backcourt.ports import Services
 from backcourt.services import backfill as bf
+from backcourt.services import profiling
 from backcourt.services.plan import Window
+from backcourt.services.profiling import Profiler
 from backcourt.services.schedules import require_schedules
 
 # A pipe or a CI log gets 120 columns rather than rich's 80, so the matrix never truncates.
@@ -134,18 +138,40 @@ class RichProgress(bf.Progress):
                                    "(backcourt validate shows all)")
 
 
+class _Both(bf.Progress):
+    """Progress events to two listeners (the bars and a profiler)."""
+
+    def __init__(self, first: bf.Progress, second: bf.Progress) -> None:
+        self.first, self.second = first, second
+
+    def phase_started(self, phase: Phase, dates: int) -> None:
+        self.first.phase_started(phase, dates)
+        self.second.phase_started(phase, dates)
+
+    def unit_done(self, phase: Phase, processor: str, dates: int) -> None:
+        self.first.unit_done(phase, processor, dates)
+        self.second.unit_done(phase, processor, dates)
+
+    def phase_gated(self, phase: Phase, verdicts: dict[date, GateVerdict]) -> None:
+        self.first.phase_gated(phase, verdicts)
+        self.second.phase_gated(phase, verdicts)
+
+
 def run_phases(services: Services, seasons: Sequence[str], phases: Sequence[Phase],
                window: Window, *, force: bool = False, command: str = "backfill",
-               processors: Sequence[str] | None = None) -> bf.BackfillResult:
+               processors: Sequence[str] | None = None,
+               observer: bf.Progress | None = None) -> bf.BackfillResult:
     """One run of the local runner as the CLI shows it: a new run id printed first (with how to
     cancel it), then a progress bar per phase and each phase's gate verdict. ``command`` is
-    what the run's record says ran it."""
+    what the run's record says ran it; ``observer`` also receives the progress events (the
+    ``--profile`` profiler)."""
     require_schedules(services.bucket, seasons)  # before a run id: nothing will run
     run_id = bf.new_run_id()
     err.print(f"run {run_id} (stop it with `backcourt cancel {run_id}`)", highlight=False)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("dates"), TimeElapsedColumn(), console=console) as bar:
-        return bf.Runner(services, RichProgress(bar)).backfill(
+        shown: bf.Progress = RichProgress(bar)
+        return bf.Runner(services, shown if observer is None else _Both(shown, observer)).backfill(
             seasons, phases, window, force=force, run_id=run_id, command=command,
             processors=processors)
 
@@ -182,3 +208,59 @@ def report_run(result: bf.BackfillResult, *, again: str = "the same backfill") -
     for line in outcome.reasons:
         err.print(f"  {line}", highlight=False, markup=False)
     return EXIT_NOT_DONE
+
+
+def print_profile(profiler: Profiler) -> None:
+    """The report of a profiled run (``services.profiling``): an overview per phase, then per
+    phase its steps, top backcourt functions by cumulative time and top functions by own
+    time."""
+    console.print(f"\n[bold]{profiling.REPORT_TITLE}[/]: cProfile of every thread of this "
+                  "process (seconds per thread, summed over threads; profiling slows the run), "
+                  "CPU only for the worker processes (not profiled); "
+                  "backcourt/services/profiling.py says what is and is not covered",
+                  highlight=False)
+    if profiler.note:
+        console.print(f"note: {profiler.note}")
+    overview = Table(box=box.SIMPLE, title="per phase")
+    overview.add_column("segment", no_wrap=True, min_width=16)
+    for name in ("wall s", "CPU s here", "CPU s workers", "waiting s"):
+        overview.add_column(name, justify="right", no_wrap=True, min_width=len(name))
+    overview.add_column("largest own-time function", no_wrap=True, overflow="ellipsis",
+                        max_width=64)
+    for seg in profiler.segments:
+        top = profiling.top(seg.counts, by_own=True, limit=1)
+        overview.add_row(seg.label, f"{seg.wall_s:.1f}", f"{seg.cpu_s:.1f}",
+                         f"{seg.children_cpu_s:.1f}", f"{profiling.waiting(seg.counts):.1f}",
+                         f"{profiling.name(top[0][0])} {top[0][1][1]:.1f} s" if top else "")
+    console.print(overview)
+    for seg in profiler.segments:
+        if seg.wall_s < 0.05 and not seg.counts:
+            continue
+        console.print(f"\n[bold]{seg.label}[/]: {seg.wall_s:.1f} s wall, {seg.cpu_s:.1f} s CPU "
+                      f"here, {seg.children_cpu_s:.1f} s CPU in worker processes, "
+                      f"{seg.threads} thread profile(s), {profiling.waiting(seg.counts):.1f} "
+                      "thread-seconds waiting (locks, queues, timers: left out below)",
+                      highlight=False)
+        steps = profiling.steps(seg.counts)
+        if steps:
+            table = Table(box=box.SIMPLE, title="steps (thread-seconds, cumulative)")
+            table.add_column("step")
+            table.add_column("calls", justify="right")
+            table.add_column("seconds", justify="right")
+            for label, calls, secs in steps:
+                table.add_row(label, str(calls), f"{secs:.2f}")
+            console.print(table)
+        n = profiling.TOP
+        cum = Table(box=box.SIMPLE, title=f"top {n} backcourt functions by cumulative time")
+        own = Table(box=box.SIMPLE, title=f"top {n} functions by own time (largest costs)")
+        for t in (cum, own):
+            t.add_column("function", no_wrap=True, overflow="ellipsis")
+            t.add_column("calls", justify="right")
+            t.add_column("own s", justify="right")
+            t.add_column("cumulative s", justify="right")
+        for f, (nc, tt, ct) in profiling.top(seg.counts, by_own=False, limit=n):
+            cum.add_row(profiling.name(f), str(nc), f"{tt:.2f}", f"{ct:.2f}")
+        for f, (nc, tt, ct) in profiling.top(seg.counts, by_own=True, limit=n):
+            own.add_row(profiling.name(f), str(nc), f"{tt:.2f}", f"{ct:.2f}")
+        console.print(cum)
+        console.print(own)
