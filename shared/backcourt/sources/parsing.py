@@ -22,6 +22,7 @@ from backcourt.domain.teams import tricode_for
 from backcourt.sources.limits import check_file, inflate
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_BOM = b"\xef\xbb\xbf"  # what "utf-8-sig" takes off the front
 # orjson reads integers past 64 bits as floats where json keeps them exact: a file with a run of
 # 19 digits goes to json. Found with bytes.translate (digits → "0", the rest → " "): a regex
 # search over digit-dense files cost more than parsing them.
@@ -44,15 +45,16 @@ def decode(data: bytes, path: str) -> Any:
     raw = gunzip_if_needed(data, path)
     if not raw.strip():
         raise MalformedRawFile(path, "empty file")
+    if _LONG_RUN not in raw.translate(_DIGITS):  # orjson reads the bytes: it refuses what
+        # is not UTF-8 as the decode below does, which then names the error
+        try:
+            return orjson.loads(raw[len(_BOM):] if raw.startswith(_BOM) else raw)
+        except orjson.JSONDecodeError:
+            pass  # the standard library decides (it also accepts NaN) and words the error
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise MalformedRawFile(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    if _LONG_RUN not in raw.translate(_DIGITS):
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            pass  # the standard library decides (it also accepts NaN) and words the error
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
