@@ -113,12 +113,29 @@ def parse_players(
         rows = _players_at_once(raw, doc, game)
     except (_Unsure, MalformedRawFile, KeyError, TypeError, ValueError, AttributeError,
             IndexError):  # read row by row: the same rows, or the error naming the row
-        rows = []
-        for i, rec in enumerate(result_set(raw, doc, "PlayerStats", PLAYER_HEADERS)):
-            where = f"resultSets[PlayerStats].rowSet[{i}]"
-            _check_game_id(raw, rec, game, where)
-            rows.append(_player(raw, rec, where, game, (SOURCE, source_file)))
+        rows = _players_by_row(raw, doc, game)
     box.check_both_teams(raw, game, rows)
+    return rows
+
+
+def parse_players_by_row(
+    doc: Any, source_file: str, game_date: date, games: Sequence[ScheduledGame]
+) -> list[box.Row]:
+    """:func:`parse_players` reading every row on its own (the reference the column-wise
+    reading must equal; it is what a file the column-wise reading cannot vouch for gets)."""
+    raw = Raw(source_file)
+    game = _the_game(raw, doc, game_date, games)
+    rows = _players_by_row(raw, doc, game)
+    box.check_both_teams(raw, game, rows)
+    return rows
+
+
+def _players_by_row(raw: Raw, doc: Any, game: ScheduledGame) -> list[box.Row]:
+    rows = []
+    for i, rec in enumerate(result_set(raw, doc, "PlayerStats", PLAYER_HEADERS)):
+        where = f"resultSets[PlayerStats].rowSet[{i}]"
+        _check_game_id(raw, rec, game, where)
+        rows.append(_player(raw, rec, where, game, (SOURCE, raw.path)))
     return rows
 
 

@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any, NoReturn
 
 import orjson
@@ -63,6 +64,13 @@ def decode(data: bytes, path: str) -> Any:
         raise MalformedRawFile(
             path, f"{what}: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+
+
+@lru_cache(maxsize=4096)  # a report repeats its few dates on every record
+def _us_or_iso_date(text: str) -> date:
+    if "/" in text:
+        return datetime.strptime(text, "%m/%d/%Y").date()
+    return date.fromisoformat(text)
 
 
 def _kind(value: Any) -> str:
@@ -163,9 +171,7 @@ class Raw:
         """A ``MM/DD/YYYY`` or ``YYYY-MM-DD`` date."""
         text = self.text(value, where)
         try:
-            if "/" in text:
-                return datetime.strptime(text[:10], "%m/%d/%Y").date()
-            return date.fromisoformat(text[:10])
+            return _us_or_iso_date(text[:10])
         except ValueError:
             self.fail(f"{where}: expected MM/DD/YYYY or YYYY-MM-DD, got {text!r}")
 

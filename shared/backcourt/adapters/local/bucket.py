@@ -60,8 +60,23 @@ class FolderBucket:
             return [prefix]
         if not base.is_dir():
             return []
-        rels = (p.relative_to(self.root) for p in base.rglob("*") if p.is_file())
-        return sorted(r.as_posix() for r in rels if not any(x.startswith(".") for x in r.parts))
+        top = base.relative_to(self.root).parts
+        if any(x.startswith(".") for x in top):
+            return []
+        found: builtins.list[str] = []
+        stack = [(base, "/".join(top))]
+        while stack:  # os.scandir: as rglob("*") did (no symlinked folders), without a stat
+            folder, rel = stack.pop()  # per entry; hidden names (.versions, .tmp) are skipped
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue
+                    name = f"{rel}/{entry.name}" if rel else entry.name
+                    if entry.is_dir() and not entry.is_symlink():
+                        stack.append((Path(entry.path), name))
+                    elif entry.is_file():
+                        found.append(name)
+        return sorted(found)
 
     def exists(self, path: str) -> bool:
         return self._path(path).is_file()
