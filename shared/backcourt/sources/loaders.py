@@ -36,6 +36,8 @@ other is not read into the rows.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -203,6 +205,31 @@ _BOX_PARSERS: dict[str, Callable[[Any, str, date, Sequence[ScheduledGame]], _Gam
 }
 
 
+BOX_MEMO_FILES = 512
+"""Box-score files whose games a process keeps (about 20 MiB): the player and the team loaders
+read the same files for the same dates, and the second finds each one parsed (same source,
+path, date, schedule and bytes; only a file that parsed is kept)."""
+_box_memo: OrderedDict[tuple[Any, ...], _Games] = OrderedDict()
+_box_memo_lock = threading.Lock()
+
+
+def _box_file(ctx: LoadContext, source: str, path: str, day: date,
+              games: Sequence[ScheduledGame]) -> _Games:
+    data = ctx.bucket.read(path)
+    key = (source, path, day, tuple(games), data)
+    with _box_memo_lock:
+        found = _box_memo.get(key)
+        if found is not None:
+            _box_memo.move_to_end(key)
+            return found
+    found = _BOX_PARSERS[source](decode(data, path), path, day, games)
+    with _box_memo_lock:
+        _box_memo[key] = found
+        while len(_box_memo) > BOX_MEMO_FILES:
+            _box_memo.popitem(last=False)
+    return found
+
+
 def _box_day(ctx: LoadContext, day: date) -> tuple[_Games, DayLoad]:
     """The games of a day taken by priority, and a DayLoad holding the bad files and count."""
     games = ctx.games.get(day, ())
@@ -215,7 +242,7 @@ def _box_day(ctx: LoadContext, day: date) -> tuple[_Games, DayLoad]:
         for path in ctx.bucket.list(raw_prefix(source, day)):
             load.files += 1
             try:
-                found = _BOX_PARSERS[source](_read(ctx.bucket, path), path, day, games)
+                found = _box_file(ctx, source, path, day, games)
             except MalformedRawFile as exc:
                 load.bad_files.append(exc)
                 continue

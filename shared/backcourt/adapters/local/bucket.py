@@ -52,7 +52,10 @@ class FolderBucket:
         os.replace(tmp, target)
 
     def read(self, path: str) -> bytes:
-        return self._path(path).read_bytes()
+        if path.startswith("/") or ".." in path.split("/") or not path.strip("/"):
+            self._path(path)  # raises BadInput, as for any other call
+        with open(f"{self.root}/{path}", "rb") as file:  # _path's checks on the string, for
+            return file.read()  # the 20,000 files of a backfill's phase 2
 
     def list(self, prefix: str) -> list[str]:
         base = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
