@@ -163,3 +163,25 @@ def test_duckdb_writes_arrow_rows_as_it_writes_row_dicts(tmp_path: Path) -> None
         got[name] = wh.query("SELECT * FROM nba_raw.player_boxscores ORDER BY player_id")
         wh.close()
     assert got["arrow"] == got["dicts"] and len(got["arrow"]) == len(dicts)
+
+
+def test_a_box_score_rewritten_between_the_two_loaders_is_parsed_again(tmp_path: Path) -> None:
+    """The team loader finds the player loader's parse of a file only for the same bytes."""
+    bucket = _bucket(tmp_path)
+    ctx = LoadContext(bucket, [JAN15], {JAN15: [NYK_PHI]})
+    before = loaders.load_team_boxscores(ctx)[JAN15].rows
+    doc = _load("nbacom-boxscore-0022400561.json")
+    players, teams = _set(doc, "PlayerStats"), _set(doc, "TeamStats")
+    row = next(r for r in players["rowSet"] if r[players["headers"].index("MIN")])
+    team = next(r for r in teams["rowSet"]
+                if r[teams["headers"].index("TEAM_ABBREVIATION")]
+                == row[players["headers"].index("TEAM_ABBREVIATION")])
+    for s, r in ((players, row), (teams, team)):  # two more points, still consistent
+        r[s["headers"].index("PTS")] += 2
+        r[s["headers"].index("FGM")] += 1
+        r[s["headers"].index("FGA")] += 1
+    bucket.write(BOX_PATH, json.dumps(doc).encode())
+    after = loaders.load_team_boxscores(ctx)[JAN15].rows
+    assert sum(r["points"] for r in after) == sum(r["points"] for r in before) + 2
+    again = loaders.load_player_boxscores(ctx)[JAN15].rows
+    assert sum(r["points"] or 0 for r in again) == sum(r["points"] for r in after)
