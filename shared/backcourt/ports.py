@@ -13,11 +13,11 @@ from __future__ import annotations
 import builtins
 import os
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, overload, runtime_checkable
 
 from backcourt.domain.schema import Table
 from backcourt.domain.status import GateVerdict, Outcome, PartitionStatus, RunRecord, State
@@ -32,9 +32,66 @@ class SqlSource:
     params: Mapping[str, Any] = field(default_factory=dict)
 
 
+class ArrowRows(Sequence[dict[str, Any]]):
+    """Rows held as one ``pyarrow.Table`` (columns named and typed as the output table's): what
+    the phase-2 loaders build, column by column. It reads as a sequence of row dicts for the
+    code that goes row by row (the BigQuery CSV load, tests); the DuckDB warehouse hands the
+    table to DuckDB as it is (no row dicts made, nothing pickled per row between processes)."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+
+    def __len__(self) -> int:
+        return int(self.table.num_rows)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        rows: list[dict[str, Any]] = self.table.slice(index, 1).to_pylist()
+        return rows[0]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for batch in self.table.to_batches(max_chunksize=4096):
+            yield from batch.to_pylist()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ArrowRows):
+            return bool(self.table.equals(other.table))
+        if isinstance(other, Sequence) and not isinstance(other, str | bytes):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ArrowRows({len(self)} rows)"
+
+
+def join_rows(parts: Sequence[Sequence[Mapping[str, Any]]]) -> Sequence[Mapping[str, Any]]:
+    """The rows of ``parts`` one after the other: one ArrowRows when every non-empty part is
+    one (their tables concatenated), else a list of row dicts."""
+    full = [p for p in parts if len(p)]
+    if full and all(isinstance(p, ArrowRows) for p in full):
+        import pyarrow as pa
+
+        return ArrowRows(pa.concat_tables([p.table for p in full]))  # type: ignore[attr-defined]
+    return [row for part in full for row in part]
+
+
 @dataclass(frozen=True)
 class RowsSource:
-    """Rows produced in Python (phase-2 parsers): dicts keyed by the table's column names."""
+    """Rows produced in Python (phase-2 parsers): dicts keyed by the table's column names, or
+    an :class:`ArrowRows`."""
 
     rows: Sequence[Mapping[str, Any]]
 

@@ -38,6 +38,8 @@ def player_lookup(name: str) -> str:
 
 def system_game_id(game_date: date, away: str, home: str) -> str:
     """The system game id ``YYYYMMDD_AWAY_HOME`` (always away first)."""
+    if type(game_date) is date and game_date.year >= 1000:  # faster than strftime, the same
+        return f"{game_date.isoformat().replace('-', '')}_{away}_{home}"
     return f"{game_date:%Y%m%d}_{away}_{home}"
 
 

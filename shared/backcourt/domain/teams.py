@@ -62,6 +62,13 @@ _VARIANTS: dict[str, str] = {
     "SA": "SAS", "UTAH": "UTA", "WSH": "WAS", "LOS ANGELES CLIPPERS": "LAC",
 }
 
+_BY_NAME: dict[str, str] = {}
+"""Full names ("LOS ANGELES CLIPPERS", and "<city> <nickname>") → tricode, the first team
+listed winning."""
+for _team in TEAMS:
+    for _name in (_team.full_name.upper(), f"{_team.city} {_team.nickname}".upper()):
+        _BY_NAME.setdefault(_name, _team.tricode)
+
 
 def tricode_for(name: str) -> str | None:
     """Map a tricode, a source variant or a full team name to the NBA.com tricode.
@@ -76,7 +83,4 @@ def tricode_for(name: str) -> str | None:
         return key
     if key in _VARIANTS:
         return _VARIANTS[key]
-    for team in TEAMS:
-        if key in (team.full_name.upper(), f"{team.city} {team.nickname}".upper()):
-            return team.tricode
-    return None
+    return _BY_NAME.get(key)

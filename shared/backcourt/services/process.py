@@ -32,7 +32,7 @@ from backcourt.domain.calendar import ScheduledGame
 from backcourt.domain.errors import BackcourtError, MalformedRawFile, TerminalError, TransientError
 from backcourt.domain.registry import Expectation, Phase, Processor
 from backcourt.domain.status import Outcome, State
-from backcourt.ports import ComputeContext, RowsSource, Services, SqlSource, job_key
+from backcourt.ports import ComputeContext, RowsSource, Services, SqlSource, job_key, join_rows
 from backcourt.services.calendar import games_between
 from backcourt.services.cpu_pool import load_in, resolve
 from backcourt.services.schedules import SCHEDULE, fingerprints, rearm_changed_dates, seasons_of
@@ -281,7 +281,7 @@ def _python_unit(
                     by_date=processor.name != "schedule")  # it reads whole season files
     outcomes: dict[date, Outcome] = {}
     good: list[date] = []
-    rows: list[Mapping[str, Any]] = []
+    parts: list[Sequence[Mapping[str, Any]]] = []
     for day in days:
         load = loads.get(day)
         bad: list[MalformedRawFile] = list(load.bad_files) if load else []
@@ -289,13 +289,13 @@ def _python_unit(
             outcomes[day] = _quarantine(services, bad)
             continue
         good.append(day)
-        rows.extend(load.rows if load else [])
+        parts.append(load.rows if load else [])
         if load is not None and load.duplicates:
             log.warning("%s %s: %d row(s) whose natural key another file of the date also "
                         "held were dropped (the latest snapshot wins)", processor.name, day,
                         load.duplicates, extra={"processor": processor.name, "game_date": day,
                                                 "duplicates_collapsed": load.duplicates})
-    result = services.warehouse.replace(processor.table, good, RowsSource(rows),
+    result = services.warehouse.replace(processor.table, good, RowsSource(join_rows(parts)),
                                         max_shrink=services.settings.max_shrink, force=force,
                                         job_key=key)
     for day in good:

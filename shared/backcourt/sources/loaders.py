@@ -36,6 +36,8 @@ other is not read into the rows.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -47,7 +49,7 @@ from backcourt.domain.calendar import ScheduledGame
 from backcourt.domain.errors import InconsistentRawFile, MalformedRawFile, ScheduleMissing
 from backcourt.domain.ids import season_of
 from backcourt.domain.schema import Table
-from backcourt.ports import Bucket
+from backcourt.ports import ArrowRows, Bucket
 from backcourt.sources import (
     balldontlie,
     balldontlie_stats,
@@ -60,6 +62,7 @@ from backcourt.sources import (
     oddsapi_game_lines,
     oddsapi_props,
 )
+from backcourt.sources.columns import Columns
 from backcourt.sources.dedupe import collapse
 from backcourt.sources.layout import RAW, raw_prefix
 from backcourt.sources.parsing import decode
@@ -83,7 +86,8 @@ class LoadContext:
 class DayLoad:
     """One date's rows, the files that failed to parse, and how many files were read."""
 
-    rows: Rows = field(default_factory=list)
+    rows: Rows | ArrowRows = field(default_factory=list)
+    """The rows, as dicts or (the loaders that build them column by column) Arrow."""
     bad_files: list[MalformedRawFile] = field(default_factory=list)
     files: int = 0
     duplicates: int = 0
@@ -139,6 +143,7 @@ def load_schedule(ctx: LoadContext) -> dict[date, DayLoad]:
         ScheduleMissing: a season has no schedule file in the bucket.
     """
     out = {day: DayLoad() for day in ctx.days}
+    games: dict[date, Rows] = {day: [] for day in ctx.days}
     for season in sorted({season_of(d) for d in ctx.days}):
         rows, bad, files = _season_rows(ctx.bucket, season)
         if not files:
@@ -147,8 +152,10 @@ def load_schedule(ctx: LoadContext) -> dict[date, DayLoad]:
             out[day].bad_files.extend(bad)
             out[day].files += files
         for row in rows:
-            if row["game_date"] in out:
-                out[row["game_date"]].rows.append(row)
+            if row["game_date"] in games:
+                games[row["game_date"]].append(row)
+    for day, load in out.items():
+        load.rows = games[day]
     return out
 
 
@@ -198,6 +205,31 @@ _BOX_PARSERS: dict[str, Callable[[Any, str, date, Sequence[ScheduledGame]], _Gam
 }
 
 
+BOX_MEMO_FILES = 512
+"""Box-score files whose games a process keeps (about 20 MiB): the player and the team loaders
+read the same files for the same dates, and the second finds each one parsed (same source,
+path, date, schedule and bytes; only a file that parsed is kept)."""
+_box_memo: OrderedDict[tuple[Any, ...], _Games] = OrderedDict()
+_box_memo_lock = threading.Lock()
+
+
+def _box_file(ctx: LoadContext, source: str, path: str, day: date,
+              games: Sequence[ScheduledGame]) -> _Games:
+    data = ctx.bucket.read(path)
+    key = (source, path, day, tuple(games), data)
+    with _box_memo_lock:
+        found = _box_memo.get(key)
+        if found is not None:
+            _box_memo.move_to_end(key)
+            return found
+    found = _BOX_PARSERS[source](decode(data, path), path, day, games)
+    with _box_memo_lock:
+        _box_memo[key] = found
+        while len(_box_memo) > BOX_MEMO_FILES:
+            _box_memo.popitem(last=False)
+    return found
+
+
 def _box_day(ctx: LoadContext, day: date) -> tuple[_Games, DayLoad]:
     """The games of a day taken by priority, and a DayLoad holding the bad files and count."""
     games = ctx.games.get(day, ())
@@ -210,7 +242,7 @@ def _box_day(ctx: LoadContext, day: date) -> tuple[_Games, DayLoad]:
         for path in ctx.bucket.list(raw_prefix(source, day)):
             load.files += 1
             try:
-                found = _BOX_PARSERS[source](_read(ctx.bucket, path), path, day, games)
+                found = _box_file(ctx, source, path, day, games)
             except MalformedRawFile as exc:
                 load.bad_files.append(exc)
                 continue
@@ -224,8 +256,10 @@ def _box_loads(ctx: LoadContext, pick: int) -> dict[date, DayLoad]:
     out = {}
     for day in ctx.days:
         taken, load = _box_day(ctx, day)
+        rows = Columns(tr.PLAYER_BOXSCORES if pick == 0 else tr.TEAM_BOXSCORES)
         for game_id in sorted(taken):
-            load.rows.extend(taken[game_id][pick])
+            rows.add_rows(taken[game_id][pick])
+        load.rows = rows.rows()
         out[day] = load
     return out
 
@@ -262,7 +296,10 @@ def _per_file(
                 files.append((path, keep(parse(_read(ctx.bucket, path), path), day, path)))
             except MalformedRawFile as exc:
                 load.bad_files.append(exc)
-        load.rows, load.duplicates = collapse(files, table.key, snapshot)
+        rows, load.duplicates = collapse(files, table.key, snapshot)
+        columns = Columns(table)
+        columns.add_rows(rows)
+        load.rows = columns.rows()
         out[day] = load
     return out
 
@@ -302,13 +339,13 @@ def load_injury_report(ctx: LoadContext) -> dict[date, DayLoad]:
 # ---------------------------------------------------------------- shot charts
 
 
-def _shot_file(ctx: LoadContext, day: date, path: str) -> Rows:
-    rows = nbacom_shotchart.parse(_read(ctx.bucket, path), path, ctx.games.get(day, ()))
-    stored = rows[0]["game_date"]  # parse guarantees rows, all of one GAME_DATE
+def _shot_file(ctx: LoadContext, day: date, path: str) -> dict[str, list[Any]]:
+    cols = nbacom_shotchart.parse_columns(_read(ctx.bucket, path), path, ctx.games.get(day, ()))
+    stored = cols["game_date"][0]  # parse guarantees rows, all of one GAME_DATE
     if stored != day:
         raise MalformedRawFile(path, f"GAME_DATE is {stored.isoformat()} but the file is stored "
                                      f"under {day.isoformat()}")
-    return rows
+    return cols
 
 
 def load_shot_chart(ctx: LoadContext) -> dict[date, DayLoad]:
@@ -317,15 +354,17 @@ def load_shot_chart(ctx: LoadContext) -> dict[date, DayLoad]:
     for day in ctx.days:
         load = DayLoad()
         taken: set[str] = set()
+        rows = Columns(tr.SHOT_CHART)
         for path in sorted(ctx.bucket.list(raw_prefix(nbacom_shotchart.SOURCE, day))):
             load.files += 1
             try:
-                rows = _shot_file(ctx, day, path)
+                cols = _shot_file(ctx, day, path)
             except MalformedRawFile as exc:
                 load.bad_files.append(exc)
                 continue
-            if rows[0]["nba_game_id"] not in taken:
-                taken.add(rows[0]["nba_game_id"])
-                load.rows.extend(rows)
+            if cols["nba_game_id"][0] not in taken:
+                taken.add(cols["nba_game_id"][0])
+                rows.add(cols)
+        load.rows = rows.rows()
         out[day] = load
     return out

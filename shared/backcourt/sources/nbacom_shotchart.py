@@ -53,6 +53,7 @@ from datetime import date, datetime
 from typing import Any
 
 from backcourt.domain.calendar import ScheduledGame
+from backcourt.domain.errors import MalformedRawFile
 from backcourt.domain.ids import player_lookup, system_game_id
 from backcourt.domain.teams import BY_ID
 from backcourt.sources.parsing import Raw, result_set
@@ -296,6 +297,20 @@ class _Shots:
         }
 
 
+def _start(raw: Raw, doc: Any, games: Sequence[ScheduledGame]
+           ) -> tuple[list[dict[str, Any]], _Game]:
+    """The file's records (``result_set``) and its game, from the first record."""
+    nba_id = game_id_of(doc, raw.path)
+    recs = result_set(raw, doc, RESULT_SET, READ_HEADERS)
+    if not recs:
+        raw.fail(f"{_WHERE} has no shots")
+    first = recs[0]
+    if raw.text(first["GAME_ID"], f"{_WHERE}.rowSet[0].GAME_ID") != nba_id:
+        raw.fail(f"{_WHERE}.rowSet[0].GAME_ID {first['GAME_ID']!r} is not game {nba_id} "
+                 "(parameters.GameID)")
+    return recs, _the_game(raw, first, nba_id, games)
+
+
 def parse(doc: Any, source_file: str, games: Sequence[ScheduledGame] = ()) -> list[Row]:
     """The shot_chart rows of one shot chart, in file order.
 
@@ -308,15 +323,8 @@ def parse(doc: Any, source_file: str, games: Sequence[ScheduledGame] = ()) -> li
         MalformedRawFile: see the module docstring.
     """
     raw = Raw(source_file)
-    nba_id = game_id_of(doc, source_file)
-    recs = result_set(raw, doc, RESULT_SET, READ_HEADERS)
-    if not recs:
-        raw.fail(f"{_WHERE} has no shots")
+    recs, game = _start(raw, doc, games)
     first = recs[0]
-    if raw.text(first["GAME_ID"], f"{_WHERE}.rowSet[0].GAME_ID") != nba_id:
-        raw.fail(f"{_WHERE}.rowSet[0].GAME_ID {first['GAME_ID']!r} is not game {nba_id} "
-                 "(parameters.GameID)")
-    game = _the_game(raw, first, nba_id, games)
     shots = _Shots(raw, game, source_file)
     rows: list[Row] = []
     seen: dict[int, int] = {}
@@ -329,8 +337,113 @@ def parse(doc: Any, source_file: str, games: Sequence[ScheduledGame] = ()) -> li
             raw.fail(f"{where}.GAME_EVENT_ID {event} repeats rowSet[{seen[event]}]")
         seen[event] = i
         rows.append(row)
-    shooters = {r["team_abbr"] for r in rows}
+    _check_shooters(raw, game, {r["team_abbr"] for r in rows})
+    return rows
+
+
+def _check_shooters(raw: Raw, game: _Game, shooters: set[str]) -> None:
     for team in (game.away, game.home):
         if team not in shooters:
             raw.fail(f"{_WHERE} has no shots of {team} ({game.away}@{game.home})")
-    return rows
+
+
+class _Unsure(Exception):
+    """The column-wise reading cannot vouch for a file: :func:`parse` reads it instead."""
+
+
+def _plain(values: Sequence[Any], kind: type) -> Sequence[Any]:
+    """``values`` when every one is exactly of ``kind`` (no bool for int), else _Unsure."""
+    if set(map(type, values)) - {kind}:
+        raise _Unsure
+    return values
+
+
+def _each(values: Sequence[Any], mapping: Mapping[Any, Any]) -> list[Any]:
+    return list(map(mapping.__getitem__, values))
+
+
+def parse_columns(doc: Any, source_file: str, games: Sequence[ScheduledGame] = ()
+                  ) -> dict[str, list[Any]]:
+    """The rows :func:`parse` gives, as columns (keys in nba_raw.shot_chart column order).
+
+    Every check of :func:`parse` is made on whole columns, each distinct team, zone, flag
+    combination and name once; a file any check fails (or holds values of other types than
+    the plain ones, e.g. 3.0 for 3) is read by :func:`parse` instead, so its rows, and the
+    error that names the first bad row, are exactly parse's.
+
+    Raises:
+        MalformedRawFile: see the module docstring.
+    """
+    try:
+        return _columns(Raw(source_file), doc, source_file, games)
+    except (_Unsure, MalformedRawFile, KeyError, TypeError, ValueError, AttributeError,
+            IndexError):
+        rows = parse(doc, source_file, games)
+        return {k: [r[k] for r in rows] for k in rows[0]}
+
+
+def _columns(raw: Raw, doc: Any, source_file: str, games: Sequence[ScheduledGame]
+             ) -> dict[str, list[Any]]:
+    sets = doc["resultSets"]
+    found = [s for s in sets if isinstance(s, dict) and s.get("name") == RESULT_SET]
+    names, recs = found[0]["headers"], found[0]["rowSet"]
+    if (type(names) is not list or type(recs) is not list or not recs
+            or set(map(type, recs)) != {list} or set(map(len, recs)) != {len(names)}):
+        raise _Unsure
+    at = {h: i for i, h in enumerate(names)}  # the last of a repeated header, as dict(zip())
+    first = dict(zip(names, recs[0], strict=True))
+    nba_id = game_id_of(doc, source_file)
+    if raw.text(first["GAME_ID"], "GAME_ID") != nba_id:
+        raise _Unsure
+    game = _the_game(raw, first, nba_id, games)
+    cols = list(zip(*recs, strict=True))
+    n = len(recs)
+
+    def col(header: str) -> Sequence[Any]:
+        return cols[at[header]]
+
+    for header in ("GAME_ID", "GAME_DATE", "HTM", "VTM"):
+        if col(header).count(first[header]) != n:
+            raise _Unsure
+    events = _plain(col("GAME_EVENT_ID"), int)
+    period = _plain(col("PERIOD"), int)
+    distance = _plain(col("SHOT_DISTANCE"), int)
+    if len(set(events)) != n or min(period) < 1 or min(distance) < 0:
+        raise _Unsure
+    team_ids = _plain(col("TEAM_ID"), int)
+    sides = {v: _team(raw, v, game, "TEAM_ID") for v in set(team_ids)}
+    shooters = _plain(col("PLAYER_NAME"), str)
+    who = {v: (v.strip(), player_lookup(raw.text(v, "PLAYER_NAME"))) for v in set(shooters)}
+    types, basics = _plain(col("SHOT_TYPE"), str), _plain(col("SHOT_ZONE_BASIC"), str)
+    kinds, places = {}, {}  # SHOT_TYPE → shot_type; SHOT_ZONE_BASIC → (zone_basic, zone)
+    for pair in set(zip(types, basics, strict=True)):
+        shot_type, basic, zone = _zone(raw, dict(zip(("SHOT_TYPE", "SHOT_ZONE_BASIC"), pair,
+                                                     strict=True)), "zone")
+        kinds[pair[0]], places[pair[1]] = shot_type, (basic, zone)
+    made = _plain(col("SHOT_MADE_FLAG"), int)
+    for flags in set(zip(_plain(col("SHOT_ATTEMPTED_FLAG"), int), made,
+                         _plain(col("EVENT_TYPE"), str), strict=True)):
+        _made(raw, dict(zip(("SHOT_ATTEMPTED_FLAG", "SHOT_MADE_FLAG", "EVENT_TYPE"), flags,
+                            strict=True)), "flags")
+    _check_shooters(raw, game, {team for team, _ in sides.values()})
+    return {
+        "game_date": [game.game_date] * n,
+        "nba_game_id": [game.nba_game_id] * n,
+        "game_event_id": list(events),
+        "game_id": [game.game_id] * n,
+        "team_abbr": _each(team_ids, {k: v[0] for k, v in sides.items()}),
+        "opponent_team_abbr": _each(team_ids, {k: v[1] for k, v in sides.items()}),
+        "player_id": list(_plain(col("PLAYER_ID"), int)),
+        "player_name": _each(shooters, {k: v[0] for k, v in who.items()}),
+        "player_lookup": _each(shooters, {k: v[1] for k, v in who.items()}),
+        "period": list(period),
+        "shot_type": _each(types, kinds),
+        "zone_basic": _each(basics, {k: v[0] for k, v in places.items()}),
+        "zone": _each(basics, {k: v[1] for k, v in places.items()}),
+        "shot_distance": list(distance),
+        "loc_x": list(_plain(col("LOC_X"), int)),
+        "loc_y": list(_plain(col("LOC_Y"), int)),
+        "shot_made": list(map(bool, made)),
+        "source": [SOURCE] * n,
+        "source_file": [source_file] * n,
+    }

@@ -9,6 +9,7 @@ Both event shapes are accepted (see ``backcourt.sources.oddsapi``).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from backcourt.domain import tables_raw as tr
@@ -30,17 +31,45 @@ def _implied(price: float) -> float:
     return 1 / price if price > 0 else 0.0
 
 
+def _outcome(raw: Raw, outcome: Any, at: str) -> tuple[str, str, float, float]:
+    """(side, player, line, price) of one outcome, each checked."""
+    outcome = raw.obj(outcome, at)
+    side = raw.text(raw.key(outcome, "name", at), f"{at}.name").lower()
+    if side not in ("over", "under"):
+        raw.fail(f"{at}.name: expected Over or Under, got {outcome['name']!r}")
+    name = raw.text(raw.key(outcome, "description", at), f"{at}.description")
+    line = raw.number(raw.key(outcome, "point", at), f"{at}.point")
+    price = raw.number(raw.key(outcome, "price", at), f"{at}.price")
+    return side, name, line, price
+
+
+_NUMBER = (int, float)
+
+
+def _plain(outcome: Any) -> tuple[str, str, float, float] | None:
+    """What :func:`_outcome` gives for an outcome of plain, valid values (the common case,
+    checked without naming where); None for any other, which ``_outcome`` then reads."""
+    if type(outcome) is not dict:
+        return None
+    side: Any = outcome.get("name")
+    name: Any = outcome.get("description")
+    line: Any = outcome.get("point")
+    price: Any = outcome.get("price")
+    if (type(side) is not str or type(name) is not str or type(line) not in _NUMBER
+            or type(price) not in _NUMBER or not math.isfinite(line)
+            or not math.isfinite(price)):
+        return None
+    side, name = side.strip().lower(), name.strip()
+    if side not in ("over", "under") or not name:
+        return None
+    return side, name, float(line), float(price)
+
+
 def _sides(raw: Raw, outcomes: list[Any], where: str) -> _Sides:
     sides: _Sides = {}
     for i, outcome in enumerate(outcomes):
-        at = f"{where}.outcomes[{i}]"
-        outcome = raw.obj(outcome, at)
-        side = raw.text(raw.key(outcome, "name", at), f"{at}.name").lower()
-        if side not in ("over", "under"):
-            raw.fail(f"{at}.name: expected Over or Under, got {outcome['name']!r}")
-        name = raw.text(raw.key(outcome, "description", at), f"{at}.description")
-        line = raw.number(raw.key(outcome, "point", at), f"{at}.point")
-        price = raw.number(raw.key(outcome, "price", at), f"{at}.price")
+        side, name, line, price = (_plain(outcome)
+                                   or _outcome(raw, outcome, f"{where}.outcomes[{i}]"))
         entry = sides.setdefault((player_lookup(name), line), {"name": name})
         entry[side] = price
     return sides

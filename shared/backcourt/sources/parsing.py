@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any, NoReturn
 
 import orjson
@@ -22,6 +23,7 @@ from backcourt.domain.teams import tricode_for
 from backcourt.sources.limits import check_file, inflate
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_BOM = b"\xef\xbb\xbf"  # what "utf-8-sig" takes off the front
 # orjson reads integers past 64 bits as floats where json keeps them exact: a file with a run of
 # 19 digits goes to json. Found with bytes.translate (digits → "0", the rest → " "): a regex
 # search over digit-dense files cost more than parsing them.
@@ -42,17 +44,18 @@ def gunzip_if_needed(data: bytes, path: str) -> bytes:
 def decode(data: bytes, path: str) -> Any:
     """Decode a raw file's bytes (gzip accepted) as JSON, naming empty or truncated files."""
     raw = gunzip_if_needed(data, path)
-    if not raw.strip():
+    if not raw[:64].strip() and not raw.strip():  # the head first: no copy of a large file
         raise MalformedRawFile(path, "empty file")
+    if _LONG_RUN not in raw.translate(_DIGITS):  # orjson reads the bytes: it refuses what
+        # is not UTF-8 as the decode below does, which then names the error
+        try:
+            return orjson.loads(raw[len(_BOM):] if raw.startswith(_BOM) else raw)
+        except orjson.JSONDecodeError:
+            pass  # the standard library decides (it also accepts NaN) and words the error
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise MalformedRawFile(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    if _LONG_RUN not in raw.translate(_DIGITS):
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            pass  # the standard library decides (it also accepts NaN) and words the error
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -61,6 +64,13 @@ def decode(data: bytes, path: str) -> Any:
         raise MalformedRawFile(
             path, f"{what}: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+
+
+@lru_cache(maxsize=4096)  # a report repeats its few dates on every record
+def _us_or_iso_date(text: str) -> date:
+    if "/" in text:
+        return datetime.strptime(text, "%m/%d/%Y").date()
+    return date.fromisoformat(text)
 
 
 def _kind(value: Any) -> str:
@@ -161,9 +171,7 @@ class Raw:
         """A ``MM/DD/YYYY`` or ``YYYY-MM-DD`` date."""
         text = self.text(value, where)
         try:
-            if "/" in text:
-                return datetime.strptime(text[:10], "%m/%d/%Y").date()
-            return date.fromisoformat(text[:10])
+            return _us_or_iso_date(text[:10])
         except ValueError:
             self.fail(f"{where}: expected MM/DD/YYYY or YYYY-MM-DD, got {text!r}")
 

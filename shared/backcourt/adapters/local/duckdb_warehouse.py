@@ -19,7 +19,7 @@ import sqlglot
 
 from backcourt.domain.errors import TerminalError, TransientError, WarehouseTimeout
 from backcourt.domain.schema import ColumnType, Table
-from backcourt.ports import RowsSource, SqlSource, WriteResult
+from backcourt.ports import ArrowRows, RowsSource, SqlSource, WriteResult
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,10 @@ class DuckDBWarehouse:
                 cur.execute("ROLLBACK")
                 raise
             finally:
-                cur.execute(f'DROP TABLE IF EXISTS "{stage}"')
+                if isinstance(source, RowsSource) and isinstance(source.rows, ArrowRows):
+                    cur.unregister(stage)
+                else:
+                    cur.execute(f'DROP TABLE IF EXISTS "{stage}"')
         except duckdb.Error as exc:
             raise self._map_error(exc, table.name) from exc
         return result
@@ -206,6 +209,12 @@ class DuckDBWarehouse:
         cols: str,
     ) -> None:
         if isinstance(source, RowsSource):
+            if isinstance(source.rows, ArrowRows):
+                # built column by column: DuckDB reads the Arrow table where it is (the stage
+                # is a view of it, no copy; unregistered after the transaction)
+                cur.register(stage, source.rows.table.select(list(table.column_names)).cast(
+                    arrow_schema(table)))
+                return
             # pyarrow takes the schema's columns from each row (a missing key is NULL, extra
             # keys are ignored): no per-row copy of the rows
             data = pa.Table.from_pylist(list(source.rows), schema=arrow_schema(table))
