@@ -370,8 +370,9 @@ def _decide(services: Services, proc: Processor, days: Sequence[date], reads: Re
     ready: list[date] = []
     blocked: dict[date, str] = {}
     waits: dict[date, str] = {}
+    readable: dict[str, set[date]] = {}  # the days share most of what they read
     for d in days:
-        verdict = decide(proc, d, reads, docs)
+        verdict = decide(proc, d, reads, docs, readable)
         if verdict.decision is Decision.RUN:
             ready.append(d)
         elif verdict.decision is Decision.BLOCK:
