@@ -42,7 +42,7 @@ from backcourt.domain.registry import (
 from backcourt.domain.status import GateVerdict, State, Verdict
 from backcourt.ports import Services
 from backcourt.services.calendar import calendars
-from backcourt.services.gate import Gate
+from backcourt.services.gate import Check, Gate
 from backcourt.services.inputs import input_docs
 from backcourt.services.lookback import bootstrap_dates
 from backcourt.services.plan import Unit, Window, plan_processor
@@ -467,13 +467,16 @@ def progress(services: Services, phase: Phase | str, start: date, end: date,
 
 
 def validate_phase(services: Services, phase: Phase, scope: Scope,
-                   run_id: str | None = None) -> dict[date, GateVerdict]:
-    """Run the gate on the phase's expected dates in scope; every verdict is persisted."""
+                   run_id: str | None = None,
+                   measured: dict[date, list[Check]] | None = None) -> dict[date, GateVerdict]:
+    """Run the gate on the phase's expected dates in scope; every verdict is persisted.
+    ``measured``: the checks of this phase's units, measured after their writes (the local
+    runner's waves), reused instead of measured again (``Gate.validate``)."""
     cals = calendars(services.warehouse, scope.seasons)
     days = scope.days(cals, scope.procs(phase))
     gate = Gate(services.warehouse, services.status, services.settings.thresholds,
                 services.clock)
-    return gate.validate(phase, cals, days, run_id, procs=scope.procs(phase))
+    return gate.validate(phase, cals, days, run_id, procs=scope.procs(phase), measured=measured)
 
 
 def validate(services: Services, phase: Phase | str, start: date, end: date,
