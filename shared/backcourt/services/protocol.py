@@ -43,7 +43,7 @@ from backcourt.domain.status import GateVerdict, State, Verdict
 from backcourt.ports import Services
 from backcourt.services.calendar import calendars
 from backcourt.services.gate import Check, Gate
-from backcourt.services.inputs import input_docs
+from backcourt.services.inputs import input_docs, input_docs_of
 from backcourt.services.lookback import bootstrap_dates
 from backcourt.services.plan import Unit, Window, plan_processor
 from backcourt.services.process import UnitReport, run_unit
@@ -261,8 +261,9 @@ class KnownInputs:
         days: dict[str, set[date]] = {}
         for u in units:
             days.setdefault(u.processor.name, set()).update(u.days)
-        return cls(reads, {name: input_docs(services.status, BY_NAME[name], sorted(ds), reads)
-                           for name, ds in days.items()})
+        return cls(reads, input_docs_of(services.status,
+                                        {BY_NAME[n]: sorted(ds) for n, ds in days.items()},
+                                        reads))
 
 
 @dataclass
