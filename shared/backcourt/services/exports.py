@@ -155,7 +155,9 @@ def build_predictions(game_date: date, rows: Sequence[Mapping[str, Any]]) -> dic
             "total_games": len(out_games),
             "total_players": sum(len(g["players"]) for g in out_games),
             "total_predictions": len(rows),
-            "recommendation_breakdown": _breakdown(rows),
+            "recommendation_breakdown": {  # the games' breakdowns added up
+                rec: sum(g["recommendation_breakdown"][rec] for g in out_games)
+                for rec in RECOMMENDATIONS},
         },
         "games": out_games,
     }
