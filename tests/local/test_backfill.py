@@ -62,6 +62,19 @@ def test_gate_passes_every_date(season_home: Services) -> None:
         assert not blocked, blocked[:3]
 
 
+def test_each_processor_date_is_measured_once_per_run(season_home: Services) -> None:
+    """The phase gate decides from the checks its waves measured after their writes: one
+    persisted verdict per (processor, date) and run, not a second measurement of the same rows
+    (issue 15: the gate's queries and verdict rows were a per-phase fixed cost)."""
+    for proc in registry.of_phase(Phase.ANALYTICS):
+        verdicts = season_home.status.verdicts(proc.name, date(2024, 10, 1), date(2025, 6, 30))
+        per_date: dict[tuple[date, str | None], int] = {}
+        for v in verdicts:
+            per_date[(v.game_date, v.run_id)] = per_date.get((v.game_date, v.run_id), 0) + 1
+        assert len(per_date) >= 214, proc.name
+        assert set(per_date.values()) == {1}, (proc.name, max(per_date.values()))
+
+
 def test_rerun_does_no_processing_work(season_home: Services) -> None:
     again = Runner(season_home).backfill([SEASON], PHASES, Window())
     assert not again.did_work

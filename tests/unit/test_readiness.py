@@ -186,3 +186,23 @@ def test_inputs_never_read_a_later_phase() -> None:
     for proc in registry.PROCESSORS:
         for inp in proc.inputs:
             assert order.index(registry.get(inp.processor).phase) <= order.index(proc.phase)
+
+
+def test_deciding_many_dates_with_one_readable_memo_gives_each_dates_own_decision() -> None:
+    """The runner decides a unit's dates against one set of input documents and shares what it
+    found readable between them (``readable``): every decision, and its reason, is the one the
+    date gets alone — a problem date is never taken for readable, in any order."""
+    proc = registry.get("upcoming_player_game_context")
+    days = PHI_DAYS[1:] + MIA_DAYS
+    docs: dict[tuple[str, date], InputDoc] = {}
+    for day in days:
+        docs.update(_all_ok(proc, day))
+    docs[("player_game_summary", PHI_DAYS[3])] = InputDoc(State.SUCCEEDED, Verdict.BLOCK,
+                                                          "2 duplicate key(s)")
+    docs[("player_props", PHI_DAYS[2])] = InputDoc(State.RUNNING)
+    del docs[("team_offense_game_summary", PHI_DAYS[5])]
+    alone = {d: decide(proc, d, READS, docs) for d in days}
+    for order in (days, days[::-1]):
+        readable: dict[str, set[date]] = {}
+        assert {d: decide(proc, d, READS, docs, readable) for d in order} == alone
+    assert {v.decision for v in alone.values()} == {Decision.RUN, Decision.BLOCK, Decision.WAIT}

@@ -182,7 +182,8 @@ def _problem(proc: Processor, inp: str, day: date, doc: InputDoc) -> _Problem | 
 
 
 def decide(proc: Processor, day: date, reads: Reads,
-           docs: Mapping[tuple[str, date], InputDoc]) -> Readiness:
+           docs: Mapping[tuple[str, date], InputDoc],
+           readable: dict[str, set[date]] | None = None) -> Readiness:
     """Whether ``proc`` may run on ``day``.
 
     Args:
@@ -191,21 +192,29 @@ def decide(proc: Processor, day: date, reads: Reads,
         reads: the calendars' view of what each input is read on.
         docs: the status and verdict of every (input processor, date) it reads; a missing
             entry means no status document.
+        readable: per input processor, the dates already found readable for ``proc`` in
+            ``docs`` (filled in here): give the same dict when deciding many dates of one
+            processor against the same ``docs``, so a date read by all of them is checked
+            once.
     Returns:
         ``run``, ``wait`` or ``block`` with the reason, or ``not_expected``.
     """
     if proc.inputs and not reads.is_expected(proc, day):
         return Readiness(Decision.NOT_EXPECTED, "not expected: the processor does not apply "
                                                 f"on {day.isoformat()}")
+    known = readable if readable is not None else {}
     problems: list[_Problem] = []
     seen: set[tuple[str, date]] = set()
     for inp, days in reads.needed(proc, day).items():
-        for d in days:
+        ok = known.setdefault(inp.processor, set())
+        for d in [d for d in days if d not in ok]:  # a readable date adds no problem
             if (inp.processor, d) in seen:
                 continue
             seen.add((inp.processor, d))
             found = _problem(proc, inp.processor, d, docs.get((inp.processor, d), NOT_PLANNED))
-            if found is not None:
+            if found is None:
+                ok.add(d)
+            else:
                 problems.append(found)
     blocking = [p for p in problems if p.blocks]
     if blocking:

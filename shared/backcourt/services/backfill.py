@@ -40,7 +40,7 @@ from backcourt.ports import Services
 from backcourt.services import protocol
 from backcourt.services.calendar import calendars
 from backcourt.services.cpu_pool import POOLED_PHASES, pooled
-from backcourt.services.gate import Gate, phase_unmeasured
+from backcourt.services.gate import Check, Gate, phase_unmeasured
 from backcourt.services.plan import Unit, Window
 from backcourt.services.protocol import Delivery, Scope
 from backcourt.services.runs import close_dead_runs, dead_local_owners, new_run_id
@@ -228,12 +228,14 @@ class Runner:
         started = time.monotonic()
         pr = PhaseResult(phase)
         dead = dead_local_owners(self.s, scope.seasons)
+        measured: dict[date, list[Check]] = {}  # by the waves, after their writes
         try:
             while True:
                 planned = protocol.plan(self.s, phase, scope, force=force, run_id=run_id,
                                         group="processor", dead_owners=dead)
                 for wave in planned.waves:
-                    self._wave(phase, wave, run_id, force, pr)
+                    for d, found in self._wave(phase, wave, run_id, force, pr).items():
+                        measured.setdefault(d, []).extend(found)
                 if not planned.replan:
                     break
         except _Cancelled as stop:  # no gate: the phase did not finish
@@ -248,7 +250,7 @@ class Runner:
             if left["in_flight"]:
                 log.warning("phase %s: %d partition(s) still pending or running at the gate",
                             phase.value, left["in_flight"], extra={"run_id": run_id})
-        pr.verdicts = (protocol.validate_phase(self.s, phase, scope, run_id)
+        pr.verdicts = (protocol.validate_phase(self.s, phase, scope, run_id, measured)
                        if pr.units_run or phase_unmeasured(self.s.status, phase, days)
                        else _latest(self.s, phase.value, days))
         self.progress.phase_gated(phase, pr.verdicts)
@@ -256,8 +258,9 @@ class Runner:
         return pr
 
     def _wave(self, phase: Phase, units: list[Unit], run_id: str, force: bool,
-              pr: PhaseResult) -> None:
-        """Run a wave's units on the local queue, then measure what they wrote."""
+              pr: PhaseResult) -> dict[date, list[Check]]:
+        """Run a wave's units on the local queue, then measure what they wrote (the checks,
+        persisted)."""
         dates = sum(len(u.days) for u in units)
         pr.planned += dates
         self.progress.phase_started(phase, dates)
@@ -270,10 +273,11 @@ class Runner:
         self._queue(phase, units, run_id, force, pr, cals, written, known)
         if "schedule" in procs:  # it has just decided the calendar
             cals = protocol.calendars_for(self.s, [u.processor for u in units], days)
-        if written:
-            Gate(self.s.warehouse, self.s.status, self.s.settings.thresholds,
-                 self.s.clock).check([p for p in PROCESSORS if p.name in procs], cals,
-                                     sorted(written), run_id)
+        if not written:
+            return {}
+        return Gate(self.s.warehouse, self.s.status, self.s.settings.thresholds,
+                    self.s.clock).check([p for p in PROCESSORS if p.name in procs], cals,
+                                        sorted(written), run_id)
 
     def _queue(self, phase: Phase, units: list[Unit], run_id: str, force: bool,
                pr: PhaseResult, cals: Sequence[Any], written: set[date],

@@ -155,7 +155,9 @@ def build_predictions(game_date: date, rows: Sequence[Mapping[str, Any]]) -> dic
             "total_games": len(out_games),
             "total_players": sum(len(g["players"]) for g in out_games),
             "total_predictions": len(rows),
-            "recommendation_breakdown": _breakdown(rows),
+            "recommendation_breakdown": {  # the games' breakdowns added up
+                rec: sum(g["recommendation_breakdown"][rec] for g in out_games)
+                for rec in RECOMMENDATIONS},
         },
         "games": out_games,
     }
@@ -254,37 +256,40 @@ def _player(lookup: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def _system_entry(row: Mapping[str, Any]) -> dict[str, Any]:
+    get = row.get
     return {
         "system_id": _key(row, "system_id"),
-        "predicted_points": _num(row.get("predicted_points"), POINTS_PLACES),
-        "line": _num(row.get("points_line"), POINTS_PLACES),
-        "edge": _num(row.get("edge"), POINTS_PLACES),
+        "predicted_points": _num(get("predicted_points"), POINTS_PLACES),
+        "line": _num(get("points_line"), POINTS_PLACES),
+        "edge": _num(get("edge"), POINTS_PLACES),
         "recommendation": _recommendation(row, required=True),
-        "confidence": _num(row.get("confidence"), RATIO_PLACES),
-        "is_actionable": bool(_flag(row, "is_actionable")),
-        "reason": _text(row, "reason"),
-        "model_version": _text(row, "model_version"),
+        "confidence": _num(get("confidence"), RATIO_PLACES),
+        "is_actionable": bool(get("is_actionable")),
+        "reason": _str(get("reason")),
+        "model_version": _str(get("model_version")),
     }
 
 
 def _result(row: Mapping[str, Any]) -> dict[str, Any]:
+    get = row.get
+    correct = get("prediction_correct")
     return {
-        "game_id": _text(row, "game_id"),
+        "game_id": _str(get("game_id")),
         "player_lookup": _key(row, "player_lookup"),
         "system_id": _key(row, "system_id"),
-        "team": _text(row, "team_abbr"),
-        "opponent": _text(row, "opponent_team_abbr"),
-        "minutes": _num(row.get("minutes_played"), POINTS_PLACES),
-        "predicted_points": _num(row.get("predicted_points"), POINTS_PLACES),
+        "team": _str(get("team_abbr")),
+        "opponent": _str(get("opponent_team_abbr")),
+        "minutes": _num(get("minutes_played"), POINTS_PLACES),
+        "predicted_points": _num(get("predicted_points"), POINTS_PLACES),
         "actual_points": _int(row, "actual_points"),
-        "line": _num(row.get("points_line"), POINTS_PLACES),
+        "line": _num(get("points_line"), POINTS_PLACES),
         "recommendation": _recommendation(row, required=False),
-        "confidence": _num(row.get("confidence"), RATIO_PLACES),
-        "absolute_error": _num(row.get("absolute_error"), POINTS_PLACES),
-        "signed_error": _num(row.get("signed_error"), POINTS_PLACES),
-        "correct": _flag(row, "prediction_correct"),
-        "voided": bool(_flag(row, "is_voided")),
-        "void_reason": _text(row, "void_reason"),
+        "confidence": _num(get("confidence"), RATIO_PLACES),
+        "absolute_error": _num(get("absolute_error"), POINTS_PLACES),
+        "signed_error": _num(get("signed_error"), POINTS_PLACES),
+        "correct": None if correct is None else bool(correct),
+        "voided": bool(get("is_voided")),
+        "void_reason": _str(get("void_reason")),
         "result": _outcome(row),
     }
 
@@ -352,7 +357,8 @@ def _read(warehouse: Warehouse, sql: str, days: Sequence[date]) -> list[Row]:
 def _by_date(rows: Iterable[Row], days: Sequence[date]) -> dict[date, list[Row]]:
     out: dict[date, list[Row]] = {d: [] for d in days}
     for row in rows:
-        day = _as_date(row.get("game_date"))
+        value = row.get("game_date")
+        day = value if type(value) is date else _as_date(value)
         if day in out:
             out[day].append(row)
     return out
@@ -378,9 +384,17 @@ def _ordered(entries: Iterable[dict[str, Any]],
     order never depends on the order the warehouse returned the rows in. Only entries whose
     key is shared are encoded (encoding every entry was most of phase 6's time)."""
     keyed = [(key(e), e) for e in entries]
-    shared = Counter(k for k, _ in keyed)
-    keyed.sort(key=lambda p: (p[0], encode(p[1]) if shared[p[0]] > 1 else b""))
+    if len(keyed) < 2:
+        return [e for _, e in keyed]
+    keyed.sort(key=_first)  # unique keys (the usual case): this is the order
+    if any(keyed[i][0] == keyed[i + 1][0] for i in range(len(keyed) - 1)):
+        shared = Counter(k for k, _ in keyed)
+        keyed.sort(key=lambda p: (p[0], encode(p[1]) if shared[p[0]] > 1 else b""))
     return [e for _, e in keyed]
+
+
+def _first(pair: tuple[tuple[Any, ...], dict[str, Any]]) -> tuple[Any, ...]:
+    return pair[0]
 
 
 # -- value coercion ----------------------------------------------------------------------------
@@ -403,13 +417,15 @@ def _finite(value: Any) -> float | None:
     if value is None:
         return None
     number = float(value)
-    return number if math.isfinite(number) else None
+    return number if number - number == 0.0 else None  # NaN and ±inf give NaN
 
 
 def _num(value: Any, places: int) -> float | None:
     """Round to ``places``; NaN/inf become None; −0.0 becomes 0.0 (stable bytes)."""
-    number = _finite(value)
-    return None if number is None else round(number, places) + 0.0
+    if value is None:
+        return None
+    number = float(value)
+    return round(number, places) + 0.0 if number - number == 0.0 else None
 
 
 def _mean(values: Sequence[float | None], places: int) -> float | None:
@@ -428,8 +444,14 @@ def _int(row: Mapping[str, Any], name: str) -> int | None:
 
 
 def _text(row: Mapping[str, Any], name: str) -> str | None:
-    value = row.get(name)
-    return None if value is None or value == "" else str(value)
+    return _str(row.get(name))
+
+
+def _str(value: Any) -> str | None:
+    """A text value: None and "" are None."""
+    if value is None or value == "":
+        return None
+    return value if type(value) is str else str(value)
 
 
 def _key(row: Mapping[str, Any], name: str) -> str:

@@ -130,6 +130,25 @@ class Gate:
         _annotate(self.store, checks)
         return checks
 
+    def _reusing(self, procs: Sequence[Processor], cals: Sequence[SeasonCalendar],
+                 days: Sequence[date], run_id: str | None,
+                 measured: dict[date, list[Check]]) -> dict[date, list[Check]]:
+        """:meth:`check` of ``procs`` over ``days``, except the (processor, date)s ``measured``
+        holds; each date's checks in ``procs`` order, as :meth:`check` gives them."""
+        have = {(c.processor, d): c for d, found in measured.items() for c in found
+                if not _failed_closed(c)}  # a validator outage: measure again
+        missing = {d for p in procs for d in _expected(p, cals, days) if (p.name, d) not in have}
+        todo = [p for p in procs if any((p.name, d) not in have for d in _expected(p, cals, days))]
+        fresh = self.check(todo, cals, sorted(missing), run_id) if todo else {}
+        got = {(c.processor, d): c for d, found in fresh.items() for c in found}
+        out: dict[date, list[Check]] = {}
+        for proc in procs:
+            for d in _expected(proc, cals, days):
+                check = got.get((proc.name, d)) or have.get((proc.name, d))
+                if check is not None:
+                    out.setdefault(d, []).append(check)
+        return out
+
     def catch_up(self, procs: Sequence[Processor], cals: Sequence[SeasonCalendar],
                  days: Sequence[date], run_id: str | None = None) -> int:
         """Measure the done dates among ``days`` that have no verdict since their last write, or
@@ -144,12 +163,18 @@ class Gate:
 
     def validate(self, phase: Phase, cals: Sequence[SeasonCalendar], days: Sequence[date],
                  run_id: str | None = None,
-                 procs: Sequence[Processor] | None = None) -> dict[date, GateVerdict]:
+                 procs: Sequence[Processor] | None = None,
+                 measured: dict[date, list[Check]] | None = None) -> dict[date, GateVerdict]:
         """Measure every processor of the phase (or ``procs`` of it), decide each date (the
-        worst of its processors), persist everything; a validator error is BLOCK."""
+        worst of its processors), persist everything; a validator error is BLOCK.
+
+        ``measured``: checks this caller's :meth:`check` returned after the last write of what
+        they measured (the local runner's waves of this phase), already persisted: they are
+        used as they are, and only the (processor, date)s without one are measured."""
         if not days:
             return {}
-        checks = self.check(procs if procs is not None else of_phase(phase), cals, days, run_id)
+        chosen = procs if procs is not None else of_phase(phase)
+        checks = self._reusing(chosen, cals, days, run_id, measured or {})
         now = self._now()
         verdicts = {d: self._decide(phase, d, checks.get(d, []), run_id, now) for d in days}
         self.store.record_verdicts(list(verdicts.values()))
@@ -264,6 +289,11 @@ class Gate:
         reasons = tuple(f"{c.processor}: {p}" for c in ranked for p in c.problems)
         metrics = {c.processor: c.as_metrics() for c in checks}
         return GateVerdict(phase.value, d, worst, reasons, metrics, run_id, now)
+
+
+def _failed_closed(check: Check) -> bool:
+    """Whether the check is a BLOCK because its measurement failed, not the data."""
+    return bool(check.problems) and check.problems[0].startswith(VALIDATOR_ERROR)
 
 
 def _rank(v: Verdict) -> int:

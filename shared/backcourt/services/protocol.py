@@ -42,8 +42,8 @@ from backcourt.domain.registry import (
 from backcourt.domain.status import GateVerdict, State, Verdict
 from backcourt.ports import Services
 from backcourt.services.calendar import calendars
-from backcourt.services.gate import Gate
-from backcourt.services.inputs import input_docs
+from backcourt.services.gate import Check, Gate
+from backcourt.services.inputs import input_docs, input_docs_of
 from backcourt.services.lookback import bootstrap_dates
 from backcourt.services.plan import Unit, Window, plan_processor
 from backcourt.services.process import UnitReport, run_unit
@@ -263,8 +263,9 @@ class KnownInputs:
         days: dict[str, set[date]] = {}
         for u in units:
             days.setdefault(u.processor.name, set()).update(u.days)
-        return cls(reads, {name: input_docs(services.status, BY_NAME[name], sorted(ds), reads)
-                           for name, ds in days.items()})
+        return cls(reads, input_docs_of(services.status,
+                                        {BY_NAME[n]: sorted(ds) for n, ds in days.items()},
+                                        reads))
 
 
 @dataclass
@@ -372,8 +373,9 @@ def _decide(services: Services, proc: Processor, days: Sequence[date], reads: Re
     ready: list[date] = []
     blocked: dict[date, str] = {}
     waits: dict[date, str] = {}
+    readable: dict[str, set[date]] = {}  # the days share most of what they read
     for d in days:
-        verdict = decide(proc, d, reads, docs)
+        verdict = decide(proc, d, reads, docs, readable)
         if verdict.decision is Decision.RUN:
             ready.append(d)
         elif verdict.decision is Decision.BLOCK:
@@ -480,13 +482,16 @@ def _season_span(start: date, end: date) -> tuple[date, date]:
 
 
 def validate_phase(services: Services, phase: Phase, scope: Scope,
-                   run_id: str | None = None) -> dict[date, GateVerdict]:
-    """Run the gate on the phase's expected dates in scope; every verdict is persisted."""
+                   run_id: str | None = None,
+                   measured: dict[date, list[Check]] | None = None) -> dict[date, GateVerdict]:
+    """Run the gate on the phase's expected dates in scope; every verdict is persisted.
+    ``measured``: the checks of this phase's units, measured after their writes (the local
+    runner's waves), reused instead of measured again (``Gate.validate``)."""
     cals = calendars(services.warehouse, scope.seasons)
     days = scope.days(cals, scope.procs(phase))
     gate = Gate(services.warehouse, services.status, services.settings.thresholds,
                 services.clock)
-    return gate.validate(phase, cals, days, run_id, procs=scope.procs(phase))
+    return gate.validate(phase, cals, days, run_id, procs=scope.procs(phase), measured=measured)
 
 
 def validate(services: Services, phase: Phase | str, start: date, end: date,

@@ -12,22 +12,37 @@ WITH targets AS (
   WHERE game_date BETWEEN @start_date AND @end_date
 ),
 played AS (
-  SELECT game_date, player_lookup, season_year, points, minutes_played, usage_rate
+  SELECT game_date, player_lookup, season_year, points, minutes_played, usage_rate,
+         ROW_NUMBER() OVER (PARTITION BY player_lookup ORDER BY game_date) AS seq
   FROM nba_analytics.player_game_summary
   WHERE game_date < @end_date
     AND DATE_DIFF(@start_date, game_date, DAY) <= 365
     AND NOT is_dnp
 ),
-ranked AS (
-  SELECT
-    t.game_date, t.player_lookup, p.points, p.minutes_played, p.usage_rate,
-    p.season_year = t.season_year AS same_season,
-    ROW_NUMBER() OVER (PARTITION BY t.game_date, t.player_lookup ORDER BY p.game_date DESC) AS rn
-  FROM targets AS t
+-- Per target, his history = played games strictly before game_date within 365 days, numbered by
+-- seq: hi = the newest's seq, lo = the one before the oldest's, so rn = hi - seq + 1 counts back
+-- from the newest without sorting every (target, history game) pair.
+bounds AS (
+  SELECT t.game_date, t.player_lookup, MAX(p.seq) AS hi, MIN(p.seq) - 1 AS lo
+  FROM (SELECT DISTINCT game_date, player_lookup FROM targets) AS t
   JOIN played AS p
     ON p.player_lookup = t.player_lookup
   WHERE p.game_date < t.game_date
     AND DATE_DIFF(t.game_date, p.game_date, DAY) <= 365
+  GROUP BY t.game_date, t.player_lookup
+),
+ranked AS (
+  SELECT
+    t.game_date, t.player_lookup, p.points, p.minutes_played, p.usage_rate,
+    p.season_year = t.season_year AS same_season,
+    b.hi - p.seq + 1 AS rn
+  FROM targets AS t
+  JOIN bounds AS b
+    ON b.game_date = t.game_date AND b.player_lookup = t.player_lookup
+  JOIN played AS p
+    ON p.player_lookup = t.player_lookup
+  WHERE p.seq > b.lo
+    AND p.seq <= b.hi
 ),
 form AS (
   SELECT

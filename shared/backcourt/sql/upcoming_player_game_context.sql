@@ -35,21 +35,36 @@ targets AS (
   WHERE b.game_date BETWEEN @start_date AND @end_date
 ),
 played AS (
-  SELECT game_date, player_lookup, points, minutes_played, usage_rate
+  SELECT game_date, player_lookup, points, minutes_played, usage_rate,
+         ROW_NUMBER() OVER (PARTITION BY player_lookup ORDER BY game_date) AS seq
   FROM nba_analytics.player_game_summary
   WHERE game_date < @end_date
+    AND DATE_DIFF(@start_date, game_date, DAY) <= 365
     AND NOT is_dnp
 ),
-prior AS (
-  SELECT
-    t.game_date, t.player_lookup, p.points, p.minutes_played, p.usage_rate,
-    DATE_DIFF(t.game_date, p.game_date, DAY) AS days_ago,
-    ROW_NUMBER() OVER (PARTITION BY t.game_date, t.player_lookup ORDER BY p.game_date DESC) AS rn
-  FROM targets AS t
+-- Per target, his history = played games strictly before game_date within 365 days, numbered by
+-- seq: hi = the newest's seq, lo = the one before the oldest's, so rn = hi - seq + 1 counts back
+-- from the newest without sorting every (target, history game) pair.
+bounds AS (
+  SELECT t.game_date, t.player_lookup, MAX(p.seq) AS hi, MIN(p.seq) - 1 AS lo
+  FROM (SELECT DISTINCT game_date, player_lookup FROM targets) AS t
   JOIN played AS p
     ON p.player_lookup = t.player_lookup
   WHERE p.game_date < t.game_date
     AND DATE_DIFF(t.game_date, p.game_date, DAY) <= 365
+  GROUP BY t.game_date, t.player_lookup
+),
+prior AS (
+  SELECT
+    b.game_date, b.player_lookup, p.points, p.minutes_played, p.usage_rate,
+    DATE_DIFF(b.game_date, p.game_date, DAY) AS days_ago,
+    b.hi - p.seq + 1 AS rn, b.hi - b.lo AS games_before
+  FROM bounds AS b
+  JOIN played AS p
+    ON p.player_lookup = b.player_lookup
+  WHERE p.seq > b.lo
+    AND p.seq > b.hi - 14
+    AND p.seq <= b.hi
 ),
 form AS (
   SELECT
@@ -64,7 +79,7 @@ form AS (
     AVG(IF(rn <= 10, points, NULL)) AS points_avg_10,
     AVG(IF(rn <= 10, minutes_played, NULL)) AS minutes_avg_10,
     AVG(IF(rn <= 10, usage_rate, NULL)) AS usage_avg_10,
-    COUNT(*) AS games_before
+    MAX(games_before) AS games_before
   FROM prior
   GROUP BY game_date, player_lookup
 ),

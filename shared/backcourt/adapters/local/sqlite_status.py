@@ -20,6 +20,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from backcourt.domain import transitions as tr
 from backcourt.domain.errors import BadInput, TerminalError, TransientError
 from backcourt.domain.status import GateVerdict, Outcome, PartitionStatus, RunRecord, State, Verdict
@@ -29,6 +31,11 @@ logger = logging.getLogger(__name__)
 SCHEMA_VERSION = 2  # 2: the ``cancelled`` state joined the partitions CHECK constraint
 _COLUMNS = tuple(f.name for f in fields(PartitionStatus))
 _TIMES = frozenset({"lease_expires_at", "started_at", "finished_at"})
+_DOC = f"SELECT {', '.join(_COLUMNS)} FROM partitions"
+"""The partition columns in ``_COLUMNS`` order (``_decode`` reads them by position)."""
+_DATE_AT, _STATE_AT = _COLUMNS.index("game_date"), _COLUMNS.index("state")
+_TIMES_AT = tuple(i for i, name in enumerate(_COLUMNS) if name in _TIMES)
+_STATE_OF = {s.value: s for s in State}
 _STATES = ", ".join(f"'{s.value}'" for s in State)
 
 
@@ -93,14 +100,25 @@ def _encode(name: str, value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def _decode(row: sqlite3.Row) -> PartitionStatus:
-    """A ``partitions`` row as a document."""
-    values: dict[str, Any] = {name: row[name] for name in _COLUMNS}
-    values["game_date"] = date.fromisoformat(values["game_date"])
-    values["state"] = State(values["state"])
-    for name in _TIMES:
-        values[name] = _time(values[name])
-    return PartitionStatus(**values)
+def _decode(row: Sequence[Any]) -> PartitionStatus:
+    """A ``partitions`` row, selected by ``_DOC`` (columns in ``_COLUMNS`` order), as a
+    document."""
+    values = list(row)
+    values[_DATE_AT] = date.fromisoformat(values[_DATE_AT])
+    values[_STATE_AT] = _STATE_OF.get(values[_STATE_AT]) or State(values[_STATE_AT])
+    for at in _TIMES_AT:
+        if values[at] is not None:
+            values[at] = datetime.fromisoformat(values[at])
+    return PartitionStatus(*values)
+
+
+def _json(text: str) -> Any:
+    """Stored JSON text as Python values: orjson, or the standard parser for what orjson
+    refuses (``json.dumps`` may write NaN)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _run(row: sqlite3.Row) -> RunRecord:
@@ -216,7 +234,7 @@ class SqliteStatusStore:
 
     @staticmethod
     def _fetch(conn: sqlite3.Connection, processor: str, game_date: date) -> PartitionStatus | None:
-        row = conn.execute("SELECT * FROM partitions WHERE processor = ? AND game_date = ?",
+        row = conn.execute(f"{_DOC} WHERE processor = ? AND game_date = ?",
                            (processor, game_date.isoformat())).fetchone()
         return None if row is None else _decode(row)
 
@@ -226,7 +244,7 @@ class SqliteStatusStore:
         if not days:
             return {}
         rows = conn.execute(
-            "SELECT * FROM partitions WHERE processor = ? AND game_date BETWEEN ? AND ?",
+            f"{_DOC} WHERE processor = ? AND game_date BETWEEN ? AND ?",
             (processor, min(days).isoformat(), max(days).isoformat())).fetchall()
         docs = (_decode(r) for r in rows)
         return {d.game_date: d for d in docs if d.game_date in days}
@@ -279,7 +297,7 @@ class SqliteStatusStore:
 
     def release_expired(self, now: datetime, dead_owners: Sequence[str] = ()) -> int:
         dead = sorted(set(dead_owners))
-        sql = ("SELECT * FROM partitions WHERE state = 'running' AND (lease_expires_at IS NULL "
+        sql = (f"{_DOC} WHERE state = 'running' AND (lease_expires_at IS NULL "
                f"OR lease_expires_at <= ? OR lease_owner IN ({', '.join('?' for _ in dead)}))")
         with self._tx() as conn:
             docs = [_decode(r) for r in conn.execute(sql, [_iso(now, "now"), *dead]).fetchall()]
@@ -314,7 +332,7 @@ class SqliteStatusStore:
              end: date) -> list[PartitionStatus]:
         tr.require_range(start, end)
         where, names = _in("processor", processors)
-        sql = f"SELECT * FROM partitions WHERE game_date BETWEEN ? AND ?{where} ORDER BY 1, 2"
+        sql = f"{_DOC} WHERE game_date BETWEEN ? AND ?{where} ORDER BY 1, 2"
         return [_decode(r) for r in self._read(sql, [start.isoformat(), end.isoformat(), *names])]
 
     def counts(self, processors: Sequence[str] | None, start: date,
@@ -347,7 +365,7 @@ class SqliteStatusStore:
         sql = f"SELECT * FROM verdicts WHERE game_date BETWEEN ? AND ?{where} ORDER BY id"
         return [
             GateVerdict(r["phase"], date.fromisoformat(r["game_date"]), Verdict(r["verdict"]),
-                        tuple(json.loads(r["reasons"])), json.loads(r["metrics"]), r["run_id"],
+                        tuple(_json(r["reasons"])), _json(r["metrics"]), r["run_id"],
                         _time(r["decided_at"]))
             for r in self._read(sql, [start.isoformat(), end.isoformat(), *names])
         ]
