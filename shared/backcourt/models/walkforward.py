@@ -90,10 +90,12 @@ class Labelled:
     @classmethod
     def of(cls, rows: Sequence[Row]) -> Labelled:
         """Matrix, targets and date index of rows sorted by game_date."""
-        days = np.asarray([r["game_date"].toordinal() for r in rows], dtype=np.int64)
+        days = np.fromiter((r["game_date"].toordinal() for r in rows), dtype=np.int64,
+                           count=len(rows))
         if len(days) > 1 and bool(np.any(np.diff(days) < 0)):
             raise ValueError("labelled rows must be sorted by game_date")
-        targets = np.asarray([float(r["actual_points"]) for r in rows], dtype=np.float64)
+        targets = np.fromiter((float(r["actual_points"]) for r in rows), dtype=np.float64,
+                              count=len(rows))
         return cls(rows, gbm.feature_matrix(rows), targets, days)
 
     def __len__(self) -> int:
@@ -119,7 +121,7 @@ def training_rows(warehouse: Warehouse, cutoff: date) -> Labelled:
 def _scores(booster: lgb.Booster, data: Labelled) -> dict[str, float | None]:
     """MAE of a model and of the moving average on ``data``."""
     predicted = gbm.points(gbm.raw_predict(booster, data.x))
-    moving = np.asarray([baseline.predict(r) for r in data.rows], dtype=np.float64)
+    moving = np.asarray(baseline.predict_matrix(data.x), dtype=np.float64)
     return {"holdout_mae": gbm.mae(predicted, data.y),
             "holdout_baseline_mae": gbm.mae(moving, data.y)}
 
