@@ -236,6 +236,20 @@ def test_labelled_rows_slice_by_date_half_open() -> None:
     assert len(data.between(date.min, date(2025, 1, 1))) == 0
 
 
+def test_labelled_rows_joined_in_date_order() -> None:
+    """The walk-forward reads the first cutoff's window, then the days the later cutoffs add,
+    and joins them: the same rows, in the same order, as one read."""
+    days = [date(2025, 1, 1), date(2025, 1, 3), date(2025, 1, 6), date(2025, 1, 6)]
+    whole = _labelled(days)
+    joined = whole.between(date.min, date(2025, 1, 6)).joined(
+        whole.between(date(2025, 1, 6), date.max))
+    assert [r["player_lookup"] for r in joined.rows] == ["p0", "p1", "p2", "p3"]
+    assert joined.x.tobytes() == whole.x.tobytes() and joined.y.tolist() == whole.y.tolist()
+    assert joined.days.tolist() == whole.days.tolist()
+    with pytest.raises(ValueError, match="sorted"):
+        whole.between(date(2025, 1, 6), date.max).joined(whole.between(date.min, date(2025, 1, 6)))
+
+
 def test_labelled_rows_must_be_in_date_order() -> None:
     with pytest.raises(ValueError, match="sorted"):
         _labelled([date(2025, 1, 2), date(2025, 1, 1)])
