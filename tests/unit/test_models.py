@@ -19,7 +19,7 @@ from backcourt.domain.features import FEATURES
 from backcourt.domain.tables_predictions import PLAYER_PROP_PREDICTIONS
 from backcourt.models import artifacts, baseline, gbm, picks
 from backcourt.models.picks import EDGE_THRESHOLD, Recommendation, make_pick
-from backcourt.models.predict import _checked_days, predict_day
+from backcourt.models.predict import _checked_days, predict_day, predict_rows
 from backcourt.models.walkforward import Labelled, cutoff_for
 
 
@@ -128,6 +128,75 @@ def test_moving_average_uses_catalog_defaults_for_null_features() -> None:
     assert baseline.predict(fs_row()) == 10.0  # L5 = L10 = season = 10, neutral adjustments
 
 
+def _random_rows(n: int, seed: int) -> list[dict[str, Any]]:
+    """Feature-store rows over every catalog feature: values around the clamps' edges, some
+    NULL (catalog default), integers and booleans as the warehouse may return them."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        feats: dict[str, Any] = {f.column: float(rng.normal(f.default or 5.0, 6.0))
+                                 for f in FEATURES}
+        feats["f_opponent_def_rating_last_15"] = float(rng.choice([100.8, 123.2, 95.0, 112.0,
+                                                                   rng.uniform(90, 130)]))
+        feats["f_pace_score"] = float(rng.choice([-10.0, 10.0, -12.5, rng.uniform(-15, 15)]))
+        feats["f_back_to_back"] = [0, 1, True, False, None, 1.0][i % 6]
+        for f in FEATURES:
+            if rng.random() < 0.1:
+                feats[f.column] = None
+        if i % 7 == 0:
+            feats["f_points_avg_last_5"] = int(rng.integers(0, 40))
+        rows.append(fs_row(**feats))
+    return rows
+
+
+def test_moving_average_of_a_matrix_is_the_row_formula_exactly() -> None:
+    """Phase 5A predicts the moving average of a whole week from its feature matrix: every
+    value equals the per-row formula, to the last bit (same operations, same order)."""
+    rows = _random_rows(3000, 11)
+    expected = [baseline.predict(r) for r in rows]
+    got = baseline.predict_matrix(gbm.feature_matrix(rows))
+    assert got == expected and all(type(v) is float for v in got)
+    assert np.asarray(got).tobytes() == np.asarray(expected).tobytes()
+    assert baseline.predict_matrix(gbm.feature_matrix([])) == []
+    with pytest.raises(ValueError, match="finite"):
+        baseline.predict_matrix(gbm.feature_matrix([_ma_row(points_avg_last_5=math.nan)]))
+
+
+def test_predict_rows_equal_the_per_row_pick_rules() -> None:
+    """One call per system and week gives, row for row, what each row's own prediction and
+    ``make_pick`` give (the output of before the batching)."""
+    rows = _random_rows(400, 5)
+    for i, row in enumerate(rows):  # lines, no lines, defaults, spreads at and below the floor
+        row["f_has_line"] = [1.0, 1.0, 0.0, None][i % 4]
+        row["f_points_line"] = [20.5, 12.5, None, -1.0, 0.0, 31.5][i % 6]
+        row["f_points_std_last_10"] = [None, 1.0, 3.0, 7.5][i % 4]
+        row["required_default_count"] = 1 if i % 9 == 0 else 0
+        row["defaulted_features"] = "points_avg_last_5" if i % 18 == 0 else None
+    x, y = _training_data(600)
+    model = artifacts.Artifact(date(2025, 1, 6), gbm.fit(x, y), {})
+    for m in (model, None):
+        got = predict_rows(rows, gbm.feature_matrix(rows), m)
+        expected = []
+        for row in rows:
+            learned = gbm.predict(m.booster, [row])[0] if m else None
+            for system, value, version in (
+                    ("moving_average", baseline.predict(row), "formula"),
+                    ("gradient_boosting", learned, m.version if m else None)):
+                pick = make_pick(value, row)
+                expected.append({
+                    "game_date": row["game_date"], "player_lookup": row["player_lookup"],
+                    "system_id": system, "game_id": row["game_id"],
+                    "team_abbr": row["team_abbr"], "predicted_points": pick.predicted_points,
+                    "points_line": pick.points_line, "edge": pick.edge,
+                    "recommendation": pick.recommendation.value,
+                    "confidence": pick.confidence, "is_actionable": pick.is_actionable,
+                    "reason": pick.reason, "model_version": version})
+        assert got == expected
+        assert all(tuple(r) == PLAYER_PROP_PREDICTIONS.column_names for r in got)
+        assert {r["recommendation"] for r in got} >= (
+            {"PASS", "NO_LINE", "OVER", "UNDER"} if m else {"PASS", "NO_LINE"})
+
+
 # -- cutoffs --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("day", "monday"), [
@@ -165,6 +234,20 @@ def test_labelled_rows_slice_by_date_half_open() -> None:
     assert len(data.between(date(2025, 1, 2), date(2025, 1, 9))) == 3  # the 3rd and two 6ths
     assert len(data.between(date(2025, 1, 10), date(2025, 2, 1))) == 0
     assert len(data.between(date.min, date(2025, 1, 1))) == 0
+
+
+def test_labelled_rows_joined_in_date_order() -> None:
+    """The walk-forward reads the first cutoff's window, then the days the later cutoffs add,
+    and joins them: the same rows, in the same order, as one read."""
+    days = [date(2025, 1, 1), date(2025, 1, 3), date(2025, 1, 6), date(2025, 1, 6)]
+    whole = _labelled(days)
+    joined = whole.between(date.min, date(2025, 1, 6)).joined(
+        whole.between(date(2025, 1, 6), date.max))
+    assert [r["player_lookup"] for r in joined.rows] == ["p0", "p1", "p2", "p3"]
+    assert joined.x.tobytes() == whole.x.tobytes() and joined.y.tolist() == whole.y.tolist()
+    assert joined.days.tolist() == whole.days.tolist()
+    with pytest.raises(ValueError, match="sorted"):
+        whole.between(date(2025, 1, 6), date.max).joined(whole.between(date.min, date(2025, 1, 6)))
 
 
 def test_labelled_rows_must_be_in_date_order() -> None:

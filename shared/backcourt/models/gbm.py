@@ -128,7 +128,13 @@ def points(raw: Matrix) -> Matrix:
 
 def predict(booster: lgb.Booster, rows: Sequence[Mapping[str, Any]]) -> list[float]:
     """Points predictions for feature-store rows, clamped and rounded like every system's."""
-    return [clamp_points(float(v)) for v in raw_predict(booster, feature_matrix(rows))]
+    return predict_matrix(booster, feature_matrix(rows))
+
+
+def predict_matrix(booster: lgb.Booster, x: Matrix) -> list[float]:
+    """Points predictions for a feature matrix (``feature_matrix``), clamped and rounded like
+    every system's."""
+    return [clamp_points(v) for v in raw_predict(booster, x).tolist()]
 
 
 def mae(predicted: Matrix, actual: Matrix) -> float | None:

@@ -102,10 +102,20 @@ def make_pick(predicted: float | None, row: Mapping[str, Any]) -> Pick:
             ``required_default_count``, ``defaulted_features``).
     """
     line = line_of(row)
+    return Pick(predicted, line, *decide(predicted, line, defaulted_reason(row),
+                                         row.get("f_points_std_last_10")))
+
+
+def decide(predicted: float | None, line: float | None, defaulted: str | None,
+           points_std: float | None) -> tuple[float | None, Recommendation, float | None,
+                                                str | None]:
+    """``make_pick`` from a row's parts (``line_of``, ``defaulted_reason`` and its L10 points
+    spread), worked out once per row for every system: (edge, recommendation, confidence,
+    reason)."""
     edge = None if predicted is None or line is None else round(predicted - line, 1)
-    conf = None if edge is None else confidence(edge, row.get("f_points_std_last_10"))
-    rec, reason = _decide(predicted, line, edge, defaulted_reason(row))
-    return Pick(predicted, line, edge, rec, conf, reason)
+    conf = None if edge is None else confidence(edge, points_std)
+    rec, reason = _decide(predicted, line, edge, defaulted)
+    return edge, rec, conf, reason
 
 
 def _decide(predicted: float | None, line: float | None, edge: float | None,

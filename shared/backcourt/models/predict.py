@@ -18,7 +18,7 @@ from typing import Any
 from backcourt.domain.errors import BadInput, TerminalError
 from backcourt.models import baseline, gbm
 from backcourt.models.artifacts import Artifact
-from backcourt.models.picks import make_pick
+from backcourt.models.picks import Recommendation, decide, defaulted_reason, line_of
 from backcourt.models.walkforward import ModelCache, cutoff_for
 from backcourt.ports import ComputeContext, Warehouse
 
@@ -32,6 +32,7 @@ ORDER BY game_date, player_lookup
 """
 
 Row = dict[str, Any]
+_ACTIONABLE = (Recommendation.OVER, Recommendation.UNDER)
 
 
 def _checked_days(days: Sequence[date]) -> list[date]:
@@ -62,34 +63,49 @@ def _by_day(rows: list[Row]) -> Iterator[tuple[date, list[Row]]]:
         yield day, list(group)
 
 
-def _output(row: Row, system_id: str, predicted: float | None, version: str | None) -> Row:
-    pick = make_pick(predicted, row)
-    return {
-        "game_date": row["game_date"],
-        "player_lookup": row["player_lookup"],
-        "system_id": system_id,
-        "game_id": row["game_id"],
-        "team_abbr": row.get("team_abbr"),
-        "predicted_points": pick.predicted_points,
-        "points_line": pick.points_line,
-        "edge": pick.edge,
-        "recommendation": pick.recommendation.value,
-        "confidence": pick.confidence,
-        "is_actionable": pick.is_actionable,
-        "reason": pick.reason,
-        "model_version": version,
-    }
+def _outputs(row: Row, systems: Sequence[tuple[str, float | None, str | None]]) -> list[Row]:
+    """One output row per (system_id, prediction, model_version) for a feature-store row; the
+    row's line, defaults and spread are read once for all systems (``picks.decide``)."""
+    line, defaulted = line_of(row), defaulted_reason(row)
+    spread = row.get("f_points_std_last_10")
+    out: list[Row] = []
+    for system_id, predicted, version in systems:
+        edge, rec, conf, reason = decide(predicted, line, defaulted, spread)
+        out.append({
+            "game_date": row["game_date"],
+            "player_lookup": row["player_lookup"],
+            "system_id": system_id,
+            "game_id": row["game_id"],
+            "team_abbr": row.get("team_abbr"),
+            "predicted_points": predicted,
+            "points_line": line,
+            "edge": edge,
+            "recommendation": rec.value,
+            "confidence": conf,
+            "is_actionable": rec in _ACTIONABLE,
+            "reason": reason,
+            "model_version": version,
+        })
+    return out
+
+
+def predict_rows(rows: Sequence[Row], x: gbm.Matrix, model: Artifact | None) -> list[Row]:
+    """Both systems' prediction rows for feature-store rows and their feature matrix
+    (``gbm.feature_matrix``): each system predicts all of them at once."""
+    moving = baseline.predict_matrix(x)
+    learned: list[float | None] = (
+        list(gbm.predict_matrix(model.booster, x)) if model else [None] * len(rows))
+    version = model.version if model else None
+    out: list[Row] = []
+    for row, m, g in zip(rows, moving, learned, strict=True):
+        out += _outputs(row, ((baseline.SYSTEM_ID, m, baseline.VERSION),
+                              (gbm.SYSTEM_ID, g, version)))
+    return out
 
 
 def predict_day(rows: list[Row], model: Artifact | None) -> list[Row]:
     """Both systems' prediction rows for one date's feature-store rows."""
-    learned: list[float | None] = (
-        list(gbm.predict(model.booster, rows)) if model else [None] * len(rows))
-    out: list[Row] = []
-    for row, g in zip(rows, learned, strict=True):
-        out.append(_output(row, baseline.SYSTEM_ID, baseline.predict(row), baseline.VERSION))
-        out.append(_output(row, gbm.SYSTEM_ID, g, model.version if model else None))
-    return out
+    return predict_rows(rows, gbm.feature_matrix(rows), model)
 
 
 def compute(ctx: ComputeContext) -> list[Row]:
@@ -109,9 +125,9 @@ def compute(ctx: ComputeContext) -> list[Row]:
     for day, rows in _by_day(feature_rows(ctx.warehouse, days)):
         by_cutoff.setdefault(cutoff_for(day), []).append((day, rows))
     out: list[Row] = []
-    # the missing cutoffs train in one batch; each week is predicted as soon as its model is
-    # saved, while the later weeks' models are still fitting
+    # the missing cutoffs train in one batch; each week is predicted (in one call per system)
+    # as soon as its model is saved, while the later weeks' models are still fitting
     for cutoff, model in models.ready(d for week in by_cutoff.values() for d, _ in week):
-        for _, rows in by_cutoff[cutoff]:
-            out.extend(predict_day(rows, model))
+        rows = [r for _, day_rows in by_cutoff[cutoff] for r in day_rows]
+        out.extend(predict_rows(rows, gbm.feature_matrix(rows), model))
     return sorted(out, key=lambda r: (r["game_date"], r["player_lookup"], r["system_id"]))

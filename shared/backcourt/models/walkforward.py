@@ -14,8 +14,9 @@ backfill trains weekly as it goes). With fewer than MIN_TRAIN_ROWS rows there is
 the newest older artifact is used if one exists, else the system passes with ``no_model``.
 Artifacts are immutable: one that exists is loaded, never retrained.
 
-Training is batched: the missing cutoffs of a unit of work read their labelled rows with one
-query (each cutoff takes the same rows, in the same order, as a query of its own would give),
+Training is batched: the missing cutoffs of a unit of work read their labelled rows with two
+queries — the first cutoff's window, whose fit starts at once, then the days the later cutoffs
+add (each cutoff takes the same rows, in the same order, as a query of its own would give),
 the models are fitted side by side on up to TRAIN_WORKERS threads (LightGBM releases the GIL;
 each fit uses one thread and a fixed seed), then metrics are computed and artifacts saved in
 cutoff order, each handed to the caller as soon as it is saved (``train_iter``,
@@ -90,14 +91,24 @@ class Labelled:
     @classmethod
     def of(cls, rows: Sequence[Row]) -> Labelled:
         """Matrix, targets and date index of rows sorted by game_date."""
-        days = np.asarray([r["game_date"].toordinal() for r in rows], dtype=np.int64)
+        days = np.fromiter((r["game_date"].toordinal() for r in rows), dtype=np.int64,
+                           count=len(rows))
         if len(days) > 1 and bool(np.any(np.diff(days) < 0)):
             raise ValueError("labelled rows must be sorted by game_date")
-        targets = np.asarray([float(r["actual_points"]) for r in rows], dtype=np.float64)
+        targets = np.fromiter((float(r["actual_points"]) for r in rows), dtype=np.float64,
+                              count=len(rows))
         return cls(rows, gbm.feature_matrix(rows), targets, days)
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def joined(self, later: Labelled) -> Labelled:
+        """These rows followed by ``later``'s (all on or after the last of these)."""
+        if len(self) and len(later) and later.days[0] < self.days[-1]:
+            raise ValueError("labelled rows must be sorted by game_date")
+        return Labelled([*self.rows, *later.rows], np.concatenate([self.x, later.x]),
+                        np.concatenate([self.y, later.y]),
+                        np.concatenate([self.days, later.days]))
 
     def between(self, start: date, end: date) -> Labelled:
         """The rows with ``start ≤ game_date < end`` (same order)."""
@@ -119,7 +130,7 @@ def training_rows(warehouse: Warehouse, cutoff: date) -> Labelled:
 def _scores(booster: lgb.Booster, data: Labelled) -> dict[str, float | None]:
     """MAE of a model and of the moving average on ``data``."""
     predicted = gbm.points(gbm.raw_predict(booster, data.x))
-    moving = np.asarray([baseline.predict(r) for r in data.rows], dtype=np.float64)
+    moving = np.asarray(baseline.predict_matrix(data.x), dtype=np.float64)
     return {"holdout_mae": gbm.mae(predicted, data.y),
             "holdout_baseline_mae": gbm.mae(moving, data.y)}
 
@@ -188,19 +199,34 @@ def train_iter(bucket: Bucket, warehouse: Warehouse, cutoffs: Iterable[date], ru
     wanted = sorted(set(cutoffs))
     if not wanted:
         return
-    everything = labelled_rows(warehouse, window_start(wanted[0]), wanted[-1])
-    sets = {c: everything.between(window_start(c), c) for c in wanted}
-    for c in wanted:
-        if len(sets[c]) < MIN_TRAIN_ROWS:
-            log.info("no %s model for cutoff %s: %d training rows < %d", gbm.SYSTEM_ID, c,
-                     len(sets[c]), MIN_TRAIN_ROWS)
-    ok = [c for c in wanted if len(sets[c]) >= MIN_TRAIN_ROWS]
-    previous = _previous_cutoffs(ok, artifacts.cutoffs(bucket))
-    scored = {c: p for c, p in previous.items() if p and len(sets[c].between(p, c))}
+    first, existing = wanted[0], artifacts.cutoffs(bucket)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        fits = {c: pool.submit(_fit, sets[c]) for c in ok}
-        refits: dict[date, Future[dict[str, Any]]] = {
-            c: pool.submit(_refit_holdout, sets[c], c) for c in ok if c not in scored}
+        fits: dict[date, Future[tuple[lgb.Booster, float | None]]] = {}
+        refits: dict[date, Future[dict[str, Any]]] = {}
+        # The first cutoff's rows (most of the batch's) are read on their own: its fit starts
+        # while the rows the later cutoffs add are read. Same decisions as for the others below.
+        head = labelled_rows(warehouse, window_start(first), first)
+        if len(head) >= MIN_TRAIN_ROWS:
+            fits[first] = pool.submit(_fit, head)
+            before = _previous_cutoffs([first], existing)[first]
+            if not (before and len(head.between(before, first))):
+                refits[first] = pool.submit(_refit_holdout, head, first)
+        everything = head.joined(labelled_rows(warehouse, first, wanted[-1])) if len(
+            wanted) > 1 else head
+        sets = {c: everything.between(window_start(c), c) for c in wanted}
+        for c in wanted:
+            if len(sets[c]) < MIN_TRAIN_ROWS:
+                log.info("no %s model for cutoff %s: %d training rows < %d", gbm.SYSTEM_ID, c,
+                         len(sets[c]), MIN_TRAIN_ROWS)
+        ok = [c for c in wanted if len(sets[c]) >= MIN_TRAIN_ROWS]
+        previous = _previous_cutoffs(ok, existing)
+        scored = {c: p for c, p in previous.items() if p and len(sets[c].between(p, c))}
+        for c in ok:
+            if c not in fits:
+                fits[c] = pool.submit(_fit, sets[c])
+        for c in ok:
+            if c not in scored and c not in refits:
+                refits[c] = pool.submit(_refit_holdout, sets[c], c)
         out: dict[date, Artifact] = {}
         for c in wanted:  # in cutoff order: a model's holdout may score the one before it
             if c not in fits:
