@@ -1,8 +1,9 @@
 """Benchmark: the largest cloud unit of every processor, each in a fresh process, against the
 ``process`` Cloud Function's limits (540 s, 1 GiB: ``terraform/functions.tf``).
 
-Run on a finished home (the four seasons backfilled, phases 2 → 6) that may be written to —
-a copy, never a reference home::
+Run on a finished home (the four seasons backfilled, phases 2 → 6: e.g. the ``batched`` home
+``python bench/backfill.py --home DIR`` keeps) that may be written to — a copy, never a
+reference home::
 
     cp -r FINISHED_HOME /tmp/units-home
     python bench/units.py --home /tmp/units-home [--processors NAME ...]
@@ -30,9 +31,10 @@ a copy, never a reference home::
    (``os.wait4``); inside it, the cold start (importing backcourt and building the services)
    is timed apart from the unit.
 
-One line per processor, then the largest time and the largest memory. Timings are never
+One line per unit measured, then the largest time and the largest memory. Timings are never
 asserted; on a loaded machine wall clocks are inflated (the load average is printed), CPU
-seconds and peak RSS are the steadier figures. On the local adapters the SQL processors run
+seconds and peak RSS are the steadier figures; CPU seconds over 0.583 (the vCPU of a 1 GiB
+function) estimate the unit's wall on the function. On the local adapters the SQL processors run
 inside the process (DuckDB), so their RSS is an upper bound of the cloud's, where BigQuery runs
 that SQL. Exit status 1 when a unit failed or wrote nothing.
 """
@@ -56,6 +58,11 @@ LIMIT_S = 540
 """The ``process`` function's timeout (event-driven gen2 functions stop at 540 s)."""
 LIMIT_MIB = 1024
 """The ``process`` function's memory (``1Gi`` in ``terraform/functions.tf``)."""
+FUNCTION_VCPU = 0.583
+"""The CPU of a 1 GiB function (no ``available_cpu`` set): "1 GiB .583 vCPU"
+(https://cloud.google.com/functions/docs/configuring/memory). CPU seconds measured here over
+this give the wall a CPU-bound unit would take on the function, a rough estimate (another
+processor; the SQL of phases 3/4 runs in BigQuery there)."""
 MARK = "UNIT-RESULT "
 """Prefix of the child's one line of results on stdout."""
 RUN_ID = "bench-units"
@@ -305,7 +312,8 @@ def line(m: Measured) -> str:
     ch = m.child
     head = (f"{c.processor:<28} {c.phase:<2} {c.kind:<12} {s.start}..{s.end} {s.dates:>3} dates "
             f"{m.rows:>7} rows  wall {m.wall_s:6.1f} s ({100 * m.wall_s / LIMIT_S:3.0f} % of "
-            f"{LIMIT_S} s)  cpu {m.cpu_s:6.1f} s  peak {m.peak_mib:5.0f} MiB "
+            f"{LIMIT_S} s)  cpu {m.cpu_s:5.1f} s (≈{m.cpu_s / FUNCTION_VCPU:4.0f} s at "
+            f"{FUNCTION_VCPU} vCPU)  peak {m.peak_mib:5.0f} MiB "
             f"({100 * m.peak_mib / LIMIT_MIB:3.0f} % of 1 GiB)")
     if "unit_s" in ch:
         head += (f"  [cold start {ch['import_s'] + ch['build_s']:.1f} s wall "
