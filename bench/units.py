@@ -8,14 +8,17 @@ reference home::
     cp -r FINISHED_HOME /tmp/units-home
     python bench/units.py --home /tmp/units-home [--processors NAME ...]
 
-1. **survey** (this process): the spans the cloud's ``plan`` makes of each phase
+The measuring process imports no backcourt module: a child's peak RSS (``ru_maxrss``) starts
+from its parent's RSS at the fork, so the survey and the arming run in helper subprocesses.
+
+1. **survey** (a helper process): the spans the cloud's ``plan`` makes of each phase
    (``protocol._spans`` over the expected dates of the phase's processors in every season of
    the home, ``chunk_days`` dates and at most ``MAX_RANGE_DAYS`` = 62 days each; the schedule
    is one message per whole season); for each processor, its largest unit: the span with the
    most rows written in the home (``rows_written`` of its status documents), then the most of
    its expected dates, then the latest; and, when it is another span, the latest full span
    (≥ 90 % of those rows), which reads the most history (``largest``);
-2. **arm** (this process): the cloud's ``plan`` function for that processor and span with
+2. **arm** (a helper process): the cloud's ``plan`` function for that processor and span with
    ``force`` (``protocol.plan_phase``): its finished dates go back to pending, and the one work
    message the workflow would publish comes back. For phase 5A the weekly model artifacts of
    the span are moved aside first (to ``bench-units-aside/`` in the bucket; ``--keep-models``
@@ -28,8 +31,8 @@ reference home::
    the local backfill runner makes one (``services.cpu_pool.pooled``), never
    ``protocol.process``; the child also gets ``BACKCOURT_CPU_PROCESSES=0`` so that no settings
    could ask for one. Its wall clock, CPU (user + system) and peak RSS are its own
-   (``os.wait4``); inside it, the cold start (importing backcourt and building the services)
-   is timed apart from the unit.
+   (``os.wait4``; its ``VmHWM`` is printed as a check); inside it, the cold start (importing
+   backcourt and building the services) is timed apart from the unit.
 
 One line per unit measured, then the largest time and the largest memory. Timings are never
 asserted; on a loaded machine wall clocks are inflated (the load average is printed), CPU
@@ -244,6 +247,53 @@ def models_of(home: Path, span: Span) -> int:
         services.close()
 
 
+def _helper(home: Path, mode: str, *extra: str) -> Any:
+    """Run ``units.py --helper MODE`` in a subprocess and return what it prints after
+    ``MARK``: the survey, arming and counting import backcourt, and a child's peak RSS
+    (``ru_maxrss``) starts from its parent's RSS at the fork, so the measuring process must
+    stay small."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--home", str(home),
+           "--helper", mode, *extra]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith(MARK)]
+    if done.returncode != 0 or not lines:
+        raise SystemExit(f"units.py --helper {mode} failed ({done.returncode}):\n"
+                         + "\n".join(done.stderr.strip().splitlines()[-10:]))
+    return json.loads(lines[-1][len(MARK):])
+
+
+def _cand_json(c: Candidate) -> dict[str, Any]:
+    return {"processor": c.processor, "phase": c.phase, "kind": c.kind,
+            "start": c.span.start.isoformat(), "end": c.span.end.isoformat(),
+            "dates": c.span.dates, "rows": c.span.rows}
+
+
+def _cand_of(d: Mapping[str, Any]) -> Candidate:
+    span = Span(date.fromisoformat(d["start"]), date.fromisoformat(d["end"]), int(d["dates"]),
+                int(d["rows"]))
+    return Candidate(str(d["processor"]), str(d["phase"]), span, str(d["kind"]))
+
+
+def helper(home: Path, mode: str, args: argparse.Namespace) -> None:
+    """The helper modes (``_helper``): ``survey``, ``arm``, ``models``."""
+    out: Any
+    if mode == "survey":
+        out = [_cand_json(c) for c in survey(home, args.processors)]
+    elif mode == "arm":
+        out = arm(home, _cand_of(json.loads(args.candidate)), args.run_id, args.keep_models)
+    else:
+        out = models_of(home, _cand_of(json.loads(args.candidate)).span)
+    print(MARK + json.dumps(out), flush=True)
+
+
+def _vm_hwm_mib() -> float:
+    """This process's peak resident set (``VmHWM``: its own address space, since exec)."""
+    for text in Path("/proc/self/status").read_text().splitlines():
+        if text.startswith("VmHWM:"):
+            return int(text.split()[1]) / 1024
+    return 0.0
+
+
 def measure(home: Path, cand: Candidate, message: str) -> Measured:
     """Run the message in a fresh ``python bench/units.py --child`` process."""
     env = {**os.environ, "BACKCOURT_CPU_PROCESSES": "0",
@@ -301,7 +351,7 @@ def child(home: Path, message: str) -> None:
     except Exception as exc:  # reported, not raised: the parent prints it
         figures["error"] = f"{type(exc).__name__}: {exc}"
     t3, c3 = time.perf_counter(), time.process_time()
-    figures.update(unit_s=t3 - t2, unit_cpu_s=c3 - c2)
+    figures.update(unit_s=t3 - t2, unit_cpu_s=c3 - c2, vm_hwm_mib=_vm_hwm_mib())
     RUNTIME.close_all()
     print(MARK + json.dumps(figures, default=str), flush=True)
 
@@ -318,7 +368,8 @@ def line(m: Measured) -> str:
     if "unit_s" in ch:
         head += (f"  [cold start {ch['import_s'] + ch['build_s']:.1f} s wall "
                  f"{ch['import_cpu_s'] + ch['build_cpu_s']:.1f} s cpu {ch['cold_rss_mib']:.0f} "
-                 f"MiB; unit {ch['unit_s']:.1f} s wall {ch['unit_cpu_s']:.1f} s cpu]")
+                 f"MiB; unit {ch['unit_s']:.1f} s wall {ch['unit_cpu_s']:.1f} s cpu; "
+                 f"VmHWM {ch['vm_hwm_mib']:.0f} MiB]")
     if m.note:
         head += f"  ({m.note})"
     if not m.ok:
@@ -357,6 +408,9 @@ def _args(argv: Sequence[str] | None) -> argparse.Namespace:
                          "then loads them instead of training)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--message", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--helper", choices=("survey", "arm", "models"), help=argparse.SUPPRESS)
+    ap.add_argument("--candidate", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--run-id", default=RUN_ID, help=argparse.SUPPRESS)
     return ap.parse_args(argv)
 
 
@@ -367,15 +421,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.child:
         child(home, args.message)
         return 0
+    if args.helper:
+        helper(home, args.helper, args)
+        return 0
     load = os.getloadavg()
     print(f"units on {home}: load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, "
           f"{os.cpu_count()} CPUs; limits {LIMIT_S} s, {LIMIT_MIB} MiB", flush=True)
     run_id = f"{RUN_ID}-{time.strftime('%Y%m%dT%H%M%S')}"
+    only = ["--processors", *args.processors] if args.processors else []
+    keep = ["--keep-models"] if args.keep_models else []
     runs = []
-    for cand in survey(home, args.processors):
-        runs.append(measure(home, cand, arm(home, cand, run_id, args.keep_models)))
+    for cand in map(_cand_of, _helper(home, "survey", *only)):
+        given = json.dumps(_cand_json(cand))
+        message = _helper(home, "arm", "--candidate", given, "--run-id", run_id, *keep)
+        runs.append(measure(home, cand, message))
         if cand.processor == MODEL_PROCESSOR:
-            runs[-1].note = f"{models_of(home, cand.span)} weekly models in the bucket after"
+            models = _helper(home, "models", "--candidate", given)
+            runs[-1].note = f"{models} weekly models in the bucket after"
         print(line(runs[-1]), flush=True)
     if not runs:
         print("no unit found")
