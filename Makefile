@@ -9,7 +9,7 @@ SEASON ?= 2024-25
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help venv cloud-venvs bq-venv checkov-venv browser demo test test-fast test-cloud lint soak bench clean
+.PHONY: help venv cloud-venvs bq-venv checkov-venv browser demo test test-fast test-cloud lint soak bench bench-units clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -59,6 +59,10 @@ soak: $(STAMP) ## Fault-injection soak: a sample season under random faults vs a
 
 bench: $(STAMP) ## Benchmark: 4 seasons batched backfill 2-6, floor, identity (BENCH_ARGS=--profile, --per-date)
 	$(PY) bench/backfill.py $(BENCH_ARGS)
+
+bench-units: $(STAMP) ## Largest unit of each processor as the process function runs it: time, CPU, peak RSS vs 540 s / 1 GiB (UNITS_HOME=a copy of a backfilled home)
+	@test -n "$(UNITS_HOME)" || { echo "set UNITS_HOME to a COPY of a backfilled home (make bench BENCH_ARGS='--home DIR' keeps one; copy DIR/batched)"; exit 2; }
+	$(PY) bench/units.py --home $(UNITS_HOME)
 
 clean: ## Remove the local home (.backcourt/) and caches
 	rm -rf .backcourt .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
