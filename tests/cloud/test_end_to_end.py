@@ -25,14 +25,13 @@ from typing import Any
 import pytest
 from cloud_stack import push_subscription
 
-from backcourt.adapters.local.bucket import FolderBucket
 from backcourt.domain.registry import PROCESSORS, Phase, of_phase
 from backcourt.domain.status import State
-from backcourt.sample import generate_season
 from emulator_fixtures import rest
 from processes import free_port as _free_port
 from processes import listening as _listening
 from processes import stop_group as _stop
+from sample_cache import copy_season
 
 pytestmark = pytest.mark.emulator
 
@@ -85,7 +84,7 @@ def cloud(firestore_emulator: str, pubsub_emulator: str, bqemulator: str,
                      "--signature-type", kind, "--host", "127.0.0.1", "--port", str(ports[name])],
                     env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                     start_new_session=True, cwd=REPO))
-        generate_season(FolderBucket(root / "bucket"), "2024-25")  # while the servers start
+        copy_season(tmp_path_factory, "2024-25", root / "bucket")  # while the servers start
         deadline = time.monotonic() + 30
         for name, proc in zip(TARGETS, procs, strict=True):
             while not _listening(ports[name]):

@@ -41,6 +41,7 @@ import pytest
 from cloud_stack import push_subscription
 
 from emulator_fixtures import rest
+from sample_cache import cached_season
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "incidents"))
 
@@ -58,7 +59,6 @@ from faults import (  # noqa: E402
     rows,
 )
 
-from backcourt.adapters.local.bucket import FolderBucket  # noqa: E402
 from backcourt.bootstrap import OffsetClock, build  # noqa: E402
 from backcourt.config import load_settings  # noqa: E402
 from backcourt.domain.errors import TransientError  # noqa: E402
@@ -89,12 +89,8 @@ def _store() -> StatusStore:
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The 2024-25 sample season (a bucket folder), generated once for this module."""
-    from backcourt.sample import generate_season
-
-    root = tmp_path_factory.mktemp("cloud-incidents") / "bucket"
-    generate_season(FolderBucket(root), SEASON)
-    return root
+    """The 2024-25 sample season (a bucket folder, read only), generated once per test run."""
+    return cached_season(tmp_path_factory, SEASON)
 
 
 def _home(sample: Path, root: Path, days: list[date]) -> Path:

@@ -41,14 +41,13 @@ from cloud_stack import (
     wait_listening,
 )
 
-from backcourt.adapters.local.bucket import FolderBucket
 from backcourt.domain.registry import PROCESSORS
 from backcourt.domain.status import DONE, State
-from backcourt.sample import generate_season
 from conftest import SUMMARY_LINE
 from gcp_semantics.bigquery import aborts, inject_aborts
 from processes import free_port
 from processes import stop_group as stop
+from sample_cache import copy_season
 
 pytestmark = pytest.mark.emulator
 
@@ -111,7 +110,7 @@ def stack(firestore_emulator: str, pubsub_emulator: str, bqemulator: str,
                           ports["process"], root / "process.log")
     pushes = PushLog()
     try:
-        generate_season(FolderBucket(root / "bucket"), "2024-25")  # while the servers start
+        copy_season(tmp_path_factory, "2024-25", root / "bucket")  # while the servers start
         wait_listening(servers)
         with push_proxy(ports["process"], pushes, HANDLER_DEADLINE_S + 5) as endpoint:
             push_subscription(pubsub_emulator, f"projects/{PROJECT}/topics/{topic}", endpoint,

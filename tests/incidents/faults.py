@@ -438,27 +438,9 @@ if __name__ == "__main__":
 
 
 def shared_sample_bucket(tmp_path_factory: Any, season: str = "2024-25") -> Path:
-    """The sample season (real schedule, synthetic box scores), generated once per test run:
-    xdist workers (and the incident and scenario suites) share it through the run's common
-    temp folder; a file lock decides who generates it, the others wait and read. Tests copy
-    from it, never write to it."""
-    import fcntl
-    import os
+    """The sample season (real schedule, synthetic box scores), generated once per test run
+    and shared by the xdist workers (``sample_cache.cached_season``). Tests copy from it, never
+    write to it."""
+    from sample_cache import cached_season  # tests/ is on sys.path under pytest
 
-    from backcourt.adapters.local.bucket import FolderBucket
-    from backcourt.sample import generate_season
-
-    base = tmp_path_factory.getbasetemp()
-    run_root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # this run only
-    shared = run_root / f"incidents-sample-{season}"
-    shared.mkdir(parents=True, exist_ok=True)
-    root = Path(shared / "bucket")
-    with (shared / "lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not (shared / "complete").exists():
-                generate_season(FolderBucket(root), season)
-                (shared / "complete").touch()
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    return root
+    return cached_season(tmp_path_factory, season)

@@ -15,11 +15,11 @@ from backcourt.domain import registry
 from backcourt.domain.registry import Phase
 from backcourt.domain.status import State, Verdict
 from backcourt.ports import Services
-from backcourt.sample import generate_season
 from backcourt.services.backfill import Runner
 from backcourt.services.calendar import season_calendar
 from backcourt.services.plan import Window
 from backcourt.services.report import matrix
+from sample_cache import copy_season
 
 pytestmark = [pytest.mark.local, pytest.mark.slow]
 
@@ -32,8 +32,9 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "nba"
 def season_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     """A home with the whole 2024-25 sample season backfilled through phase 3 (once)."""
     home = tmp_path_factory.mktemp("season")
-    s = build(load_settings(home, env={}))
-    generate_season(s.bucket, SEASON)
+    settings = load_settings(home, env={})
+    s = build(settings)
+    copy_season(tmp_path_factory, SEASON, settings.local.bucket_path)
     result = Runner(s).backfill([SEASON], PHASES, Window())
     assert result.stopped_at is None
     yield s

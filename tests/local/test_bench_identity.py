@@ -18,13 +18,12 @@ from typing import Any
 import duckdb
 import pytest
 
-from backcourt.adapters.local.bucket import FolderBucket
 from backcourt.bootstrap import build
 from backcourt.config import load_settings
 from backcourt.domain.registry import Phase
-from backcourt.sample import generate_season
 from backcourt.services.backfill import Runner
 from backcourt.services.plan import Window
+from sample_cache import cached_season
 
 pytestmark = [pytest.mark.local]
 
@@ -66,8 +65,7 @@ def _home(raw: Path, home: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def homes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    raw = tmp_path_factory.mktemp("raw")
-    generate_season(FolderBucket(raw), SEASON)
+    raw = cached_season(tmp_path_factory, SEASON)  # read only: _home copies from it
     first = _home(raw, tmp_path_factory.mktemp("first"))
     second = _home(raw, tmp_path_factory.mktemp("second"))
     return first, second

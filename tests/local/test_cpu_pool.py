@@ -23,7 +23,6 @@ from typing import Any
 
 import pytest
 
-from backcourt.adapters.local.bucket import FolderBucket
 from backcourt.bootstrap import build
 from backcourt.config import load_settings
 from backcourt.domain import registry
@@ -39,6 +38,7 @@ from backcourt.services.cpu_pool import MIN_DATES, pooled
 from backcourt.services.plan import Window
 from backcourt.sources.layout import RAW, SOURCES, quarantine_path
 from backcourt.sources.loaders import LoadContext
+from sample_cache import cached_season
 
 pytestmark = [pytest.mark.local, pytest.mark.slow]
 
@@ -67,12 +67,8 @@ class Run:
 
 @pytest.fixture(scope="module")
 def sample_bucket(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The 2024-25 sample season, generated once for this module (a bucket folder)."""
-    from backcourt.sample import generate_season
-
-    root = tmp_path_factory.mktemp("pool-sample") / "bucket"
-    generate_season(FolderBucket(root), SEASON)
-    return root
+    """The 2024-25 sample season, generated once per test run (a bucket folder, read only)."""
+    return cached_season(tmp_path_factory, SEASON)
 
 
 def _home(sample: Path, root: Path) -> tuple[Path, str]:

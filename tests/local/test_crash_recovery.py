@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from backcourt.adapters.local.bucket import FolderBucket
 from backcourt.bootstrap import build
 from backcourt.config import load_settings
 from backcourt.domain.dates import date_range
@@ -18,6 +17,7 @@ from backcourt.ports import Services
 from backcourt.services.backfill import Runner
 from backcourt.services.plan import Window
 from backcourt.sources.layout import RAW, SOURCES
+from sample_cache import cached_season
 
 pytestmark = pytest.mark.local
 
@@ -29,12 +29,8 @@ ENV = {"BACKCOURT_CHUNK_DAYS": "2"}
 
 @pytest.fixture(scope="module")
 def sample_bucket(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The 2024-25 sample season generated once for this module (a bucket folder)."""
-    from backcourt.sample import generate_season
-
-    root = tmp_path_factory.mktemp("crash-sample") / "bucket"
-    generate_season(FolderBucket(root), SEASON)
-    return root
+    """The 2024-25 sample season generated once per test run (a bucket folder, read only)."""
+    return cached_season(tmp_path_factory, SEASON)
 
 
 def _new_home(sample: Path, root: Path) -> Path:

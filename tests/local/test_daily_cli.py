@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 from test_cli import _flat, run_main
 
-from backcourt.adapters.local.bucket import FolderBucket
 from backcourt.bootstrap import build
 from backcourt.commands import daily
 from backcourt.config import load_settings
@@ -30,6 +29,7 @@ from backcourt.domain.registry import Phase, of_phase
 from backcourt.domain.status import DONE, PartitionStatus, RunRecord, State
 from backcourt.services.backfill import BackfillResult, Runner, ScopeOutcome
 from backcourt.services.plan import Window
+from sample_cache import cached_season
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "incidents"))  # faults.new_home
 from faults import new_home  # noqa: E402
@@ -54,12 +54,8 @@ def _plain_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The 2024-25 sample season, generated once for the module (a bucket folder)."""
-    from backcourt.sample import generate_season
-
-    root = tmp_path_factory.mktemp("daily-sample") / "bucket"
-    generate_season(FolderBucket(root), SEASON)
-    return root
+    """The 2024-25 sample season, generated once per test run (a bucket folder, read only)."""
+    return cached_season(tmp_path_factory, SEASON)
 
 
 def _prepared(root: Path, sample: Path, runs: Sequence[tuple[list[Phase], Window]]) -> Path:

@@ -15,10 +15,10 @@ from backcourt.domain import registry
 from backcourt.domain.registry import Phase
 from backcourt.domain.status import State, Verdict
 from backcourt.ports import Services
-from backcourt.sample import generate_season
 from backcourt.services.backfill import BackfillResult, Runner
 from backcourt.services.exports import KINDS, export_path, load_schema
 from backcourt.services.plan import Window
+from sample_cache import copy_season
 
 pytestmark = [pytest.mark.local, pytest.mark.slow]
 
@@ -30,8 +30,9 @@ PHASE4 = [p.name for p in registry.of_phase(Phase.PRECOMPUTE)]
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Services, BackfillResult]]:
-    s = build(load_settings(tmp_path_factory.mktemp("chain"), env={}))
-    generate_season(s.bucket, SEASON)
+    settings = load_settings(tmp_path_factory.mktemp("chain"), env={})
+    s = build(settings)
+    copy_season(tmp_path_factory, SEASON, settings.local.bucket_path)
     result = Runner(s).backfill([SEASON], list(Phase), WINDOW)
     yield s, result
     s.close()

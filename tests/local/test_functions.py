@@ -20,11 +20,12 @@ from cloudevents.conversion import to_structured
 from cloudevents.http import CloudEvent
 from flask.testing import FlaskClient
 
+from backcourt.config import load_settings
 from backcourt.domain.errors import TransientError
 from backcourt.domain.registry import Phase, of_phase
 from backcourt.domain.status import State
 from backcourt.ports import Services
-from backcourt.sample import generate_season
+from sample_cache import copy_season
 
 pytestmark = pytest.mark.local
 
@@ -75,7 +76,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     mp.setenv("BACKCOURT_HOME", str(root))
     main = _main()
     services = main.get_services()
-    generate_season(services.bucket, "2024-25")
+    copy_season(tmp_path_factory, "2024-25", load_settings(root, env={}).local.bucket_path)
     yield services
     main.close_all()
     mp.undo()

@@ -21,7 +21,6 @@ import pytest
 from typer.testing import CliRunner
 
 from backcourt import cli
-from backcourt.adapters.local.bucket import FolderBucket
 from backcourt.adapters.local.sqlite_status import SqliteStatusStore
 from backcourt.bootstrap import build
 from backcourt.config import load_settings
@@ -34,6 +33,7 @@ from backcourt.services import backfill as bf
 from backcourt.services import runs
 from backcourt.services.plan import Window, invalidation
 from backcourt.sources.layout import RAW, SOURCES
+from sample_cache import cached_season
 
 pytestmark = pytest.mark.local
 
@@ -47,12 +47,8 @@ BROKEN = Outcome(State.FAILED, error_kind="terminal", error="injected: column no
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The 2024-25 sample season, generated once for the module (a bucket folder)."""
-    from backcourt.sample import generate_season
-
-    root = tmp_path_factory.mktemp("ops-sample") / "bucket"
-    generate_season(FolderBucket(root), SEASON)
-    return root
+    """The 2024-25 sample season, generated once per test run (a bucket folder, read only)."""
+    return cached_season(tmp_path_factory, SEASON)
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ from backcourt.services.cost import MIB, TIB, billed_bytes, tables_referenced, u
 from backcourt.services.plan import Window
 from backcourt.sources.layout import RAW, SOURCES, schedule_path
 from backcourt.sql import load_sql
+from sample_cache import cached_season
 
 pytestmark = pytest.mark.local
 
@@ -72,10 +73,7 @@ class RecordedDryRuns:
 @pytest.fixture(scope="module")
 def phase2_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home whose window W went through phase 2 (the sample files of W only)."""
-    from backcourt.sample import generate_season
-
-    sample = tmp_path_factory.mktemp("plan-sample") / "bucket"
-    generate_season(FolderBucket(sample), SEASON)
+    sample = cached_season(tmp_path_factory, SEASON)  # read only
     home = tmp_path_factory.mktemp("plan-home") / "home"
     bucket = load_settings(home, env={}).local.bucket_path
     shutil.copytree(sample / RAW / "nbacom_schedule", bucket / RAW / "nbacom_schedule")

@@ -26,10 +26,10 @@ from backcourt.domain.errors import BadInput
 from backcourt.domain.registry import Phase
 from backcourt.domain.status import GateVerdict, RunRecord, State, Verdict
 from backcourt.ports import Services
-from backcourt.sample import generate_season
 from backcourt.services import html_report
 from backcourt.services.backfill import Runner
 from backcourt.services.plan import Window
+from sample_cache import copy_season
 
 pytestmark = [pytest.mark.local, pytest.mark.slow]
 
@@ -92,8 +92,9 @@ def parse(html: str) -> Page:
 def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     """Phases 2–6 over the first week, then states injected through the status store."""
     root = tmp_path_factory.mktemp("report")
-    s = build(load_settings(root, env={}))
-    generate_season(s.bucket, SEASON)
+    settings = load_settings(root, env={})
+    s = build(settings)
+    copy_season(tmp_path_factory, SEASON, settings.local.bucket_path)
     assert Runner(s).backfill([SEASON], list(Phase), Window(START, END)).stopped_at is None
     now = datetime(2024, 10, 29, 12, tzinfo=UTC)
     s.status.annotate("player_game_summary", START + timedelta(days=1), State.FAILED,

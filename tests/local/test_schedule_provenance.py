@@ -31,9 +31,9 @@ from backcourt.commands import common
 from backcourt.config import load_settings
 from backcourt.domain.ids import season_bounds
 from backcourt.domain.status import State
-from backcourt.sample import generate_season
 from backcourt.sources.layout import schedule_path
 from backcourt.sources.loaders import LoadContext, load_schedule
+from sample_cache import copy_season
 
 pytestmark = pytest.mark.local
 
@@ -69,7 +69,7 @@ def bucket_of(home: Path) -> FolderBucket:
 def sample_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home whose bucket holds the generated 2023-24 season (schedule, box scores, …)."""
     home = tmp_path_factory.mktemp("sample-2023-24")
-    generate_season(bucket_of(home), SEASON)
+    copy_season(tmp_path_factory, SEASON, bucket_of(home).root)
     return home
 
 
