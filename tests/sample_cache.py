@@ -61,6 +61,8 @@ def _generate(cache: Path, season: str) -> None:
 
 def copy_season(tmp_path_factory: pytest.TempPathFactory, season: str, bucket: Path) -> Path:
     """Put the files ``generate_season(FolderBucket(bucket), season)`` would write into the
-    bucket folder ``bucket`` (a private copy of the cached season); returns ``bucket``."""
+    bucket folder ``bucket`` (a private copy of the cached season); returns ``bucket``. For a
+    new or empty bucket: a file already there is overwritten, not kept as a noncurrent version
+    as ``generate_season`` would keep it."""
     shutil.copytree(cached_season(tmp_path_factory, season), bucket, dirs_exist_ok=True)
     return bucket
