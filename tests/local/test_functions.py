@@ -182,11 +182,11 @@ def test_transient_error_is_raised_for_redelivery(loaded: Services) -> None:
         st = services.status.get("team_offense_game_summary", START)
         assert st is not None and st.state is State.PENDING and st.attempts == 1
         assert "concurrent update" in (st.error or "")
-        main.set_services(loaded)
+        main.set_services(None)  # back to the module's home (the cached adapters)
         reply = _client("process", "cloudevent").post("/", headers=headers, data=body)
         assert reply.status_code == 200
     finally:
-        main.set_services(loaded)
+        main.set_services(None)
 
 
 @pytest.mark.parametrize("target, args, needle", [
