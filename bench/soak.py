@@ -100,6 +100,7 @@ from backcourt.domain.registry import Phase
 from backcourt.domain.schema import Table
 from backcourt.domain.status import DONE, State, Verdict
 from backcourt.ports import RowsSource, Services, SqlSource, StatusStore, WriteResult
+from fingerprint import object_bytes  # bench/: a model's run_id left out, every other byte kept
 
 DEFAULT_SEED = 20261129
 DEFAULT_RATE = 0.12
@@ -117,10 +118,6 @@ VOLATILE: Mapping[str, frozenset[str]] = {}
 """Columns left out of the comparison, per table. None: no table stores a run id, a timestamp
 of processing or anything else that differs between two runs of the same data (checked by
 running the soak with ``--faults-rate 0``: 0 differing rows)."""
-VOLATILE_OBJECT_KEYS = frozenset({"run_id"})
-"""Top-level keys of JSON bucket objects left out of the on-disk comparison: a model's
-``metadata.json`` names the run that trained it (provenance, different in every run; every
-other byte of every object must match)."""
 CLOUD = (Phase.ANALYTICS, Phase.GRADING)
 """Phases driven through the cloud message path; the others run in killable workers."""
 SLOW_S = 0.05  # a slow status-store or bucket call
@@ -856,28 +853,12 @@ def coverage(home: Path, season: str) -> tuple[int, int, Counter[str]]:
     return done, expected, verdicts
 
 
-def _object_bytes(path: Path) -> bytes:
-    """A bucket file's bytes for the comparison: a JSON object's ``VOLATILE_OBJECT_KEYS`` left
-    out (re-serialised with sorted keys), every other file as it is on disk."""
-    data = path.read_bytes()
-    if path.suffix != ".json":
-        return data
-    try:
-        doc = json.loads(data)
-    except ValueError:
-        return data
-    if not isinstance(doc, dict) or not VOLATILE_OBJECT_KEYS & doc.keys():
-        return data
-    kept = {k: v for k, v in doc.items() if k not in VOLATILE_OBJECT_KEYS}
-    return json.dumps(kept, sort_keys=True).encode()
-
-
 def bucket_hashes(home: Path) -> dict[str, str]:
     """sha256 of every file under a home's bucket folder, read from disk (relative path →
     digest); temporary files of an interrupted write (``.name.pid.tmp``) included: a crash must
     not leave any behind."""
     root = load_settings(home, env={}).local.bucket_path
-    return {p.relative_to(root).as_posix(): hashlib.sha256(_object_bytes(p)).hexdigest()
+    return {p.relative_to(root).as_posix(): hashlib.sha256(object_bytes(p)).hexdigest()
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
