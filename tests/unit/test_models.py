@@ -250,6 +250,25 @@ def test_labelled_rows_joined_in_date_order() -> None:
         whole.between(date(2025, 1, 6), date.max).joined(whole.between(date.min, date(2025, 1, 6)))
 
 
+def test_labelled_rows_from_arrow_equal_the_rows_as_dicts() -> None:
+    """``labelled_rows`` reads ``Warehouse.query_arrow``: the same matrix, targets and dates as
+    the rows as dicts (what ``query`` returns)."""
+    import pyarrow as pa
+
+    rows = [{"game_date": date(2024, 12, 30) + timedelta(days=n // 3), "player_lookup": f"p{n}",
+             "actual_points": n % 7, "f_points_avg_last_5": None if n % 5 == 0 else n / 3}
+            for n in range(12)]
+    table = pa.Table.from_pylist(rows, schema=pa.schema([
+        ("game_date", pa.date32()), ("player_lookup", pa.string()),
+        ("actual_points", pa.int64()), ("f_points_avg_last_5", pa.float64())]))
+    got, want = Labelled.of_arrow(table), Labelled.of(rows)
+    assert got.x.tobytes() == want.x.tobytes() and got.y.tobytes() == want.y.tobytes()
+    assert got.days.tolist() == want.days.tolist()
+    assert (got.first_date(), got.last_date()) == (date(2024, 12, 30), date(2025, 1, 2))
+    with pytest.raises(ValueError, match="sorted"):
+        Labelled.of_arrow(table.take([3, 0]))
+
+
 def test_labelled_rows_must_be_in_date_order() -> None:
     with pytest.raises(ValueError, match="sorted"):
         _labelled([date(2025, 1, 2), date(2025, 1, 1)])
