@@ -240,6 +240,15 @@ class ReadOnlyWarehouse:
         names = [d[0] for d in cur.description or []]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
+    def query_arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        """``query``'s rows as one ``pyarrow.Table``."""
+        from backcourt.adapters.local.duckdb_warehouse import to_duckdb
+
+        translated = to_duckdb(sql)
+        used = {k: v for k, v in (params or {}).items() if f"${k}" in translated}
+        rel = self.con.sql(translated, params=used or None)
+        return rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()
+
     def close(self) -> None:
         """Close the connection."""
         self.con.close()

@@ -17,11 +17,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol, overload, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, overload, runtime_checkable
 
 from backcourt.domain.schema import Table
 from backcourt.domain.status import GateVerdict, Outcome, PartitionStatus, RunRecord, State
 from backcourt.domain.thresholds import Thresholds
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,18 @@ class Warehouse(Protocol):
         self, sql: str, params: Mapping[str, Any] | None = None, *, timeout_s: float | None = None
     ) -> list[dict[str, Any]]:
         """Run a read-only query (BigQuery dialect, ``@name`` parameters) and return its rows.
+
+        Raises:
+            WarehouseTimeout: the query ran past ``timeout_s`` and was cancelled.
+        """
+        ...
+
+    def query_arrow(
+        self, sql: str, params: Mapping[str, Any] | None = None, *, timeout_s: float | None = None
+    ) -> pa.Table:
+        """``query``, returned as one ``pyarrow.Table`` (one column per selected column, in
+        order, NULL as null): the same rows and values as ``query``, without a Python object per
+        cell, for readers that turn the rows into arrays (the models' feature matrices).
 
         Raises:
             WarehouseTimeout: the query ran past ``timeout_s`` and was cancelled.

@@ -129,3 +129,24 @@ def test_query_parameters_safe_divide_qualify_window(warehouse: Any) -> None:
         {"player_id": 1, "game_date": D2, "ppa": 2.5, "running": 50},
         {"player_id": 2, "game_date": D1, "ppa": None, "running": 9},
     ]
+
+
+def test_query_arrow_returns_the_rows_of_query(warehouse: Any) -> None:
+    """``query_arrow`` is ``query`` as one Arrow table: the same columns in the same order, the
+    same values (NULL as null), the same parameters. BigQuery: "RowIterator.to_arrow: Create a
+    class:`pyarrow.Table` by loading all pages of a table or query"
+    (https://cloud.google.com/python/docs/reference/bigquery/latest/google.cloud.bigquery.table.RowIterator#google_cloud_bigquery_table_RowIterator_to_arrow);
+    the adapter reads the REST pages (``create_bqstorage_client=False``), as ``query`` does."""
+    rows = _rows(D1, 3) + _rows(D2, 2) + _rows(D3, 1)
+    rows[1]["pts"] = None
+    _load_src(warehouse, rows, [D1, D2, D3])
+    sql = ("SELECT game_date, player_id, pts, CAST(pts AS FLOAT64) / 4 AS quarter, "
+           "CAST(player_id AS STRING) AS name FROM nba_raw.box "
+           "WHERE game_date BETWEEN @s AND @e ORDER BY game_date, player_id")
+    params = {"s": D1, "e": D2}
+    table = warehouse.query_arrow(sql, params)
+    assert table.column_names == ["game_date", "player_id", "pts", "quarter", "name"]
+    assert table.num_rows == 5
+    assert table.to_pylist() == warehouse.query(sql, params)
+    assert table.column("pts").null_count == 1
+    assert warehouse.query_arrow(sql, {"s": D3, "e": D1}).num_rows == 0

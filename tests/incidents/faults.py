@@ -169,6 +169,10 @@ class FaultyWarehouse:
               timeout_s: float | None = None) -> list[dict[str, Any]]:
         return self.inner.query(sql, params, timeout_s=timeout_s)
 
+    def query_arrow(self, sql: str, params: Mapping[str, Any] | None = None, *,
+                    timeout_s: float | None = None) -> Any:
+        return self.inner.query_arrow(sql, params, timeout_s=timeout_s)
+
     def close(self) -> None:
         self.inner.close()
 
@@ -196,6 +200,13 @@ class BrokenGate:
             self.queries += 1
             raise self.error
         return self.inner.query(sql, params, timeout_s=timeout_s)
+
+    def query_arrow(self, sql: str, params: Mapping[str, Any] | None = None, *,
+                    timeout_s: float | None = None) -> Any:
+        if any(sig in sql for sig in self.SIGNATURES):
+            self.queries += 1
+            raise self.error
+        return self.inner.query_arrow(sql, params, timeout_s=timeout_s)
 
     def __getattr__(self, name: str) -> Any:  # ensure_tables, replace, close
         return getattr(self.inner, name)
@@ -226,6 +237,13 @@ class BrokenQueries:
               timeout_s: float | None = None) -> list[dict[str, Any]]:
         if self.when is not None and self.when not in sql:
             return self.inner.query(sql, params, timeout_s=timeout_s)
+        self.queries += 1
+        raise self.error
+
+    def query_arrow(self, sql: str, params: Mapping[str, Any] | None = None, *,
+                    timeout_s: float | None = None) -> Any:
+        if self.when is not None and self.when not in sql:
+            return self.inner.query_arrow(sql, params, timeout_s=timeout_s)
         self.queries += 1
         raise self.error
 

@@ -49,6 +49,9 @@ def test_the_adapter_interrupts_a_slow_read_and_a_slow_write(tmp_path: Path) -> 
         with pytest.raises(WarehouseTimeout, match="cancelled after 0.2 s"):
             wh.query(SLOW_SQL, timeout_s=0.2)  # a per-call deadline
         assert wh.query("SELECT 1 AS one") == [{"one": 1}]  # the connection is still usable
+        with pytest.raises(WarehouseTimeout, match="cancelled after 0.2 s"):
+            wh.query_arrow(SLOW_SQL, timeout_s=0.2)  # the columnar read has the same deadline
+        assert wh.query_arrow("SELECT 1 AS one").to_pylist() == [{"one": 1}]
 
         table = registry.get("player_boxscores").table
         wh.ensure_tables([table])

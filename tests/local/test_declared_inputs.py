@@ -70,6 +70,11 @@ class RecordingWarehouse:
         self.statements.append(sql)
         return self.inner.query(sql, params, timeout_s=timeout_s)
 
+    def query_arrow(self, sql: str, params: Mapping[str, Any] | None = None, *,
+                    timeout_s: float | None = None) -> Any:
+        self.statements.append(sql)
+        return self.inner.query_arrow(sql, params, timeout_s=timeout_s)
+
     def replace(self, table: Table, days: Sequence[date], source: SqlSource | RowsSource, *,
                 max_shrink: float, force: bool = False, job_key: str | None = None) -> WriteResult:
         if isinstance(source, SqlSource):

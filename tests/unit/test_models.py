@@ -229,8 +229,8 @@ def test_labelled_rows_slice_by_date_half_open() -> None:
             date(2025, 1, 6), date(2025, 1, 9)]
     data = _labelled(days)
     part = data.between(date(2025, 1, 1), date(2025, 1, 6))  # the 6th is excluded
-    assert [r["player_lookup"] for r in part.rows] == ["p0", "p1", "p2"]
     assert part.y.tolist() == [0.0, 1.0, 2.0] and part.x[:, 0].tolist() == [0.0, 1.0, 2.0]
+    assert (part.first_date(), part.last_date()) == (date(2025, 1, 1), date(2025, 1, 3))
     assert len(data.between(date(2025, 1, 2), date(2025, 1, 9))) == 3  # the 3rd and two 6ths
     assert len(data.between(date(2025, 1, 10), date(2025, 2, 1))) == 0
     assert len(data.between(date.min, date(2025, 1, 1))) == 0
@@ -243,11 +243,30 @@ def test_labelled_rows_joined_in_date_order() -> None:
     whole = _labelled(days)
     joined = whole.between(date.min, date(2025, 1, 6)).joined(
         whole.between(date(2025, 1, 6), date.max))
-    assert [r["player_lookup"] for r in joined.rows] == ["p0", "p1", "p2", "p3"]
+    assert joined.y.tolist() == [0.0, 1.0, 2.0, 3.0]
     assert joined.x.tobytes() == whole.x.tobytes() and joined.y.tolist() == whole.y.tolist()
     assert joined.days.tolist() == whole.days.tolist()
     with pytest.raises(ValueError, match="sorted"):
         whole.between(date(2025, 1, 6), date.max).joined(whole.between(date.min, date(2025, 1, 6)))
+
+
+def test_labelled_rows_from_arrow_equal_the_rows_as_dicts() -> None:
+    """``labelled_rows`` reads ``Warehouse.query_arrow``: the same matrix, targets and dates as
+    the rows as dicts (what ``query`` returns)."""
+    import pyarrow as pa
+
+    rows = [{"game_date": date(2024, 12, 30) + timedelta(days=n // 3), "player_lookup": f"p{n}",
+             "actual_points": n % 7, "f_points_avg_last_5": None if n % 5 == 0 else n / 3}
+            for n in range(12)]
+    table = pa.Table.from_pylist(rows, schema=pa.schema([
+        ("game_date", pa.date32()), ("player_lookup", pa.string()),
+        ("actual_points", pa.int64()), ("f_points_avg_last_5", pa.float64())]))
+    got, want = Labelled.of_arrow(table), Labelled.of(rows)
+    assert got.x.tobytes() == want.x.tobytes() and got.y.tobytes() == want.y.tobytes()
+    assert got.days.tolist() == want.days.tolist()
+    assert (got.first_date(), got.last_date()) == (date(2024, 12, 30), date(2025, 1, 2))
+    with pytest.raises(ValueError, match="sorted"):
+        Labelled.of_arrow(table.take([3, 0]))
 
 
 def test_labelled_rows_must_be_in_date_order() -> None:

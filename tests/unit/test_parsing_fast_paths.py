@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from backcourt.domain.errors import MalformedRawFile
 from backcourt.domain.features import FEATURES
-from backcourt.models.gbm import feature_matrix
+from backcourt.models.gbm import arrow_matrix, feature_matrix
 from backcourt.services.exports import encode
 from backcourt.sources.parsing import Raw, decode, result_set
 
@@ -92,6 +92,26 @@ def test_null_and_missing_take_the_default_and_nan_stays_nan() -> None:
     assert m[1, 1] == 7.0 and m[1, 0] == d0
     assert list(m[1, 2:]) == [d for _, d in COLUMNS[2:]]
     assert not math.isnan(d0) and not math.isnan(d1)
+
+
+def test_arrow_matrix_equals_the_row_matrix() -> None:
+    """Phase 5A builds its matrices from ``Warehouse.query_arrow`` columns: the same float64
+    values as ``feature_matrix`` of the same rows as dicts — NULL at the default, a NaN value
+    left NaN, -0.0 and infinities kept, a column the table lacks at its default everywhere."""
+    import pyarrow as pa
+
+    rnd = random.Random(20251208)
+    pool: list[Any] = [None, math.nan, 0.0, -0.0, 1.5, -2.25, 1e300, math.inf, 3.0, 0.1]
+    rows = [{c: rnd.choice(pool) for c, _ in COLUMNS} for _ in range(2000)]
+    table = pa.table({c: pa.array([r[c] for r in rows], pa.float64()) for c, _ in COLUMNS})
+    got = arrow_matrix(table)
+    assert got.dtype == np.float64 and got.flags.c_contiguous
+    assert got.tobytes() == feature_matrix(rows).tobytes()  # bit for bit, NaN and -0.0 too
+    dropped = COLUMNS[3][0]
+    partial = table.drop_columns([dropped])
+    rows_without = [{c: v for c, v in r.items() if c != dropped} for r in rows]
+    assert arrow_matrix(partial).tobytes() == feature_matrix(rows_without).tobytes()
+    assert arrow_matrix(table.slice(0, 0)).shape == (0, len(COLUMNS))
 
 
 def test_feature_matrix_of_no_rows_has_every_column() -> None:

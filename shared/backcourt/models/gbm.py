@@ -18,7 +18,7 @@ from __future__ import annotations
 import platform
 from collections.abc import Mapping, Sequence
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lightgbm as lgb
 import numpy as np
@@ -26,6 +26,9 @@ import numpy.typing as npt
 
 from backcourt.domain.features import FEATURES
 from backcourt.models.picks import MAX_POINTS, clamp_points
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 SYSTEM_ID = "gradient_boosting"
 NUM_BOOST_ROUND = 80
@@ -75,6 +78,23 @@ def feature_matrix(rows: Sequence[Mapping[str, Any]]) -> Matrix:
     for i, j in zip(*np.nonzero(np.isnan(out)), strict=True):
         if rows[i].get(_NAMES[j]) is None:  # a NaN value itself stays NaN (LightGBM: missing)
             out[i, j] = _COLUMNS[j][1]
+    return out
+
+
+def arrow_matrix(table: pa.Table) -> Matrix:
+    """``feature_matrix`` of the rows of an Arrow table (``Warehouse.query_arrow``), column by
+    column: the same float64 values, NULL at the catalog default, a NaN value left NaN."""
+    import pyarrow as pa
+
+    out: Matrix = np.empty((table.num_rows, len(_NAMES)), dtype=np.float64)
+    present = set(table.column_names)
+    for j, (name, default) in enumerate(_COLUMNS):
+        if name not in present:  # no such column: NULL everywhere
+            out[:, j] = default
+            continue
+        column = table.column(name).cast(pa.float64()).fill_null(
+            pa.scalar(float(default), pa.float64()))
+        out[:, j] = column.to_numpy()
     return out
 
 

@@ -42,25 +42,42 @@ def _checked_days(days: Sequence[date]) -> list[date]:
     return sorted(set(days))
 
 
-def feature_rows(warehouse: Warehouse, days: Sequence[date]) -> list[Row]:
-    """The feature-store rows of ``days`` (one query over their range), sorted.
+# the columns the output rows and the pick rules read (``_outputs``): the only ones made into
+# Python objects; the model inputs go from the Arrow columns straight into the feature matrix
+_ROW_COLUMNS = ("game_date", "player_lookup", "game_id", "team_abbr", "f_has_line",
+                "f_points_line", "f_points_std_last_10", "required_default_count",
+                "defaulted_features")
+
+
+def feature_rows(warehouse: Warehouse, days: Sequence[date]) -> tuple[list[Row], gbm.Matrix]:
+    """The feature-store rows of ``days`` (one query over their range), sorted, with the
+    columns the output rows need, and their feature matrix (``gbm.feature_matrix``).
 
     Raises:
         TerminalError: the feature store holds two rows for one (game_date, player_lookup).
     """
-    wanted = set(days)
-    rows = warehouse.query(FEATURE_STORE_SQL, {"s": min(days), "e": max(days)})
-    rows = [r for r in rows if r["game_date"] in wanted]
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = warehouse.query_arrow(FEATURE_STORE_SQL, {"s": min(days), "e": max(days)})
+    table = table.filter(pc.is_in(table.column("game_date"),
+                                  value_set=pa.array(sorted(set(days)), pa.date32())))
+    columns = [table.column(c).to_pylist() for c in _ROW_COLUMNS]
+    rows = [dict(zip(_ROW_COLUMNS, cells, strict=True)) for cells in zip(*columns, strict=True)]
     counts = Counter((r["game_date"], r["player_lookup"]) for r in rows)
     dupes = sorted(k for k, n in counts.items() if n > 1)[:3]
     if dupes:
         raise TerminalError(f"ml_feature_store has duplicate rows for {dupes}")
-    return rows
+    return rows, gbm.arrow_matrix(table)
 
 
-def _by_day(rows: list[Row]) -> Iterator[tuple[date, list[Row]]]:
+def _by_day(rows: list[Row]) -> Iterator[tuple[date, int, int]]:
+    """Each date of rows sorted by date, with the [start, end) of its rows."""
+    start = 0
     for day, group in groupby(rows, key=lambda r: r["game_date"]):
-        yield day, list(group)
+        end = start + sum(1 for _ in group)
+        yield day, start, end
+        start = end
 
 
 def _outputs(row: Row, systems: Sequence[tuple[str, float | None, str | None]]) -> list[Row]:
@@ -121,13 +138,15 @@ def compute(ctx: ComputeContext) -> list[Row]:
     if not days:
         return []
     models = ModelCache(ctx.bucket, ctx.warehouse, ctx.run_id)
-    by_cutoff: dict[date, list[tuple[date, list[Row]]]] = {}
-    for day, rows in _by_day(feature_rows(ctx.warehouse, days)):
-        by_cutoff.setdefault(cutoff_for(day), []).append((day, rows))
+    rows, x = feature_rows(ctx.warehouse, days)
+    # rows are sorted by date, so a week's rows are one [start, end) range
+    by_cutoff: dict[date, list[tuple[date, int, int]]] = {}
+    for day, start, end in _by_day(rows):
+        by_cutoff.setdefault(cutoff_for(day), []).append((day, start, end))
     out: list[Row] = []
     # the missing cutoffs train in one batch; each week is predicted (in one call per system)
     # as soon as its model is saved, while the later weeks' models are still fitting
-    for cutoff, model in models.ready(d for week in by_cutoff.values() for d, _ in week):
-        rows = [r for _, day_rows in by_cutoff[cutoff] for r in day_rows]
-        out.extend(predict_rows(rows, gbm.feature_matrix(rows), model))
+    for cutoff, model in models.ready(d for week in by_cutoff.values() for d, _, _ in week):
+        lo, hi = by_cutoff[cutoff][0][1], by_cutoff[cutoff][-1][2]
+        out.extend(predict_rows(rows[lo:hi], x[lo:hi], model))
     return sorted(out, key=lambda r: (r["game_date"], r["player_lookup"], r["system_id"]))

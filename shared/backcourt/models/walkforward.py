@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lightgbm as lgb
 import numpy as np
@@ -44,6 +44,9 @@ from backcourt.domain.registry import MODEL_WINDOW_DAYS
 from backcourt.models import artifacts, baseline, gbm
 from backcourt.models.artifacts import Artifact
 from backcourt.ports import Bucket, Warehouse
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,7 @@ ORDER BY f.game_date, f.player_lookup
 """
 
 Row = Mapping[str, Any]
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 def cutoff_for(day: date) -> date:
@@ -81,32 +85,52 @@ def window_start(cutoff: date) -> date:
 
 @dataclass(frozen=True)
 class Labelled:
-    """Labelled feature-store rows, oldest first, with their feature matrix and targets."""
+    """Labelled feature-store rows, oldest first: their feature matrix, targets and dates."""
 
-    rows: Sequence[Row]
     x: gbm.Matrix
     y: gbm.Matrix
     days: npt.NDArray[np.int64]  # each row's game_date as an ordinal, ascending
 
+    def __post_init__(self) -> None:
+        if len(self.days) > 1 and bool(np.any(np.diff(self.days) < 0)):
+            raise ValueError("labelled rows must be sorted by game_date")
+
     @classmethod
     def of(cls, rows: Sequence[Row]) -> Labelled:
-        """Matrix, targets and date index of rows sorted by game_date."""
+        """Matrix, targets and date index of row dicts sorted by game_date."""
         days = np.fromiter((r["game_date"].toordinal() for r in rows), dtype=np.int64,
                            count=len(rows))
-        if len(days) > 1 and bool(np.any(np.diff(days) < 0)):
-            raise ValueError("labelled rows must be sorted by game_date")
         targets = np.fromiter((float(r["actual_points"]) for r in rows), dtype=np.float64,
                               count=len(rows))
-        return cls(rows, gbm.feature_matrix(rows), targets, days)
+        return cls(gbm.feature_matrix(rows), targets, days)
+
+    @classmethod
+    def of_arrow(cls, table: pa.Table) -> Labelled:
+        """``of`` the rows of an Arrow table (``Warehouse.query_arrow``), column by column."""
+        import pyarrow as pa
+
+        days = (table.column("game_date").cast(pa.int32()).to_numpy().astype(np.int64)
+                + _EPOCH_ORDINAL)  # date32 counts days since 1970-01-01
+        targets = table.column("actual_points").cast(pa.float64()).to_numpy().astype(
+            np.float64, copy=False)
+        return cls(gbm.arrow_matrix(table), targets, days)
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.days)
+
+    def first_date(self) -> date:
+        """The game_date of the oldest row."""
+        return date.fromordinal(int(self.days[0]))
+
+    def last_date(self) -> date:
+        """The game_date of the newest row."""
+        return date.fromordinal(int(self.days[-1]))
 
     def joined(self, later: Labelled) -> Labelled:
         """These rows followed by ``later``'s (all on or after the last of these)."""
         if len(self) and len(later) and later.days[0] < self.days[-1]:
             raise ValueError("labelled rows must be sorted by game_date")
-        return Labelled([*self.rows, *later.rows], np.concatenate([self.x, later.x]),
+        return Labelled(np.concatenate([self.x, later.x]),
                         np.concatenate([self.y, later.y]),
                         np.concatenate([self.days, later.days]))
 
@@ -114,12 +138,12 @@ class Labelled:
         """The rows with ``start ≤ game_date < end`` (same order)."""
         lo, hi = (int(i) for i in np.searchsorted(
             self.days, [start.toordinal(), end.toordinal()], side="left"))
-        return Labelled(self.rows[lo:hi], self.x[lo:hi], self.y[lo:hi], self.days[lo:hi])
+        return Labelled(self.x[lo:hi], self.y[lo:hi], self.days[lo:hi])
 
 
 def labelled_rows(warehouse: Warehouse, start: date, end: date) -> Labelled:
     """The labelled rows models may learn from with ``start ≤ game_date < end``, oldest first."""
-    return Labelled.of(warehouse.query(TRAINING_SQL, {"cutoff": end, "since": start}))
+    return Labelled.of_arrow(warehouse.query_arrow(TRAINING_SQL, {"cutoff": end, "since": start}))
 
 
 def training_rows(warehouse: Warehouse, cutoff: date) -> Labelled:
@@ -167,8 +191,8 @@ def _metadata(cutoff: date, data: Labelled, train_mae: float | None,
         "system_id": gbm.SYSTEM_ID,
         "cutoff": cutoff.isoformat(),
         "rows": len(data),
-        "train_first_date": data.rows[0]["game_date"].isoformat(),
-        "train_last_date": data.rows[-1]["game_date"].isoformat(),
+        "train_first_date": data.first_date().isoformat(),
+        "train_last_date": data.last_date().isoformat(),
         "target": "nba_analytics.player_game_summary.points (played games, no required "
                   f"defaults, cutoff - {TRAINING_WINDOW_DAYS} days <= game_date < cutoff)",
         "features": [{"index": f.index, "name": f.name, "column": f.column} for f in FEATURES],

@@ -60,7 +60,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlglot
 from google.api_core import exceptions as gexc
@@ -71,6 +71,9 @@ from backcourt.adapters.gcp.firestore_locks import held
 from backcourt.domain.errors import BadInput, TerminalError, TransientError, WarehouseTimeout
 from backcourt.domain.schema import Table
 from backcourt.ports import RowsSource, SqlSource, TableLocks, WriteResult, job_key
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -641,6 +644,20 @@ class BigQueryWarehouse:
         return self._run_query(
             self.qualify(sql), params or {}, f"bc_q_{uuid.uuid4().hex}", "query", timeout_s
         )
+
+    def query_arrow(
+        self, sql: str, params: Mapping[str, Any] | None = None, *, timeout_s: float | None = None
+    ) -> pa.Table:
+        try:
+            rows, _ = self._query_raw(self.qualify(sql), params or {},
+                                      f"bc_q_{uuid.uuid4().hex}", timeout_s)
+            # the REST pages, not the (separately billed) Storage Read API: like ``query``
+            table: pa.Table = rows.to_arrow(create_bqstorage_client=False)
+        except WarehouseTimeout:
+            raise
+        except Exception as exc:
+            raise map_gcp_error(exc, "query") from exc
+        return table
 
 
 def _split(rows: list[dict[str, Any]]) -> tuple[dict[date, int], dict[date, int]]:
