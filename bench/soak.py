@@ -356,33 +356,21 @@ class FaultyBucket:
             self.faults.add("bucket_slow", site)
             time.sleep(SLOW_S)
 
-    def write(self, path: str, data: bytes) -> None:
-        self._maybe("write", path)
-        self.inner.write(path, data)
+    FAULTED = frozenset({"write", "read", "list", "exists", "move", "versions", "read_version"})
+    """The Bucket port's calls, each rolled on its first argument (the path or prefix)."""
 
-    def read(self, path: str) -> bytes:
-        self._maybe("read", path)
-        return self.inner.read(path)
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name == "inner":  # not set yet (unpickling): no recursion
+            raise AttributeError(name)
+        attr = getattr(self.inner, name)
+        if name not in self.FAULTED:
+            return attr
 
-    def list(self, prefix: str) -> list[str]:
-        self._maybe("list", prefix)
-        return self.inner.list(prefix)
+        def call(first: str, *args: Any, **kwargs: Any) -> Any:
+            self._maybe(name, first)
+            return attr(first, *args, **kwargs)
 
-    def exists(self, path: str) -> bool:
-        self._maybe("exists", path)
-        return self.inner.exists(path)
-
-    def move(self, src: str, dst: str) -> None:
-        self._maybe("move", src)
-        self.inner.move(src, dst)
-
-    def versions(self, path: str) -> Any:
-        self._maybe("versions", path)
-        return self.inner.versions(path)
-
-    def read_version(self, path: str, generation: int) -> bytes:
-        self._maybe("read_version", path)
-        return self.inner.read_version(path, generation)
+        return call
 
 
 def _env() -> dict[str, str]:

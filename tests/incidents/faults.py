@@ -23,7 +23,8 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -371,6 +372,19 @@ def functions_main() -> Any:
     function_client("plan", "http")
     return next(m for m in list(sys.modules.values())
                 if getattr(m, "__file__", None) == FUNCTIONS_SOURCE)
+
+
+@contextmanager
+def installed(services: Services) -> Iterator[Services]:
+    """``services`` installed in the functions' runtime for the block (``main.set_services``),
+    then removed and closed."""
+    main = functions_main()
+    main.set_services(services)
+    try:
+        yield services
+    finally:
+        main.set_services(None)
+        services.close()
 
 
 def pubsub_event(data: bytes, event_id: str, *, time_: datetime | None = None,

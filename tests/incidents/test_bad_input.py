@@ -33,7 +33,7 @@ from faults import (
     FIXTURES_NBA,
     deliver,
     function_client,
-    functions_main,
+    installed,
     pubsub_event,
     rows,
     services_on,
@@ -233,16 +233,10 @@ def fn_home(sample_bucket: Path, tmp_path_factory: pytest.TempPathFactory,
     from faults import new_home
 
     home = new_home(sample_bucket, tmp_path_factory.mktemp("fuzz") / "home", [MSG_DAY])
-    s = services_on(home)
-    main = functions_main()
-    main.set_services(s)
-    try:
+    with installed(services_on(home)) as s:
         Runner(s).backfill([SEASON], [Phase.RAW], Window(MSG_DAY, MSG_DAY))
         protocol.plan_phase(s, "3", start=MSG_DAY, end=MSG_DAY)
         yield s
-    finally:
-        main.set_services(None)
-        s.close()
 
 
 def _snapshot(s: Services) -> tuple[list[Any], dict[str, int]]:

@@ -36,7 +36,14 @@ from typing import Any
 
 import pytest
 from cloudevents.http import CloudEvent
-from faults import function_client, functions_main, new_home, pubsub_event, services_on
+from faults import (
+    function_client,
+    functions_main,
+    installed,
+    new_home,
+    pubsub_event,
+    services_on,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -99,15 +106,9 @@ class _Capture(logging.Handler):
 def home(sample_bucket: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     """The functions on a home with the 2024-25 schedule and phase 2 of DAY loaded."""
     root = new_home(sample_bucket, tmp_path_factory.mktemp("msgfuzz") / "home", [DAY])
-    s = services_on(root)
-    main = functions_main()
-    main.set_services(s)
-    try:
+    with installed(services_on(root)) as s:
         Runner(s).backfill([SEASON], [Phase.RAW], Window(DAY, DAY))
         yield s
-    finally:
-        main.set_services(None)
-        s.close()
 
 
 # -- the messages ------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ fail. No timings."""
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -23,6 +22,7 @@ from backcourt.config import load_settings
 from backcourt.domain.registry import Phase
 from backcourt.services.backfill import Runner
 from backcourt.services.plan import Window
+from bench_modules import bench_module
 from sample_cache import cached_season
 
 pytestmark = [pytest.mark.local]
@@ -35,13 +35,8 @@ WEEK = Window(date(2024, 10, 22), END)
 
 @pytest.fixture(scope="module")
 def fp() -> Iterator[ModuleType]:
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        import fingerprint
-
-        yield fingerprint
-    finally:
-        sys.path.remove(str(REPO / "bench"))
+    with bench_module("fingerprint") as module:
+        yield module
 
 
 def _after_the_week(folder: str, names: list[str]) -> list[str]:

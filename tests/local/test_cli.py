@@ -85,6 +85,17 @@ def schedule_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # -- bad arguments ---------------------------------------------------------------------------
 
 
+def _exits_2_naming(args: list[str], needles: list[str], tmp_path: Path,
+                    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The CLI on a fresh home exits 2, its error naming every needle, with no traceback."""
+    code, out, err = run_main(["--home", str(tmp_path / "home"), *args], monkeypatch, capsys)
+    assert code == 2, (out, err)
+    message = _flat(err)
+    for needle in needles:
+        assert needle in message, message
+    assert "Traceback" not in err
+
+
 @pytest.mark.parametrize(("args", "needles"), [
     (["backfill", "--season", "2024-26"], ["bad season", "'2024-26'", "2024-25"]),
     (["backfill", "--season", SEASON, "--start", "2025-13-01"],
@@ -101,12 +112,7 @@ def schedule_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_bad_arguments_exit_2_naming_what_was_wrong(
         args: list[str], needles: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run_main(["--home", str(tmp_path / "home"), *args], monkeypatch, capsys)
-    assert code == 2, (out, err)
-    message = _flat(err)
-    for needle in needles:
-        assert needle in message, message
-    assert "Traceback" not in err
+    _exits_2_naming(args, needles, tmp_path, monkeypatch, capsys)
 
 
 @pytest.mark.parametrize(("args", "needles"), [
@@ -123,12 +129,7 @@ def test_out_of_range_seasons_and_dates_exit_2_naming_the_range(
         capsys: pytest.CaptureFixture[str]) -> None:
     """Issue 14 #5: ``9999-00`` passed the season-name check and crashed on
     ``date(10000, 6, 30)``; 0001-01-01 overflowed the first lookback taken from it."""
-    code, out, err = run_main(["--home", str(tmp_path / "home"), *args], monkeypatch, capsys)
-    assert code == 2, (out, err)
-    message = _flat(err)
-    for needle in needles:
-        assert needle in message, message
-    assert "Traceback" not in err
+    _exits_2_naming(args, needles, tmp_path, monkeypatch, capsys)
 
 
 def test_why_unknown_processor_lists_the_known_ones(

@@ -5,7 +5,6 @@ is the span with the most rows (ties: the most dates, then the latest), and the 
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -14,19 +13,15 @@ from types import ModuleType
 import pytest
 
 from backcourt.services import protocol
+from bench_modules import bench_module
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def units() -> Iterator[ModuleType]:
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        import units as module
-
+    with bench_module("units") as module:
         yield module
-    finally:
-        sys.path.remove(str(REPO / "bench"))
 
 
 def _days(start: date, n: int) -> list[date]:
