@@ -73,7 +73,8 @@ def wait_listening(procs: Mapping[str, tuple[subprocess.Popen[bytes], int, Path]
 TEST_BACKOFF = {"minimumBackoff": "2s", "maximumBackoff": "20s"}
 """The tests' retry policy: Terraform's (10 s … 600 s, ``terraform/modules/work_topic``) scaled
 down, so a unit waiting on its inputs still has 2 + 4 + 8 + 16 = 30 s before its last of 5
-deliveries (1–5 s left a transient retry upstream too little time). Google's reference (RetryPolicy): "Retry delay will be exponential based on provided
+deliveries (1–5 s left a transient retry upstream too little time). Google's reference
+(RetryPolicy): "Retry delay will be exponential based on provided
 minimum and maximum backoffs ... RetryPolicy will be triggered on NACKs or acknowledgement
 deadline exceeded events for a given message" (https://cloud.google.com/pubsub/docs/reference/
 rest/v1/projects.subscriptions#RetryPolicy). Without one, the emulator's own backoff can outlast
